@@ -1,0 +1,1 @@
+/* daemon.c: placeholder until the room is built. */

@@ -1,0 +1,1 @@
+/* main.c: placeholder until the room is built. */

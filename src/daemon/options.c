@@ -1,0 +1,1 @@
+/* options.c: placeholder until the room is built. */

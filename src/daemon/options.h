@@ -1,0 +1,58 @@
+/* options.h: the command line, compatible with the Rust virtiofsd
+ * (--socket-path, --shared-dir, --cache, ...) and with QEMU's legacy C
+ * virtiofsd spelling (-o source=DIR,cache=...,xattr, -d, -f). Parsing
+ * only: nothing here opens a file or a socket. */
+#ifndef VFSD_OPTIONS_H
+#define VFSD_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "passthrough/passthrough.h"
+#include "util/log.h"
+
+enum sandbox_mode { SANDBOX_NAMESPACE, SANDBOX_CHROOT, SANDBOX_NONE };
+enum seccomp_mode { SECCOMP_KILL, SECCOMP_LOG, SECCOMP_TRAP, SECCOMP_NONE };
+
+struct options {
+	char *socket_path;        /* --socket-path / --socket (legacy) */
+	int fd;                   /* --fd=N, -1 when absent */
+	char *socket_group;
+	char *shared_dir;         /* --shared-dir / -o source= */
+	char *fuse_mount;         /* --fuse-mount: serve /dev/fuse instead */
+	enum cache_mode cache;
+	unsigned thread_pool_size;
+	bool thread_pool_size_set;
+	bool xattr;
+	bool posix_acl;
+	bool writeback;
+	bool allow_direct_io;
+	bool readdirplus;
+	bool announce_submounts;
+	bool posix_lock;
+	bool flock;
+	bool killpriv_v2;
+	enum log_level log_level;
+	bool syslog;
+	uint64_t rlimit_nofile;   /* 0: raise to the hard limit (the default) */
+	bool rlimit_nofile_set;
+	enum sandbox_mode sandbox;
+	enum seccomp_mode seccomp;
+	char *modcaps;
+	bool print_capabilities;
+	bool show_version;
+	bool show_help;
+};
+
+/* Parse argv into opts (defaults first). Returns 0, or -1 with a one-line
+ * message naming the offending option in err. Strings in opts point into
+ * argv or are allocated; free them with options_free. */
+int options_parse(int argc, char **argv, struct options *opts, char *err, size_t err_size);
+void options_free(struct options *opts);
+/* The --help text. */
+const char *options_usage(void);
+/* The --print-capabilities JSON (libvirt reads it). */
+const char *options_capabilities_json(void);
+
+#endif

@@ -1,0 +1,1 @@
+/* queue_worker.c: placeholder until the room is built. */

@@ -1,0 +1,1 @@
+/* fuse_server.c: placeholder until the room is built. */

@@ -1,0 +1,49 @@
+/* fuse_server.h: decode one FUSE request, dispatch it to the file system's
+ * operation table, encode the reply. Transport-independent: a request is
+ * a readable scatter list, the reply space a writable one, whether they
+ * point into guest memory (virtio) or a buffer (/dev/fuse). Every header
+ * and body length is checked against what the opcode allows before any
+ * field is used; a request that lies about its lengths gets EINVAL and is
+ * logged once; unknown opcodes get ENOSYS. Thread-safe. */
+#ifndef VFSD_FUSE_SERVER_H
+#define VFSD_FUSE_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "fuse/fs_ops.h"
+
+/* Largest WRITE/READ payload we negotiate: 1 MiB (max_pages 256). */
+#define FUSE_SERVER_MAX_PAGES 256
+#define FUSE_SERVER_MAX_WRITE (FUSE_SERVER_MAX_PAGES * 4096u)
+
+struct fuse_server;
+
+struct fuse_server_config {
+	const struct fs_ops *ops;
+	void *fs;
+	uint32_t max_write;   /* 0: FUSE_SERVER_MAX_WRITE */
+};
+
+struct fuse_server *fuse_server_new(const struct fuse_server_config *config);
+void fuse_server_free(struct fuse_server *server);
+
+/* Serve one request. in: the request bytes; out: where the reply goes.
+ * Returns the number of reply bytes written into out, or 0 when the
+ * request takes no reply (FORGET, BATCH_FORGET, INTERRUPT, and anything
+ * whose reply space is too small to hold even a header). Never fails as
+ * a whole: every problem becomes a FUSE error reply. */
+size_t fuse_server_handle(struct fuse_server *server, const struct iovec *in,
+			  unsigned in_count, const struct iovec *out, unsigned out_count);
+
+/* Whether the request may block for long (SETLKW, FSYNC, large READ or
+ * WRITE, COPY_FILE_RANGE, ...); the thread model uses it to hand the
+ * queue to another thread before serving it. Only peeks the header. */
+bool fuse_request_may_block(const struct iovec *in, unsigned in_count);
+
+/* Whether the guest has sent DESTROY (or INIT failed): for /dev/fuse. */
+bool fuse_server_destroyed(const struct fuse_server *server);
+
+#endif

@@ -1,0 +1,1 @@
+/* credentials.c: placeholder until the room is built. */

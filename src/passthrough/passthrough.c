@@ -1,0 +1,1 @@
+/* passthrough.c: placeholder until the room is built. */

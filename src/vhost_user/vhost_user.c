@@ -1,0 +1,1 @@
+/* vhost_user.c: placeholder until the room is built. */

@@ -1,0 +1,53 @@
+/* vhost_user.h: the vhost-user backend protocol on one UNIX socket
+ * connection (docs/interop/vhost-user.rst in QEMU). Validates every
+ * message's size against its type before reading it, keeps the memory
+ * table and vring configuration, and tells the device when a queue
+ * starts or must stop through a small callback table. It knows nothing
+ * of FUSE or file systems. */
+#ifndef VFSD_VHOST_USER_H
+#define VFSD_VHOST_USER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vhost_user/guest_memory.h"
+#include "vhost_user/virtqueue.h"
+
+#define VHOST_USER_MAX_QUEUES 64
+
+struct vu_dev;
+
+/* What a device plugs into the backend. */
+struct vu_dev_iface {
+	/* Device-specific virtio feature bits offered besides the transport's. */
+	uint64_t device_features;
+	/* The queue has rings, a kick fd, and is enabled: start serving it.
+	 * Called on the control thread. */
+	void (*queue_start)(struct vu_dev *dev, struct virtqueue *vq, void *opaque);
+	/* The VMM stops the queue (GET_VRING_BASE, RESET, disconnect): stop
+	 * popping, finish or abandon in-flight work, and return only when no
+	 * thread touches vq any more. */
+	void (*queue_stop)(struct vu_dev *dev, struct virtqueue *vq, void *opaque);
+};
+
+struct vu_dev_config {
+	unsigned queue_count;          /* 1 high-priority + request queues */
+	const struct vu_dev_iface *iface;
+	void *opaque;
+};
+
+/* Create a backend on a connected socket (takes ownership of conn_fd). */
+struct vu_dev *vu_dev_new(int conn_fd, const struct vu_dev_config *config);
+/* Serve messages until the frontend disconnects (returns 0) or the
+ * connection fails (returns negative errno). Stops all queues before
+ * returning. */
+int vu_dev_run(struct vu_dev *dev);
+void vu_dev_free(struct vu_dev *dev);
+
+/* Listen on a UNIX socket path (unlinking a stale one), optionally
+ * chgrp-ing it to group_name; returns the listening fd or -errno. */
+int vhost_user_listen(const char *path, const char *group_name);
+/* Accept one frontend connection on a listening socket. */
+int vhost_user_accept(int listen_fd);
+
+#endif

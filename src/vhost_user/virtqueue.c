@@ -1,0 +1,1 @@
+/* virtqueue.c: placeholder until the room is built. */

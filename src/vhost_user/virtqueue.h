@@ -1,0 +1,99 @@
+/* virtqueue.h: one split virtqueue as the device (we) sees it.
+ * Pops descriptor chains from the avail ring as checked scatter lists,
+ * returns them on the used ring, and suppresses or sends notifications
+ * (VIRTIO_RING_F_EVENT_IDX). Every descriptor index, address, length and
+ * chain length from the guest is checked here; a bad chain is completed
+ * with zero length, logged once, and skipped: the queue keeps serving.
+ * Thread-safe: pop and push take the queue's own lock.
+ *
+ * It knows nothing of FUSE. */
+#ifndef VFSD_VIRTQUEUE_H
+#define VFSD_VIRTQUEUE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "vhost_user/guest_memory.h"
+
+struct vring_desc;
+struct vring_avail;
+struct vring_used;
+
+/* One popped chain. out: bytes the driver wrote (the FUSE request);
+ * in: bytes we may write (the reply). Both point into guest memory that
+ * the element keeps mapped (it holds a reference on the table). */
+struct vq_elem {
+	uint16_t head;
+	unsigned out_count;
+	unsigned in_count;
+	struct iovec *out;
+	struct iovec *in;
+	struct guest_memory *mem;
+	struct iovec iov[]; /* out_count + in_count entries */
+};
+
+struct virtqueue {
+	pthread_mutex_t lock;
+	unsigned index;
+	/* Set by vhost-user messages (under the device's control thread) */
+	uint16_t size;              /* SET_VRING_NUM; power of two <= 32768 */
+	uint64_t desc_user_addr;    /* SET_VRING_ADDR, VMM user addresses */
+	uint64_t avail_user_addr;
+	uint64_t used_user_addr;
+	uint64_t log_guest_addr;
+	int kick_fd;                /* -1 when none */
+	int call_fd;                /* -1 when none */
+	int err_fd;
+	bool enabled;               /* SET_VRING_ENABLE, or implied (see vhost_user.c) */
+	bool started;               /* workers running */
+	bool event_idx;             /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool broken_logged;
+
+	/* Ring state */
+	uint16_t last_avail_idx;    /* next avail entry to pop */
+	uint16_t used_idx;          /* next used entry to fill */
+	uint16_t signalled_used;
+	bool signalled_used_valid;
+	unsigned inflight;          /* popped, not yet pushed */
+
+	/* Host pointers for the rings, valid under ring_mem */
+	struct guest_memory_slot *memory_slot;
+	struct guest_memory *ring_mem;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+};
+
+void virtqueue_init(struct virtqueue *vq, unsigned index, struct guest_memory_slot *slot);
+void virtqueue_destroy(struct virtqueue *vq);
+
+/* Translate the ring addresses against the current memory table.
+ * Returns 0 or -EFAULT (rings outside guest memory). Called when the
+ * queue starts; pop/push re-translate by themselves when the VMM has
+ * published a new table since. */
+int virtqueue_map_rings(struct virtqueue *vq);
+
+/* Pop the next available chain. Returns 1 with *elem set, 0 when the
+ * ring is empty, or -errno when the ring itself is unusable (rings not
+ * mapped). A malformed chain never reaches the caller: it is completed
+ * with length 0 and the next one is tried. Free *elem with push. */
+int virtqueue_pop(struct virtqueue *vq, struct vq_elem **elem);
+
+/* Return elem on the used ring with len bytes written, free it, and
+ * signal the call fd if the driver wants to be notified. */
+void virtqueue_push(struct virtqueue *vq, struct vq_elem *elem, uint32_t len);
+
+/* Enable (true) or suppress (false) kicks from the driver. After enabling,
+ * callers must pop once more before sleeping, since a buffer may have
+ * arrived before the driver saw the change. */
+void virtqueue_set_notification(struct virtqueue *vq, bool enable);
+
+/* Whether the avail ring has entries we have not popped. */
+bool virtqueue_has_pending(struct virtqueue *vq);
+
+/* Stop: returns the index the next pop would use (GET_VRING_BASE). */
+uint16_t virtqueue_last_avail(struct virtqueue *vq);
+
+#endif
