@@ -1,1 +1,120 @@
-/* daemon.c: placeholder until the room is built. */
+/* daemon.c: wires passthrough -> FUSE server -> vhost-user queues. */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+static struct passthrough_config daemon_fs_config(const struct options *opts)
+{
+	return (struct passthrough_config){
+		.shared_dir = opts->shared_dir,
+		.cache = opts->cache,
+		.xattr = opts->xattr,
+		.posix_acl = opts->posix_acl,
+		.writeback = opts->writeback,
+		.allow_direct_io = opts->allow_direct_io,
+		.readdirplus = opts->readdirplus,
+		.announce_submounts = opts->announce_submounts,
+		.posix_lock = opts->posix_lock,
+		.flock = opts->flock,
+		.killpriv_v2 = opts->killpriv_v2,
+	};
+}
+
+int daemon_init(struct daemon *d, const struct options *opts)
+{
+	memset(d, 0, sizeof(*d));
+	d->opts = opts;
+
+	struct passthrough_config config = daemon_fs_config(opts);
+	int err = 0;
+	d->fs = passthrough_new(&config, &err);
+	if (!d->fs) {
+		log_error("shared directory %s: %s", opts->shared_dir, strerror(-err));
+		return err ? err : -EINVAL;
+	}
+	struct fuse_server_config server_config = {
+		.ops = &passthrough_ops,
+		.fs = d->fs,
+	};
+	d->server = fuse_server_new(&server_config);
+	if (!d->server) {
+		passthrough_free(d->fs);
+		d->fs = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void daemon_fini(struct daemon *d)
+{
+	fuse_server_free(d->server);
+	passthrough_free(d->fs);
+	d->server = NULL;
+	d->fs = NULL;
+}
+
+static void daemon_queue_start(struct vu_dev *dev, struct virtqueue *vq, void *opaque)
+{
+	struct daemon *d = opaque;
+	if (vq->index >= sizeof(d->workers) / sizeof(d->workers[0])) {
+		log_error("queue %u: beyond the %u request queues we serve", vq->index,
+			  DAEMON_MAX_REQUEST_QUEUES);
+		return;
+	}
+	if (d->workers[vq->index])
+		return;
+	/* The high-priority queue carries only FORGET and INTERRUPT: one
+	 * thread, never blocked by a slow request. */
+	unsigned threads = vq->index == 0 ? 1 : d->opts->thread_pool_size;
+	d->workers[vq->index] = queue_worker_start(vq, d->server, threads);
+	if (!d->workers[vq->index])
+		log_error("queue %u: cannot start its worker threads", vq->index);
+	else
+		log_debug("queue %u: started with %u thread(s)", vq->index, threads ? threads : 1);
+}
+
+static void daemon_queue_stop(struct vu_dev *dev, struct virtqueue *vq, void *opaque)
+{
+	struct daemon *d = opaque;
+	if (vq->index >= sizeof(d->workers) / sizeof(d->workers[0]))
+		return;
+	queue_worker_stop(d->workers[vq->index]);
+	d->workers[vq->index] = NULL;
+	log_debug("queue %u: stopped", vq->index);
+}
+
+static const struct vu_dev_iface daemon_vu_iface = {
+	.device_features = 0,
+	.queue_start = daemon_queue_start,
+	.queue_stop = daemon_queue_stop,
+};
+
+int daemon_serve_vhost_user(struct daemon *d, int listen_fd)
+{
+	int conn = vhost_user_accept(listen_fd);
+	if (conn < 0) {
+		log_error("accepting the VMM's connection: %s", strerror(-conn));
+		return conn;
+	}
+	log_info("frontend connected");
+
+	struct vu_dev_config config = {
+		.queue_count = 1 + DAEMON_MAX_REQUEST_QUEUES,
+		.iface = &daemon_vu_iface,
+		.opaque = d,
+	};
+	struct vu_dev *dev = vu_dev_new(conn, &config);
+	if (!dev) {
+		close(conn);
+		return -ENOMEM;
+	}
+	int ret = vu_dev_run(dev);
+	vu_dev_free(dev);
+	if (ret == 0)
+		log_info("frontend disconnected, exiting");
+	return ret;
+}

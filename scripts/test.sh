@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds (plain and ASan/UBSan, warnings as
+# errors) and runs every test: unit, integration (through the user-space
+# driver), and end to end in a real Linux guest against our daemon and
+# QEMU's. Ends with one "N passed, M failed" line; exits non-zero on any
+# failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+quick=0
+for arg in "$@"; do
+	case "$arg" in
+	--quick) quick=1 ;; # unit + integration only, no guest
+	*) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+	esac
+done
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing dependencies"
+./scripts/install-deps.sh
+
+step "building (warnings are errors)"
+[ -f build/build.ninja ] || meson setup build -Dwerror=true >/dev/null
+ninja -C build
+[ -f build-asan/build.ninja ] || meson setup build-asan -Dwerror=true \
+	-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+ninja -C build-asan
+
+passed=0
+failed=0
+failures=()
+
+# meson prints "Ok: N" and "Fail: N" in its summary.
+count_meson() {
+	local log=$1 ok fail
+	ok=$(awk '/^Ok:/ {print $2}' "$log" | tail -n1)
+	fail=$(awk '/^Fail:/ {print $2}' "$log" | tail -n1)
+	timeout_count=$(awk '/^Timeout:/ {print $2}' "$log" | tail -n1)
+	passed=$((passed + ${ok:-0}))
+	failed=$((failed + ${fail:-0} + ${timeout_count:-0}))
+}
+
+# e2e scripts print "e2e(...): N passed, M failed".
+count_e2e() {
+	local log=$1 line
+	line=$(grep -E 'e2e\([^)]*\): [0-9]+ passed, [0-9]+ failed' "$log" | tail -n1 || true)
+	if [ -z "$line" ]; then
+		failed=$((failed + 1))
+		return
+	fi
+	passed=$((passed + $(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")))
+	failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+}
+
+mkdir -p build/test-logs
+run_suite() {
+	local name=$1; shift
+	step "$name"
+	local log="build/test-logs/$name.log"
+	if "$@" 2>&1 | tee "$log"; then :; else failures+=("$name"); fi
+}
+
+run_suite unit-and-integration-asan \
+	meson test -C build-asan --print-errorlogs --suite unit --suite integration
+count_meson build/test-logs/unit-and-integration-asan.log
+
+if [ "$quick" = 0 ]; then
+	run_suite e2e-ours env VIRTIOFSD="$root/build-asan/src/daemon/virtiofsd" \
+		tests/e2e/run-e2e.sh --daemon ours
+	count_e2e build/test-logs/e2e-ours.log
+	run_suite e2e-qemu tests/e2e/run-e2e.sh --daemon qemu
+	count_e2e build/test-logs/e2e-qemu.log
+fi
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "failed suites: ${failures[*]}"
+	[ "$failed" -gt 0 ] || failed=${#failures[@]}
+fi
+echo "all tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ ${#failures[@]} -eq 0 ]

@@ -1,0 +1,31 @@
+/* daemon.h: the one daemon context, and the glue that plugs the FUSE
+ * server into a transport: vhost-user queues get queue workers, or the
+ * host's /dev/fuse gets its reader threads. No other global state. */
+#ifndef VFSD_DAEMON_H
+#define VFSD_DAEMON_H
+
+#include "daemon/options.h"
+#include "daemon/queue_worker.h"
+#include "fuse/fuse_server.h"
+#include "passthrough/passthrough.h"
+#include "vhost_user/vhost_user.h"
+
+/* Request queues we accept (QEMU's num-request-queues), plus hiprio. */
+#define DAEMON_MAX_REQUEST_QUEUES 16
+
+struct daemon {
+	const struct options *opts;
+	struct passthrough *fs;
+	struct fuse_server *server;
+	struct queue_worker *workers[1 + DAEMON_MAX_REQUEST_QUEUES];
+};
+
+/* Open the shared directory and build the FUSE server over it. */
+int daemon_init(struct daemon *d, const struct options *opts);
+void daemon_fini(struct daemon *d);
+
+/* Accept one frontend on listen_fd and serve it until it disconnects.
+ * Returns 0 on a clean disconnect. */
+int daemon_serve_vhost_user(struct daemon *d, int listen_fd);
+
+#endif
