@@ -71,6 +71,7 @@ dest="$cache/$pkg"
 if [[ ! -f "$dest/.complete" ]]; then
 	log "downloading $pkg into $cache"
 	tmp=$(mktemp -d "$cache/.dl.XXXXXX")
+	chmod 755 "$tmp" # lets apt sandbox as _apt
 	trap 'rm -rf "$tmp"' EXIT
 	if ! (cd "$tmp" && apt-get download -qq "$pkg" >&2); then
 		apt_update_once

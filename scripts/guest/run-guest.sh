@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# run-guest.sh: start a vhost-user-fs daemon on a shared directory, boot a
+# test guest under QEMU TCG that uses it, and return the guest's verdict.
+#
+# Usage: scripts/guest/run-guest.sh --kernel VMLINUZ --initrd FILE \
+#            --shared-dir DIR --log FILE [options] -- DAEMON_CMD [ARGS...]
+#
+# In DAEMON_CMD and its ARGS, {socket} becomes the vhost-user socket path
+# and {shared_dir} the shared directory, e.g.
+#   -- /usr/lib/qemu/virtiofsd --socket-path={socket} -o source={shared_dir}
+#
+# Options:
+#   --tag TAG            virtio-fs tag (default: share)
+#   --timeout SECS       bound on the whole guest run (default: 300)
+#   --socket-timeout S   bound on waiting for the daemon's socket (default: 20)
+#   --mem SIZE           guest memory (default: 1G)
+#   --smp N              guest vCPUs (default: 2)
+#   --guest-args "ARGS"  appended to the kernel command line after `--`, so
+#                        /init passes them to the payload
+#   --daemon-log FILE    daemon's stdout+stderr (default: LOG.daemon)
+#   --interactive        console on this terminal (for a shell in the guest);
+#                        still logged to LOG
+#
+# Exit status: the payload's exit status as the guest printed it
+# (`virtiofs-guest: payload exit status N`); 124 if the run timed out;
+# 125 if the guest gave no verdict (crash, panic, daemon died);
+# 126 if the daemon did not come up.
+set -euo pipefail
+
+die() { printf 'run-guest: %s\n' "$*" >&2; exit 2; }
+say() { printf '%s\n' "run-guest: $*" >&2; }
+
+kernel="" initrd="" shared="" log="" tag="share" timeout_s=300 sock_timeout=20
+mem=1G smp=2 guest_args="" daemon_log="" interactive=0
+while (($#)); do
+	case "$1" in
+		--kernel) kernel=${2:?}; shift 2 ;;
+		--initrd) initrd=${2:?}; shift 2 ;;
+		--shared-dir) shared=${2:?}; shift 2 ;;
+		--log) log=${2:?}; shift 2 ;;
+		--tag) tag=${2:?}; shift 2 ;;
+		--timeout) timeout_s=${2:?}; shift 2 ;;
+		--socket-timeout) sock_timeout=${2:?}; shift 2 ;;
+		--mem) mem=${2:?}; shift 2 ;;
+		--smp) smp=${2:?}; shift 2 ;;
+		--guest-args) guest_args=${2?}; shift 2 ;;
+		--daemon-log) daemon_log=${2:?}; shift 2 ;;
+		--interactive) interactive=1; shift ;;
+		-h | --help) sed -n '2,30p' "$0"; exit 0 ;;
+		--) shift; break ;;
+		*) die "unknown argument: $1" ;;
+	esac
+done
+(($#)) || die "no daemon command after --"
+[[ -n "$kernel" && -n "$initrd" && -n "$shared" && -n "$log" ]] ||
+	die "--kernel, --initrd, --shared-dir and --log are required"
+[[ -f "$kernel" ]] || die "no kernel at $kernel"
+[[ -f "$initrd" ]] || die "no initrd at $initrd"
+[[ -d "$shared" ]] || die "no shared directory at $shared"
+[[ "$timeout_s" =~ ^[0-9]+$ && "$sock_timeout" =~ ^[0-9]+$ ]] || die "timeouts are whole seconds"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (scripts/install-deps.sh)"
+shared=$(cd "$shared" && pwd)
+daemon_log=${daemon_log:-$log.daemon}
+
+rundir=$(mktemp -d "${TMPDIR:-/tmp}/run-guest.XXXXXX")
+sock=$rundir/vhost-fs.sock
+
+daemon_cmd=()
+for a in "$@"; do
+	a=${a//\{socket\}/$sock}
+	a=${a//\{shared_dir\}/$shared}
+	daemon_cmd+=("$a")
+done
+
+daemon_pid="" qemu_pid=""
+# Stop a process group we started: TERM, bounded wait, then KILL.
+stop_group() {
+	local pid=$1 i
+	[[ -n "$pid" ]] || return 0
+	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+# shellcheck disable=SC2317 # called from the EXIT trap
+cleanup() {
+	stop_group "$qemu_pid"
+	qemu_pid=""
+	stop_group "$daemon_pid"
+	daemon_pid=""
+	rm -rf "$rundir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+: >"$log"
+say "starting daemon: ${daemon_cmd[*]}"
+# setsid: the daemon (and any children it forks, e.g. a sandbox) gets its
+# own process group, so cleanup can stop all of it by id.
+setsid "${daemon_cmd[@]}" >"$daemon_log" 2>&1 </dev/null &
+daemon_pid=$!
+
+# Wait (bounded) for the socket to appear.
+deadline=$((SECONDS + sock_timeout))
+until [[ -S "$sock" ]]; do
+	if ! kill -0 "$daemon_pid" 2>/dev/null; then
+		wait "$daemon_pid" && st=0 || st=$?
+		daemon_pid=""
+		say "daemon exited (status $st) before creating $sock; its log:"
+		sed 's/^/  daemon: /' "$daemon_log" >&2 || true
+		exit 126
+	fi
+	if ((SECONDS >= deadline)); then
+		say "daemon did not create $sock within ${sock_timeout}s"
+		exit 126
+	fi
+	sleep 0.05
+done
+say "daemon up (pid $daemon_pid), socket $sock"
+
+append="console=ttyS0 panic=-1 quiet"
+[[ -n "$guest_args" ]] && append="$append -- $guest_args"
+
+# shellcheck disable=SC2054 # the commas are QEMU option syntax
+qemu=(
+	qemu-system-x86_64
+	-accel tcg
+	-m "$mem" -smp "$smp"
+	-object "memory-backend-memfd,id=mem,size=$mem,share=on"
+	-numa node,memdev=mem
+	-chardev "socket,id=char0,path=$sock"
+	-device "vhost-user-fs-pci,queue-size=1024,chardev=char0,tag=$tag"
+	-kernel "$kernel" -initrd "$initrd"
+	-append "$append"
+	-nographic -no-reboot
+)
+
+say "booting guest (TCG, bound ${timeout_s}s), console log $log"
+start=$SECONDS
+if ((interactive)); then
+	# --foreground: QEMU keeps the terminal (raw mode, Ctrl-A X works).
+	set +e
+	timeout --foreground -k 5 "$timeout_s" "${qemu[@]}" 2>&1 | tee -a "$log"
+	qst=${PIPESTATUS[0]}
+	set -e
+else
+	timeout -k 5 "$timeout_s" "${qemu[@]}" >>"$log" 2>&1 </dev/null &
+	qemu_pid=$!
+	wait "$qemu_pid" && qst=0 || qst=$?
+	qemu_pid=""
+fi
+say "guest finished after $((SECONDS - start))s (qemu status $qst)"
+
+stop_group "$daemon_pid"
+daemon_pid=""
+
+if ((qst == 124 || qst == 137)); then
+	say "TIMEOUT: guest did not power off within ${timeout_s}s"
+	exit 124
+fi
+verdict=$(tr -d '\r' <"$log" | sed -n 's/^virtiofs-guest: payload exit status \([0-9]*\)$/\1/p' | tail -n 1)
+if [[ -z "$verdict" ]]; then
+	say "no verdict from the guest (see $log)"
+	exit 125
+fi
+exit "$verdict"

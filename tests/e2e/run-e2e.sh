@@ -1,0 +1,302 @@
+#!/usr/bin/env bash
+# run-e2e.sh: the end-to-end test. Boots one Linux guest under QEMU TCG
+# against a vhost-user-fs daemon, runs tests/e2e/guest_checks.c in it on
+# the virtio-fs mount, then checks from the host what the guest did.
+#
+# Usage: tests/e2e/run-e2e.sh [--daemon qemu|ours|PATH] [--cache auto|never|always]
+#                             [--timeout SECS] [--out DIR] [--keep]
+#                             [--daemon-arg ARG]...
+#
+#   --daemon ours   build/src/daemon/virtiofsd (the default; $VIRTIOFSD
+#                   overrides the path, e.g. an ASan build)
+#            qemu   QEMU's C daemon, /usr/lib/qemu/virtiofsd
+#            PATH   any daemon with the Rust virtiofsd command line
+#   --cache         cache mode given to the daemon (default: auto)
+#   --timeout       bound on the guest run (default: 300 s)
+#   --out           work directory (default: build/e2e)
+#   --keep          keep the share directory even when everything passed
+#   --daemon-arg    one more argument for the daemon (repeatable), e.g.
+#                   --daemon qemu --daemon-arg=-o --daemon-arg=flock
+#
+# QEMU's daemon runs with -o xattr -o posix_lock (and without -o flock: with
+# it, QEMU refuses the blocking FUSE_SETLKW that a plain flock(LOCK_UN)
+# becomes, so the "flock: parent LOCK_UN" check fails there by design of
+# that daemon). Ours runs with the Rust virtiofsd spelling plus --xattr.
+#
+# Output: the guest's `ok N - name` / `not ok N - name: reason` lines, then
+# the host's checks in the same format, then
+# `e2e(<daemon>): N passed, M failed`. Exit status 0 only if all passed.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+daemon=ours cache=auto timeout_s=300 out=$repo/build/e2e keep=0
+extra=()
+while (($#)); do
+	case "$1" in
+		--daemon) daemon=${2:?}; shift 2 ;;
+		--daemon=*) daemon=${1#*=}; shift ;;
+		--cache) cache=${2:?}; shift 2 ;;
+		--cache=*) cache=${1#*=}; shift ;;
+		--timeout) timeout_s=${2:?}; shift 2 ;;
+		--out) out=${2:?}; shift 2 ;;
+		--keep) keep=1; shift ;;
+		--daemon-arg) extra+=("${2:?}"); shift 2 ;;
+		--daemon-arg=*) extra+=("${1#*=}"); shift ;;
+		-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+		*) echo "run-e2e: unknown argument: $1" >&2; exit 2 ;;
+	esac
+done
+case "$cache" in auto | never | always) ;; *) echo "run-e2e: bad --cache $cache" >&2; exit 2 ;; esac
+[[ "$timeout_s" =~ ^[0-9]+$ ]] || { echo "run-e2e: bad --timeout" >&2; exit 2; }
+
+t_start=$SECONDS
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+# ---- the daemon's command line ({socket} and {shared_dir} filled in by
+# scripts/guest/run-guest.sh) ----
+case "$daemon" in
+	qemu)
+		label=qemu
+		bin=/usr/lib/qemu/virtiofsd
+		qcache=$cache
+		[[ "$cache" == never ]] && qcache=none
+		# --thread-pool-size=0: with a pool, QEMU's own seccomp filter
+		# kills it. xattr and posix_lock are off by default there.
+		daemon_cmd=("$bin" '--socket-path={socket}' -o 'source={shared_dir}'
+			-o "cache=$qcache" --thread-pool-size=0
+			-o xattr -o posix_lock)
+		;;
+	ours | */* | *)
+		if [[ "$daemon" == ours ]]; then
+			label=ours
+			bin=${VIRTIOFSD:-$repo/build/src/daemon/virtiofsd}
+		else
+			label=$(basename "$daemon")
+			bin=$daemon
+		fi
+		daemon_cmd=("$bin" '--socket-path={socket}' '--shared-dir={shared_dir}'
+			"--cache=$cache" --xattr)
+		;;
+esac
+
+daemon_cmd+=("${extra[@]}")
+
+# ---- reporting ----
+n=0 passed=0 failed=0
+ok() { n=$((n + 1)); passed=$((passed + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1: $2"; }
+finish() {
+	echo "e2e: wall time $((SECONDS - t_start)) s"
+	echo "e2e($label): $passed passed, $failed failed"
+	((failed == 0))
+	exit $?
+}
+
+if [[ ! -x "$bin" ]]; then
+	notok "host: daemon binary $bin exists" "not found or not executable (build it first: ninja -C build)"
+	finish
+fi
+
+# ---- build the static guest program, fetch the kernel, make the initramfs ----
+helper=$out/guest_checks
+if [[ ! -x "$helper" || "$here/guest_checks.c" -nt "$helper" ]]; then
+	echo "==> building $helper (static)"
+	gcc -static -O2 -g0 -Wall -Wextra -Werror -o "$helper.tmp" "$here/guest_checks.c"
+	mv "$helper.tmp" "$helper"
+fi
+echo "==> fetching guest kernel"
+kernel=$("$repo/scripts/guest/fetch-kernel.sh")
+echo "==> kernel $kernel"
+initrd=$out/initramfs-e2e.gz
+"$repo/scripts/guest/make-initramfs.sh" --kernel "$kernel" --out "$initrd" \
+	--payload "$helper" >/dev/null
+
+# ---- a fresh shared directory, with what the host prepares before boot ----
+share=$out/share-$label
+log=$out/guest-$label.log
+rm -rf "$share"
+mkdir -p "$share/e2e"
+printf 'prepared by host\n' >"$share/e2e/host-prepared.txt"
+printf 'x\n' >"$share/e2e/host-xattr.txt"
+setfattr -n user.e2e.host -v set-on-host "$share/e2e/host-xattr.txt"
+
+guest_pid=""
+# shellcheck disable=SC2317 # called from the EXIT trap
+cleanup() {
+	if [[ -n "$guest_pid" ]]; then
+		# run-guest.sh stops its QEMU and daemon from its own trap.
+		kill -TERM "$guest_pid" 2>/dev/null || true
+		wait "$guest_pid" 2>/dev/null || true
+	fi
+	rm -f "$out/host-created.tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+echo "==> running guest against $label daemon: ${daemon_cmd[*]}"
+: >"$log"
+"$repo/scripts/guest/run-guest.sh" --kernel "$kernel" --initrd "$initrd" \
+	--shared-dir "$share" --log "$log" --timeout "$timeout_s" \
+	--guest-args "--cache $cache --dir e2e --sync-timeout 60" \
+	-- "${daemon_cmd[@]}" &
+guest_pid=$!
+
+# The host-after-mount handshake: when the guest prints the marker line,
+# create the file (atomically: write aside, rename in). Bounded by the
+# guest run itself (run-guest.sh has the timeout).
+marker_seen=0
+while kill -0 "$guest_pid" 2>/dev/null; do
+	if grep -q '^e2e-sync: waiting for host file host-created.txt' "$log" 2>/dev/null; then
+		printf 'created by host after mount\n' >"$out/host-created.tmp"
+		mv "$out/host-created.tmp" "$share/e2e/host-created.txt"
+		marker_seen=1
+		break
+	fi
+	sleep 0.1
+done
+wait "$guest_pid" && rc=0 || rc=$?
+guest_pid=""
+echo "==> guest run finished (status $rc) after $((SECONDS - t_start)) s; console log $log"
+
+# ---- the guest's own checks ----
+clean_log=$out/guest-$label.clean.log
+tr -d '\r' <"$log" >"$clean_log"
+grep -E '^(ok|not ok) [0-9]+ - |^e2e: ' "$clean_log" || true
+summary=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed$' "$clean_log" | tail -n 1 || true)
+# Count the guest's lines themselves (a guest that died midway has no
+# summary, but its lines so far still count).
+g_pass=$(grep -cE '^ok [0-9]+ - ' "$clean_log" || true)
+g_fail=$(grep -cE '^not ok [0-9]+ - ' "$clean_log" || true)
+n=$((g_pass + g_fail))
+
+# ---- host checks ----
+if grep -q '^virtiofs-guest: mounted virtiofs' "$clean_log"; then
+	ok "host: guest booted and mounted the share"
+else
+	notok "host: guest booted and mounted the share" "no mount line in $log"
+fi
+case $rc in
+	124) notok "host: guest finished within ${timeout_s}s" "timed out" ;;
+	125 | 126) notok "host: guest finished within ${timeout_s}s" "no verdict (status $rc; see $log and $log.daemon)" ;;
+	*) ok "host: guest finished within ${timeout_s}s" ;;
+esac
+if [[ "$summary" == "e2e: $g_pass passed, $g_fail failed" ]]; then
+	ok "host: guest printed its summary, matching its lines ($g_pass passed, $g_fail failed)"
+elif [[ -n "$summary" ]]; then
+	notok "host: guest printed its summary, matching its lines" "'$summary' but $g_pass ok and $g_fail not ok lines"
+else
+	notok "host: guest printed its summary" "none in $log"
+fi
+if ((marker_seen)); then
+	ok "host: saw the guest's sync marker and created host-created.txt after mount"
+else
+	notok "host: saw the guest's sync marker and created host-created.txt after mount" "marker never seen"
+fi
+
+S=$share/e2e
+res=$S/results.txt
+if [[ -f "$res" ]] && [[ "$(tail -n 1 "$res")" == end ]]; then
+	ok "host: guest's results.txt complete"
+else
+	notok "host: guest's results.txt complete" "missing or truncated: $res"
+fi
+
+# One check per line of results.txt.
+check_result() {
+	local kind=$1 path=${2:-} a=${3:-} b=${4:-} got want f=$S/${2:-}
+	case "$kind" in
+		end) return 0 ;;
+		sha256)
+			got=$(sha256sum <"$f" 2>/dev/null | cut -d' ' -f1 || true)
+			if [[ "$got" == "$a" ]]; then ok "host: sha256 of $path matches the guest's"
+			else notok "host: sha256 of $path matches the guest's" "host $got guest $a"; fi ;;
+		size)
+			got=$(stat -c %s "$f" 2>&1 || true)
+			if [[ "$got" == "$a" ]]; then ok "host: size of $path is $a"
+			else notok "host: size of $path is $a" "got $got"; fi ;;
+		content)
+			# shellcheck disable=SC2059 # a is a printf %b escape string
+			want=$(printf '%b' "$a" | od -An -c)
+			got=$(od -An -c <"$f" 2>&1 || true)
+			if [[ "$got" == "$want" ]]; then ok "host: content of $path"
+			else notok "host: content of $path" "got [$got] want [$want]"; fi ;;
+		absent)
+			if [[ ! -e "$f" && ! -L "$f" ]]; then ok "host: $path does not exist"
+			else notok "host: $path does not exist" "it does"; fi ;;
+		nlink)
+			got=$(stat -c %h "$f" 2>&1 || true)
+			if [[ "$got" == "$a" ]]; then ok "host: link count of $path is $a"
+			else notok "host: link count of $path is $a" "got $got"; fi ;;
+		sameino)
+			got=$(stat -c %i "$f" 2>&1 || true)
+			want=$(stat -c %i "$S/$a" 2>&1 || true)
+			if [[ -n "$got" && "$got" == "$want" ]]; then ok "host: $path and $a are one inode"
+			else notok "host: $path and $a are one inode" "$got vs $want"; fi ;;
+		symlink)
+			got=$(readlink "$f" 2>&1 || true)
+			if [[ -L "$f" && "$got" == "$a" ]]; then ok "host: $path is a symlink to $a"
+			else notok "host: $path is a symlink to $a" "got '$got'"; fi ;;
+		type)
+			got=$(stat -c %F "$f" 2>&1 || true)
+			if [[ "$got" == "$a" ]]; then ok "host: $path is a $a"
+			else notok "host: $path is a $a" "got $got"; fi ;;
+		mode)
+			got=$(stat -c %a "$f" 2>&1 || true)
+			if [[ "$got" == "$a" ]]; then ok "host: mode of $path is $a"
+			else notok "host: mode of $path is $a" "got $got"; fi ;;
+		owner)
+			got=$(stat -c '%u %g' "$f" 2>&1 || true)
+			if [[ "$got" == "$a $b" ]]; then ok "host: owner of $path is $a:$b"
+			else notok "host: owner of $path is $a:$b" "got $got"; fi ;;
+		times)
+			got=$(stat -c '%.9X %.9Y' "$f" 2>&1 || true)
+			if [[ "$got" == "$a $b" ]]; then ok "host: atime/mtime of $path are $a/$b"
+			else notok "host: atime/mtime of $path are $a/$b" "got $got"; fi ;;
+		xattr)
+			got=$(getfattr --absolute-names --only-values -n "$a" "$f" 2>&1 || true)
+			if [[ "$got" == "$b" ]]; then ok "host: getfattr $a on $path is '$b'"
+			else notok "host: getfattr $a on $path is '$b'" "got '$got'"; fi ;;
+		noxattr)
+			if ! getfattr --absolute-names -n "$a" "$f" >/dev/null 2>&1; then ok "host: xattr $a removed from $path"
+			else notok "host: xattr $a removed from $path" "still there"; fi ;;
+		count)
+			got=$(find "$f" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+			if [[ "$got" == "$a" ]]; then ok "host: $path has $a entries"
+			else notok "host: $path has $a entries" "got $got"; fi ;;
+		statfs)
+			# path=blocks a=frsize as the guest saw them; compare the
+			# total size with the host's statvfs, 1% tolerance.
+			local hb hs gtot htot
+			read -r hb hs < <(stat -f -c '%b %S' "$S")
+			gtot=$((path * a)) htot=$((hb * hs))
+			if ((gtot > 0 && gtot * 100 >= htot * 99 && gtot * 100 <= htot * 101)); then
+				ok "host: statfs total size matches the guest's ($gtot bytes)"
+			else
+				notok "host: statfs total size matches the guest's" "guest $gtot host $htot"
+			fi ;;
+		*) notok "host: result line understood" "unknown kind '$kind'" ;;
+	esac
+}
+if [[ -f "$res" ]]; then
+	while read -r kind p1 p2 p3; do
+		[[ -n "$kind" ]] || continue
+		check_result "$kind" "$p1" "$p2" "$p3"
+	done <"$res"
+fi
+
+# The guest's file seen on the host is a file the host did not write:
+# checked above through results.txt; the host's file the guest read is
+# a guest check. Count the guest's checks into the total.
+passed=$((passed + g_pass))
+failed=$((failed + g_fail))
+if ((failed == 0 && keep == 0)); then
+	rm -rf "$share"
+elif ((failed > 0)) && [[ -s "$log.daemon" ]]; then
+	echo "==> last lines of the daemon's log ($log.daemon):"
+	tail -n 20 "$log.daemon" | sed 's/^/  daemon: /'
+fi
+finish
