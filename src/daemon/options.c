@@ -1,1 +1,662 @@
-/* options.c: placeholder until the room is built. */
+/* options.c: parse the command line of the Rust and the QEMU virtiofsd. */
+#include "daemon/options.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Without --thread-pool-size: one thread keeps the queue moving while
+ * another blocks in a slow syscall. The Rust daemon defaults to 0 (no
+ * pool); we pick 2. */
+#define DEFAULT_THREAD_POOL_SIZE 2u
+/* More threads than this is a typo, not a tuning choice. */
+#define MAX_THREAD_POOL_SIZE 4096u
+
+enum arg_kind { ARG_NONE, ARG_REQUIRED };
+
+struct parser {
+	struct options *opts;
+	char *err;
+	size_t err_size;
+	int readdirplus;        /* -1: not given, else the explicit choice */
+};
+
+struct option_spec {
+	const char *name;       /* long name without "--" */
+	enum arg_kind arg;
+	int (*handle)(struct parser *p, const char *name, const char *value);
+};
+
+__attribute__((format(printf, 2, 3)))
+static int parser_fail(struct parser *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->err, p->err_size, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int unsupported(struct parser *p, const char *what)
+{
+	return parser_fail(p, "%s: not supported yet", what);
+}
+
+/* Digits only: strtoull would take leading blanks, a sign and wrap "-1". */
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s; s++) {
+		unsigned d;
+
+		if (*s < '0' || *s > '9')
+			return -1;
+		d = (unsigned)(*s - '0');
+		if (v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_number(struct parser *p, const char *name, const char *value,
+			uint64_t max, uint64_t *out)
+{
+	if (parse_u64(value, max, out) < 0)
+		return parser_fail(p, "%s: invalid number '%s' (expected 0..%llu)",
+				   name, value, (unsigned long long)max);
+	return 0;
+}
+
+static int set_string(struct parser *p, const char *name, const char *value, char **field)
+{
+	char *copy;
+
+	if (*value == '\0')
+		return parser_fail(p, "%s: empty value", name);
+	copy = strdup(value);
+	if (!copy)
+		return parser_fail(p, "%s: out of memory", name);
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+static int cache_parse(const char *value, bool legacy, enum cache_mode *out)
+{
+	static const struct { const char *name; enum cache_mode mode; } modes[] = {
+		{ "never", CACHE_NEVER }, { "metadata", CACHE_METADATA },
+		{ "auto", CACHE_AUTO }, { "always", CACHE_ALWAYS },
+	};
+
+	/* QEMU's C daemon spelled "never" as "none". */
+	if (legacy && strcmp(value, "none") == 0) {
+		*out = CACHE_NEVER;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (strcmp(value, modes[i].name) == 0) {
+			*out = modes[i].mode;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The sandbox and seccomp filter are not built yet (a later issue does):
+ * only "none" is accepted, and it is also the parsed default so that
+ * libvirt and Kata, which pass no --sandbox, keep working. Once built,
+ * the defaults become SANDBOX_NAMESPACE and SECCOMP_KILL like Rust's. */
+static int sandbox_set(struct parser *p, const char *name, const char *value)
+{
+	if (strcmp(value, "none") == 0) {
+		p->opts->sandbox = SANDBOX_NONE;
+		return 0;
+	}
+	if (strcmp(value, "namespace") == 0 || strcmp(value, "chroot") == 0)
+		return parser_fail(p, "%s=%s: not supported yet (use none)", name, value);
+	return parser_fail(p, "%s: invalid value '%s' (expected namespace, chroot or none)",
+			   name, value);
+}
+
+static int opt_socket_path(struct parser *p, const char *name, const char *value)
+{
+	return set_string(p, name, value, &p->opts->socket_path);
+}
+
+static int opt_socket_group(struct parser *p, const char *name, const char *value)
+{
+	return set_string(p, name, value, &p->opts->socket_group);
+}
+
+static int opt_shared_dir(struct parser *p, const char *name, const char *value)
+{
+	return set_string(p, name, value, &p->opts->shared_dir);
+}
+
+static int opt_fuse_mount(struct parser *p, const char *name, const char *value)
+{
+	return set_string(p, name, value, &p->opts->fuse_mount);
+}
+
+static int opt_fd(struct parser *p, const char *name, const char *value)
+{
+	uint64_t v;
+
+	if (parse_number(p, name, value, INT_MAX, &v) < 0)
+		return -1;
+	p->opts->fd = (int)v;
+	return 0;
+}
+
+static int opt_cache(struct parser *p, const char *name, const char *value)
+{
+	if (cache_parse(value, false, &p->opts->cache) < 0)
+		return parser_fail(p, "%s: invalid value '%s' (expected never, metadata, auto or always)",
+				   name, value);
+	return 0;
+}
+
+static int opt_thread_pool_size(struct parser *p, const char *name, const char *value)
+{
+	uint64_t v;
+
+	if (parse_number(p, name, value, MAX_THREAD_POOL_SIZE, &v) < 0)
+		return -1;
+	p->opts->thread_pool_size = (unsigned)v;
+	p->opts->thread_pool_size_set = true;
+	return 0;
+}
+
+static int opt_rlimit_nofile(struct parser *p, const char *name, const char *value)
+{
+	uint64_t v;
+
+	if (parse_number(p, name, value, UINT64_MAX, &v) < 0)
+		return -1;
+	p->opts->rlimit_nofile = v;
+	p->opts->rlimit_nofile_set = true;
+	return 0;
+}
+
+static int opt_log_level(struct parser *p, const char *name, const char *value)
+{
+	if (log_level_parse(value, &p->opts->log_level) < 0)
+		return parser_fail(p, "%s: invalid value '%s' (expected error, warn, info, debug, trace or off)",
+				   name, value);
+	return 0;
+}
+
+static int opt_flag(struct parser *p, const char *name, const char *value)
+{
+	struct options *o = p->opts;
+
+	if (strcmp(name, "--xattr") == 0)
+		o->xattr = true;
+	else if (strcmp(name, "--posix-acl") == 0)
+		o->posix_acl = true;
+	else if (strcmp(name, "--writeback") == 0)
+		o->writeback = true;
+	else if (strcmp(name, "--allow-direct-io") == 0)
+		o->allow_direct_io = true;
+	else if (strcmp(name, "--readdirplus") == 0)
+		p->readdirplus = 1;
+	else if (strcmp(name, "--no-readdirplus") == 0)
+		p->readdirplus = 0;
+	else if (strcmp(name, "--announce-submounts") == 0)
+		o->announce_submounts = true;
+	else if (strcmp(name, "--no-announce-submounts") == 0)
+		o->announce_submounts = false;
+	else if (strcmp(name, "--killpriv-v2") == 0)
+		o->killpriv_v2 = true;
+	else if (strcmp(name, "--no-killpriv-v2") == 0)
+		o->killpriv_v2 = false;
+	else if (strcmp(name, "--syslog") == 0)
+		o->syslog = true;
+	else if (strcmp(name, "--print-capabilities") == 0)
+		o->print_capabilities = true;
+	else if (strcmp(name, "--version") == 0)
+		o->show_version = true;
+	else if (strcmp(name, "--help") == 0)
+		o->show_help = true;
+	else
+		return parser_fail(p, "%s: unhandled flag", name);
+	return 0;
+}
+
+static int opt_sandbox(struct parser *p, const char *name, const char *value)
+{
+	return sandbox_set(p, name, value);
+}
+
+static int opt_seccomp(struct parser *p, const char *name, const char *value)
+{
+	if (strcmp(value, "none") == 0) {
+		p->opts->seccomp = SECCOMP_NONE;
+		return 0;
+	}
+	if (strcmp(value, "kill") == 0 || strcmp(value, "log") == 0 || strcmp(value, "trap") == 0)
+		return parser_fail(p, "%s=%s: not supported yet (use none)", name, value);
+	return parser_fail(p, "%s: invalid value '%s' (expected none, kill, log or trap)",
+			   name, value);
+}
+
+/* "never" is what we do anyway, so accepting it is harmless. */
+static int opt_inode_file_handles(struct parser *p, const char *name, const char *value)
+{
+	if (strcmp(value, "never") == 0)
+		return 0;
+	if (strcmp(value, "prefer") == 0 || strcmp(value, "fallback") == 0 ||
+	    strcmp(value, "mandatory") == 0)
+		return parser_fail(p, "%s=%s: not supported yet (only never)", name, value);
+	return parser_fail(p, "%s: invalid value '%s' (expected never, prefer or mandatory)",
+			   name, value);
+}
+
+static int opt_unsupported(struct parser *p, const char *name, const char *value)
+{
+	return unsupported(p, name);
+}
+
+static int opt_daemonize(struct parser *p, const char *name, const char *value)
+{
+	return parser_fail(p, "%s: not supported (run in the foreground)", name);
+}
+
+static const struct option_spec long_options[] = {
+	{ "socket-path", ARG_REQUIRED, opt_socket_path },
+	{ "socket", ARG_REQUIRED, opt_socket_path },
+	{ "fd", ARG_REQUIRED, opt_fd },
+	{ "socket-group", ARG_REQUIRED, opt_socket_group },
+	{ "shared-dir", ARG_REQUIRED, opt_shared_dir },
+	{ "fuse-mount", ARG_REQUIRED, opt_fuse_mount },
+	{ "cache", ARG_REQUIRED, opt_cache },
+	{ "thread-pool-size", ARG_REQUIRED, opt_thread_pool_size },
+	{ "rlimit-nofile", ARG_REQUIRED, opt_rlimit_nofile },
+	{ "log-level", ARG_REQUIRED, opt_log_level },
+	{ "sandbox", ARG_REQUIRED, opt_sandbox },
+	{ "seccomp", ARG_REQUIRED, opt_seccomp },
+	{ "inode-file-handles", ARG_REQUIRED, opt_inode_file_handles },
+	{ "xattr", ARG_NONE, opt_flag },
+	{ "posix-acl", ARG_NONE, opt_flag },
+	{ "writeback", ARG_NONE, opt_flag },
+	{ "allow-direct-io", ARG_NONE, opt_flag },
+	{ "readdirplus", ARG_NONE, opt_flag },
+	{ "no-readdirplus", ARG_NONE, opt_flag },
+	{ "announce-submounts", ARG_NONE, opt_flag },
+	{ "no-announce-submounts", ARG_NONE, opt_flag },
+	{ "killpriv-v2", ARG_NONE, opt_flag },
+	{ "no-killpriv-v2", ARG_NONE, opt_flag },
+	{ "syslog", ARG_NONE, opt_flag },
+	{ "print-capabilities", ARG_NONE, opt_flag },
+	{ "version", ARG_NONE, opt_flag },
+	{ "help", ARG_NONE, opt_flag },
+	{ "daemonize", ARG_NONE, opt_daemonize },
+	/* Rust virtiofsd options we do not implement yet: refused, never
+	 * silently ignored, so nobody gets a weaker setup than asked for. */
+	{ "modcaps", ARG_REQUIRED, opt_unsupported },
+	{ "xattrmap", ARG_REQUIRED, opt_unsupported },
+	{ "translate-uid", ARG_REQUIRED, opt_unsupported },
+	{ "translate-gid", ARG_REQUIRED, opt_unsupported },
+	{ "uid-map", ARG_REQUIRED, opt_unsupported },
+	{ "gid-map", ARG_REQUIRED, opt_unsupported },
+	{ "tag", ARG_REQUIRED, opt_unsupported },
+	{ "migration-mode", ARG_REQUIRED, opt_unsupported },
+	{ "migration-on-error", ARG_REQUIRED, opt_unsupported },
+	{ "migration-verify-handles", ARG_NONE, opt_unsupported },
+	{ "migration-confirm-paths", ARG_NONE, opt_unsupported },
+	{ "security-label", ARG_NONE, opt_unsupported },
+	{ "preserve-noatime", ARG_NONE, opt_unsupported },
+	{ "allow-mmap", ARG_NONE, opt_unsupported },
+	{ "readonly", ARG_NONE, opt_unsupported },
+};
+
+static const struct option_spec *long_option_find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(long_options) / sizeof(long_options[0]); i++) {
+		const char *n = long_options[i].name;
+
+		if (strlen(n) == len && memcmp(n, name, len) == 0)
+			return &long_options[i];
+	}
+	return NULL;
+}
+
+/* QEMU's "-o" flags without a value. */
+static int compat_flag(struct parser *p, const char *item)
+{
+	static const struct { const char *name; size_t field; bool value; } flags[] = {
+#define F(n, f, v) { n, offsetof(struct options, f), v }
+		F("xattr", xattr, true), F("no_xattr", xattr, false),
+		F("posix_acl", posix_acl, true), F("no_posix_acl", posix_acl, false),
+		F("flock", flock, true), F("no_flock", flock, false),
+		F("posix_lock", posix_lock, true), F("no_posix_lock", posix_lock, false),
+		F("writeback", writeback, true), F("no_writeback", writeback, false),
+		F("allow_direct_io", allow_direct_io, true),
+		F("no_allow_direct_io", allow_direct_io, false),
+		F("killpriv_v2", killpriv_v2, true), F("no_killpriv_v2", killpriv_v2, false),
+		F("announce_submounts", announce_submounts, true),
+#undef F
+	};
+	struct options *o = p->opts;
+
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		if (strcmp(item, flags[i].name) == 0) {
+			*(bool *)((char *)o + flags[i].field) = flags[i].value;
+			return 0;
+		}
+	}
+	if (strcmp(item, "readdirplus") == 0 || strcmp(item, "no_readdirplus") == 0) {
+		p->readdirplus = item[0] != 'n';
+		return 0;
+	}
+	if (strcmp(item, "debug") == 0) {
+		o->log_level = LOG_LEVEL_DEBUG;
+		return 0;
+	}
+	/* norace turned off a racy fallback QEMU's daemon had; we have none. */
+	if (strcmp(item, "norace") == 0 || strcmp(item, "no_security_label") == 0)
+		return 0;
+	if (strcmp(item, "security_label") == 0)
+		return parser_fail(p, "-o security_label: not supported yet");
+	return parser_fail(p, "-o %s: unknown option", item);
+}
+
+static int compat_log_level(struct parser *p, const char *value)
+{
+	/* QEMU said "err"; accept the Rust names too. */
+	if (strcmp(value, "err") == 0) {
+		p->opts->log_level = LOG_LEVEL_ERROR;
+		return 0;
+	}
+	return opt_log_level(p, "-o log_level", value);
+}
+
+/* QEMU's timeout=SECONDS tuned its cache; ours follows --cache. Checked
+ * for sanity and then ignored. */
+static int compat_timeout(struct parser *p, const char *value)
+{
+	char *end;
+	double t;
+
+	errno = 0;
+	t = strtod(value, &end);
+	if (*value == '\0' || *end != '\0' || errno || !isfinite(t) || t < 0)
+		return parser_fail(p, "-o timeout: invalid value '%s'", value);
+	return 0;
+}
+
+/* QEMU's "-o key=value". item is writable and NUL-terminated. */
+static int compat_tuple(struct parser *p, char *item, char *value)
+{
+	if (strcmp(item, "source") == 0)
+		return set_string(p, "-o source", value, &p->opts->shared_dir);
+	if (strcmp(item, "cache") == 0) {
+		if (cache_parse(value, true, &p->opts->cache) < 0)
+			return parser_fail(p, "-o cache: invalid value '%s' (expected none, metadata, auto or always)",
+					   value);
+		return 0;
+	}
+	if (strcmp(item, "log_level") == 0 || strcmp(item, "loglevel") == 0)
+		return compat_log_level(p, value);
+	if (strcmp(item, "sandbox") == 0)
+		return sandbox_set(p, "-o sandbox", value);
+	if (strcmp(item, "timeout") == 0)
+		return compat_timeout(p, value);
+	if (strcmp(item, "modcaps") == 0)
+		return unsupported(p, "-o modcaps");
+	if (strcmp(item, "xattrmap") == 0)
+		return unsupported(p, "-o xattrmap");
+	return parser_fail(p, "-o %s: unknown option", item);
+}
+
+/* One "-o a,b=c,..." argument; several may be given. */
+static int compat_options(struct parser *p, const char *arg)
+{
+	char *copy, *item, *next;
+	int ret = 0;
+
+	copy = strdup(arg);
+	if (!copy)
+		return parser_fail(p, "-o: out of memory");
+	for (item = copy; item && ret == 0; item = next) {
+		char *eq;
+
+		next = strchr(item, ',');
+		if (next)
+			*next++ = '\0';
+		if (*item == '\0') {
+			ret = parser_fail(p, "-o: empty option in '%s'", arg);
+			break;
+		}
+		eq = strchr(item, '=');
+		if (eq) {
+			*eq = '\0';
+			ret = compat_tuple(p, item, eq + 1);
+		} else {
+			ret = compat_flag(p, item);
+		}
+	}
+	free(copy);
+	return ret;
+}
+
+/* "--name", "--name=value" or "--name value". *i indexes arg; it is
+ * advanced past a separate value. */
+static int parse_long(struct parser *p, int argc, char **argv, int *i)
+{
+	const char *arg = argv[*i] + 2;
+	const char *eq = strchr(arg, '=');
+	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+	const struct option_spec *spec = long_option_find(arg, len);
+	char name[64];
+	const char *value = NULL;
+
+	if (!spec)
+		return parser_fail(p, "unknown option '%.*s'", (int)len + 2, argv[*i]);
+	snprintf(name, sizeof(name), "--%s", spec->name);
+	if (spec->arg == ARG_NONE) {
+		if (eq)
+			return parser_fail(p, "%s: takes no value", name);
+		return spec->handle(p, name, NULL);
+	}
+	if (eq) {
+		value = eq + 1;
+	} else {
+		if (*i + 1 >= argc)
+			return parser_fail(p, "%s: missing value", name);
+		value = argv[++*i];
+	}
+	return spec->handle(p, name, value);
+}
+
+static int parse_short(struct parser *p, int argc, char **argv, int *i)
+{
+	const char *arg = argv[*i];
+
+	if (strncmp(arg, "-o", 2) == 0) {
+		if (arg[2] != '\0')
+			return compat_options(p, arg + 2);
+		if (*i + 1 >= argc)
+			return parser_fail(p, "-o: missing value");
+		return compat_options(p, argv[++*i]);
+	}
+	if (strcmp(arg, "-d") == 0) {
+		p->opts->log_level = LOG_LEVEL_DEBUG;
+		return 0;
+	}
+	/* QEMU's daemon needed -f to stay in the foreground; we always do. */
+	if (strcmp(arg, "-f") == 0)
+		return 0;
+	if (strcmp(arg, "-h") == 0) {
+		p->opts->show_help = true;
+		return 0;
+	}
+	if (strcmp(arg, "-V") == 0) {
+		p->opts->show_version = true;
+		return 0;
+	}
+	return parser_fail(p, "unknown option '%s'", arg);
+}
+
+static void options_init(struct options *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->fd = -1;
+	opts->cache = CACHE_AUTO;
+	opts->thread_pool_size = DEFAULT_THREAD_POOL_SIZE;
+	opts->readdirplus = true;
+	/* Current Rust virtiofsd announces submounts unless told not to. */
+	opts->announce_submounts = true;
+	/* Both the Rust and QEMU daemons leave locks to the guest kernel
+	 * unless asked; remote locks can only be turned on with -o. */
+	opts->posix_lock = false;
+	opts->flock = false;
+	opts->killpriv_v2 = false;
+	opts->log_level = LOG_LEVEL_INFO;
+	opts->sandbox = SANDBOX_NONE;   /* see sandbox_set() */
+	opts->seccomp = SECCOMP_NONE;
+}
+
+/* Cross-option rules, once everything is read. */
+static int options_finish(struct parser *p)
+{
+	struct options *o = p->opts;
+	int transports;
+
+	if (o->posix_acl)
+		o->xattr = true;
+	/* cache=never turns readdirplus off by default (as Rust and QEMU
+	 * do): its entries would be dropped at once. An explicit choice wins. */
+	if (p->readdirplus >= 0)
+		o->readdirplus = p->readdirplus;
+	else
+		o->readdirplus = o->cache != CACHE_NEVER;
+
+	if (o->print_capabilities || o->show_version || o->show_help)
+		return 0;
+
+	transports = !!o->socket_path + (o->fd >= 0) + !!o->fuse_mount;
+	if (transports == 0)
+		return parser_fail(p, "one of --socket-path, --fd or --fuse-mount is required");
+	if (transports > 1)
+		return parser_fail(p, "--socket-path, --fd and --fuse-mount exclude each other");
+	if (o->socket_group && !o->socket_path)
+		return parser_fail(p, "--socket-group: only valid with --socket-path");
+	if (!o->shared_dir)
+		return parser_fail(p, "--shared-dir (or -o source=) is required");
+	return 0;
+}
+
+int options_parse(int argc, char **argv, struct options *opts, char *err, size_t err_size)
+{
+	struct parser p = { .opts = opts, .err = err, .err_size = err_size, .readdirplus = -1 };
+	int ret = 0;
+
+	options_init(opts);
+	if (err_size)
+		err[0] = '\0';
+	for (int i = 1; i < argc && ret == 0; i++) {
+		const char *arg = argv[i];
+
+		if (strncmp(arg, "--", 2) == 0 && arg[2] != '\0')
+			ret = parse_long(&p, argc, argv, &i);
+		else if (arg[0] == '-' && arg[1] != '\0' && arg[1] != '-')
+			ret = parse_short(&p, argc, argv, &i);
+		else
+			ret = parser_fail(&p, "unexpected argument '%s'", arg);
+	}
+	if (ret == 0)
+		ret = options_finish(&p);
+	if (ret < 0) {
+		options_free(opts);
+		return -1;
+	}
+	return 0;
+}
+
+void options_free(struct options *opts)
+{
+	free(opts->socket_path);
+	free(opts->socket_group);
+	free(opts->shared_dir);
+	free(opts->fuse_mount);
+	free(opts->modcaps);
+	opts->socket_path = NULL;
+	opts->socket_group = NULL;
+	opts->shared_dir = NULL;
+	opts->fuse_mount = NULL;
+	opts->modcaps = NULL;
+}
+
+const char *options_usage(void)
+{
+	return
+	"Usage: virtiofsd --shared-dir DIR (--socket-path PATH | --fd N | --fuse-mount DIR) [OPTIONS]\n"
+	"\n"
+	"Share a host directory with a guest through a virtio-fs device (vhost-user),\n"
+	"or mount it on the host through /dev/fuse.\n"
+	"\n"
+	"Options:\n"
+	"  --shared-dir=DIR          directory to share (also -o source=DIR)\n"
+	"  --socket-path=PATH        vhost-user socket to create and listen on\n"
+	"  --socket=PATH             deprecated spelling of --socket-path\n"
+	"  --fd=N                    inherited listening (not yet connected) socket\n"
+	"  --socket-group=GROUP      group owning the socket (with --socket-path)\n"
+	"  --fuse-mount=DIR          serve over /dev/fuse, mounted at DIR\n"
+	"  --cache=MODE              never, metadata, auto or always (default: auto)\n"
+	"  --thread-pool-size=N      threads per request queue; 0: no pool, one thread (default: 2)\n"
+	"  --xattr                   enable extended attributes\n"
+	"  --posix-acl               enable POSIX ACLs (implies --xattr)\n"
+	"  --writeback               enable the guest's writeback cache\n"
+	"  --allow-direct-io         honour O_DIRECT from the guest\n"
+	"  --readdirplus             enable READDIRPLUS (default, except with --cache=never)\n"
+	"  --no-readdirplus          disable READDIRPLUS\n"
+	"  --announce-submounts      tell the guest which directories are mount points (default)\n"
+	"  --no-announce-submounts   do not announce submounts\n"
+	"  --killpriv-v2             enable FUSE_HANDLE_KILLPRIV_V2\n"
+	"  --no-killpriv-v2          disable FUSE_HANDLE_KILLPRIV_V2 (default)\n"
+	"  --log-level=LEVEL         error, warn, info, debug, trace or off (default: info)\n"
+	"  --syslog                  log to syslog instead of stderr\n"
+	"  --rlimit-nofile=N         set RLIMIT_NOFILE; 0 leaves it unchanged\n"
+	"  --sandbox=MODE            namespace, chroot or none (only none for now)\n"
+	"  --seccomp=ACTION          none, kill, log or trap (only none for now)\n"
+	"  --inode-file-handles=M    never (prefer and mandatory are not supported yet)\n"
+	"  --print-capabilities      print the vhost-user backend capabilities (JSON) and exit\n"
+	"  -V, --version             print the version and exit\n"
+	"  -h, --help                print this help and exit\n"
+	"\n"
+	"QEMU compatibility:\n"
+	"  -o OPT[,OPT...]           source=DIR, cache=none|metadata|auto|always,\n"
+	"                            [no_]xattr, [no_]posix_acl, [no_]flock, [no_]posix_lock,\n"
+	"                            [no_]writeback, [no_]readdirplus, [no_]allow_direct_io,\n"
+	"                            [no_]killpriv_v2, announce_submounts, debug,\n"
+	"                            log_level=LEVEL, sandbox=none, timeout=N (ignored), norace\n"
+	"  -d                        same as --log-level=debug\n"
+	"  -f                        ignored: virtiofsd always runs in the foreground\n"
+	"\n"
+	"Not supported yet (refused): --modcaps, --xattrmap, --translate-uid, --translate-gid,\n"
+	"  --uid-map, --gid-map, --tag, --security-label, --preserve-noatime, --allow-mmap,\n"
+	"  --readonly, --migration-*, --daemonize.\n";
+}
+
+const char *options_capabilities_json(void)
+{
+	/* No "migrate-precopy": we cannot migrate. */
+	return
+	"{\n"
+	"  \"type\": \"fs\",\n"
+	"  \"features\": [\n"
+	"    \"separate-options\"\n"
+	"  ]\n"
+	"}\n";
+}

@@ -1,0 +1,456 @@
+/* test_options.c: the command lines libvirt, Kata, podman and QEMU pass. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "daemon/options.h"
+
+#define MAX_ARGS 32
+
+static struct options opts;
+static char err[256];
+
+/* Parse a NULL-terminated list of arguments (argv[0] is supplied). */
+static int parse_list(const char *first, va_list ap)
+{
+	char *argv[MAX_ARGS + 1];
+	int argc = 0;
+
+	argv[argc++] = (char *)"virtiofsd";
+	for (const char *a = first; a; a = va_arg(ap, const char *)) {
+		assert_true(argc < MAX_ARGS);
+		argv[argc++] = (char *)a;
+	}
+	argv[argc] = NULL;
+	return options_parse(argc, argv, &opts, err, sizeof(err));
+}
+
+static int parse(const char *first, ...)
+{
+	va_list ap;
+	int ret;
+
+	options_free(&opts);    /* the previous parse of this test, if any */
+	va_start(ap, first);
+	ret = parse_list(first, ap);
+	va_end(ap);
+	return ret;
+}
+
+#define PARSE_OK(...) do { \
+		int r_ = parse(__VA_ARGS__, NULL); \
+		if (r_ != 0) \
+			fail_msg("unexpected error: %s", err); \
+	} while (0)
+
+#define PARSE_FAILS(needle, ...) do { \
+		assert_int_equal(parse(__VA_ARGS__, NULL), -1); \
+		if (!strstr(err, needle)) \
+			fail_msg("error '%s' lacks '%s'", err, needle); \
+		assert_null(strchr(err, '\n')); \
+	} while (0)
+
+static int teardown(void **state)
+{
+	options_free(&opts);
+	return 0;
+}
+
+static void test_libvirt(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir", "/srv/share", "--cache", "always",
+		 "--thread-pool-size=16", "--rlimit-nofile=1048576");
+	assert_int_equal(opts.fd, 3);
+	assert_null(opts.socket_path);
+	assert_string_equal(opts.shared_dir, "/srv/share");
+	assert_int_equal(opts.cache, CACHE_ALWAYS);
+	assert_int_equal(opts.thread_pool_size, 16);
+	assert_true(opts.thread_pool_size_set);
+	assert_true(opts.rlimit_nofile_set);
+	assert_int_equal(opts.rlimit_nofile, 1048576);
+	assert_true(opts.readdirplus);
+	assert_false(opts.xattr);
+	assert_int_equal(opts.sandbox, SANDBOX_NONE);
+	assert_int_equal(opts.seccomp, SECCOMP_NONE);
+	assert_int_equal(opts.log_level, LOG_LEVEL_INFO);
+}
+
+static void test_libvirt_xattr_acl(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir", "/srv/share", "--xattr", "--posix-acl",
+		 "--announce-submounts", "--cache", "never");
+	assert_true(opts.xattr);
+	assert_true(opts.posix_acl);
+	assert_true(opts.announce_submounts);
+	assert_false(opts.readdirplus);
+}
+
+static void test_kata(void **state)
+{
+	PARSE_OK("--syslog", "--cache=auto", "--shared-dir=/run/kata/shared", "--fd=3",
+		 "--thread-pool-size=1", "-o", "announce_submounts");
+	assert_true(opts.syslog);
+	assert_int_equal(opts.cache, CACHE_AUTO);
+	assert_string_equal(opts.shared_dir, "/run/kata/shared");
+	assert_int_equal(opts.fd, 3);
+	assert_int_equal(opts.thread_pool_size, 1);
+	assert_true(opts.announce_submounts);
+}
+
+static void test_podman(void **state)
+{
+	PARSE_OK("--sandbox", "none", "--socket-path", "/tmp/s", "--shared-dir", ".",
+		 "--seccomp=none");
+	assert_int_equal(opts.sandbox, SANDBOX_NONE);
+	assert_int_equal(opts.seccomp, SECCOMP_NONE);
+	assert_string_equal(opts.socket_path, "/tmp/s");
+	assert_string_equal(opts.shared_dir, ".");
+	assert_int_equal(opts.fd, -1);
+}
+
+static void test_qemu_docs(void **state)
+{
+	PARSE_OK("--socket-path=/tmp/vhostqemu", "-o", "source=/tmp/share", "-o", "cache=always");
+	assert_string_equal(opts.socket_path, "/tmp/vhostqemu");
+	assert_string_equal(opts.shared_dir, "/tmp/share");
+	assert_int_equal(opts.cache, CACHE_ALWAYS);
+}
+
+static void test_qemu_option_list(void **state)
+{
+	PARSE_OK("--socket=/tmp/s", "-o",
+		 "source=/tmp/share,xattr,flock,posix_lock,writeback,no_readdirplus,"
+		 "allow_direct_io,killpriv_v2,log_level=warn,sandbox=none,timeout=1.5,norace",
+		 "-f");
+	assert_string_equal(opts.socket_path, "/tmp/s");
+	assert_true(opts.xattr);
+	assert_true(opts.flock);
+	assert_true(opts.posix_lock);
+	assert_true(opts.writeback);
+	assert_false(opts.readdirplus);
+	assert_true(opts.allow_direct_io);
+	assert_true(opts.killpriv_v2);
+	assert_int_equal(opts.log_level, LOG_LEVEL_WARN);
+}
+
+static void test_defaults(void **state)
+{
+	PARSE_OK("--socket-path=/tmp/s", "--shared-dir=/tmp");
+	assert_int_equal(opts.cache, CACHE_AUTO);
+	assert_int_equal(opts.thread_pool_size, 2);
+	assert_false(opts.thread_pool_size_set);
+	assert_false(opts.rlimit_nofile_set);
+	assert_true(opts.readdirplus);
+	assert_true(opts.announce_submounts);
+	assert_false(opts.posix_lock);
+	assert_false(opts.flock);
+	assert_false(opts.killpriv_v2);
+	assert_false(opts.xattr);
+	assert_false(opts.writeback);
+	assert_false(opts.syslog);
+	assert_int_equal(opts.log_level, LOG_LEVEL_INFO);
+	assert_int_equal(opts.sandbox, SANDBOX_NONE);
+	assert_int_equal(opts.seccomp, SECCOMP_NONE);
+}
+
+static void test_cache_modes(void **state)
+{
+	static const struct { const char *arg; enum cache_mode mode; bool rdp; } cases[] = {
+		{ "--cache=never", CACHE_NEVER, false },
+		{ "--cache=metadata", CACHE_METADATA, true },
+		{ "--cache=auto", CACHE_AUTO, true },
+		{ "--cache=always", CACHE_ALWAYS, true },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		PARSE_OK("--fd=3", "--shared-dir=/tmp", cases[i].arg);
+		assert_int_equal(opts.cache, cases[i].mode);
+		assert_int_equal(opts.readdirplus, cases[i].rdp);
+		options_free(&opts);
+	}
+	PARSE_FAILS("--cache", "--fd=3", "--shared-dir=/tmp", "--cache=none");
+	PARSE_FAILS("--cache", "--fd=3", "--shared-dir=/tmp", "--cache=sometimes");
+}
+
+static void test_legacy_cache_none(void **state)
+{
+	PARSE_OK("--fd=3", "-o", "source=/tmp,cache=none");
+	assert_int_equal(opts.cache, CACHE_NEVER);
+	assert_false(opts.readdirplus);
+	options_free(&opts);
+	PARSE_OK("--fd=3", "-osource=/tmp,cache=auto");
+	assert_int_equal(opts.cache, CACHE_AUTO);
+}
+
+static void test_readdirplus_explicit(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--cache=never", "--readdirplus");
+	assert_true(opts.readdirplus);
+	options_free(&opts);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--no-readdirplus");
+	assert_false(opts.readdirplus);
+	options_free(&opts);
+	/* Last one wins. */
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--no-readdirplus", "-o", "readdirplus");
+	assert_true(opts.readdirplus);
+}
+
+static void test_debug_flag(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "-d");
+	assert_int_equal(opts.log_level, LOG_LEVEL_DEBUG);
+	options_free(&opts);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--log-level", "trace");
+	assert_int_equal(opts.log_level, LOG_LEVEL_TRACE);
+	PARSE_FAILS("--log-level", "--fd=3", "--shared-dir=/tmp", "--log-level=loud");
+}
+
+static void test_posix_acl_implies_xattr(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--posix-acl");
+	assert_true(opts.xattr);
+	assert_true(opts.posix_acl);
+}
+
+static void test_bad_number(void **state)
+{
+	PARSE_FAILS("--thread-pool-size", "--fd=3", "--shared-dir=/tmp", "--thread-pool-size=many");
+	PARSE_FAILS("--thread-pool-size", "--fd=3", "--shared-dir=/tmp", "--thread-pool-size=-1");
+	PARSE_FAILS("--thread-pool-size", "--fd=3", "--shared-dir=/tmp", "--thread-pool-size=");
+	PARSE_FAILS("--thread-pool-size", "--fd=3", "--shared-dir=/tmp", "--thread-pool-size=100000");
+	PARSE_FAILS("--fd", "--fd=-3", "--shared-dir=/tmp");
+	PARSE_FAILS("--fd", "--fd=99999999999", "--shared-dir=/tmp");
+	PARSE_FAILS("--rlimit-nofile", "--fd=3", "--shared-dir=/tmp",
+		    "--rlimit-nofile=18446744073709551616");
+	PARSE_FAILS("--rlimit-nofile", "--fd=3", "--shared-dir=/tmp", "--rlimit-nofile= 5");
+	PARSE_FAILS("-o timeout", "--fd=3", "--shared-dir=/tmp", "-o", "timeout=soon");
+}
+
+static void test_thread_pool_zero(void **state)
+{
+	PARSE_OK("--fd=0", "--shared-dir=/tmp", "--thread-pool-size", "0");
+	assert_int_equal(opts.fd, 0);
+	assert_int_equal(opts.thread_pool_size, 0);
+	assert_true(opts.thread_pool_size_set);
+}
+
+static void test_trailing_junk(void **state)
+{
+	PARSE_FAILS("--fd", "--fd=3x", "--shared-dir=/tmp");
+	PARSE_FAILS("--thread-pool-size", "--fd=3", "--shared-dir=/tmp", "--thread-pool-size=4 ");
+	PARSE_FAILS("--xattr", "--fd=3", "--shared-dir=/tmp", "--xattr=yes");
+	PARSE_FAILS("unexpected argument", "--fd=3", "--shared-dir=/tmp", "extra");
+}
+
+static void test_missing_shared_dir(void **state)
+{
+	PARSE_FAILS("--shared-dir", "--socket-path=/tmp/s");
+	PARSE_FAILS("--shared-dir", "--socket-path=/tmp/s", "--shared-dir=");
+	PARSE_FAILS("missing value", "--socket-path=/tmp/s", "--shared-dir");
+}
+
+static void test_transport_conflicts(void **state)
+{
+	PARSE_FAILS("--fd", "--socket-path=/tmp/s", "--fd=3", "--shared-dir=/tmp");
+	PARSE_FAILS("--fuse-mount", "--fuse-mount=/mnt", "--fd=3", "--shared-dir=/tmp");
+	PARSE_FAILS("--socket-path", "--shared-dir=/tmp");
+	PARSE_FAILS("--socket-group", "--fd=3", "--socket-group=kvm", "--shared-dir=/tmp");
+}
+
+static void test_fuse_mount(void **state)
+{
+	PARSE_OK("--shared-dir=/srv", "--fuse-mount", "/mnt/x");
+	assert_string_equal(opts.fuse_mount, "/mnt/x");
+	assert_int_equal(opts.fd, -1);
+	assert_null(opts.socket_path);
+}
+
+static void test_socket_group(void **state)
+{
+	PARSE_OK("--socket-path=/tmp/s", "--socket-group=kvm", "--shared-dir=/tmp");
+	assert_string_equal(opts.socket_group, "kvm");
+}
+
+static void test_unknown_option(void **state)
+{
+	PARSE_FAILS("--frobnicate", "--fd=3", "--shared-dir=/tmp", "--frobnicate");
+	PARSE_FAILS("--shared", "--fd=3", "--shared=/tmp");
+	PARSE_FAILS("-x", "--fd=3", "--shared-dir=/tmp", "-x");
+	PARSE_FAILS("-o bogus", "--fd=3", "--shared-dir=/tmp", "-o", "bogus");
+	PARSE_FAILS("-o colour", "--fd=3", "--shared-dir=/tmp", "-o", "colour=red");
+	PARSE_FAILS("empty option", "--fd=3", "--shared-dir=/tmp", "-o", "xattr,,writeback");
+}
+
+static void test_unsupported_refused(void **state)
+{
+	static const char *const refused[] = {
+		"--xattrmap=:map::user.virtiofs.:", "--translate-uid=map:0:1000:1",
+		"--translate-gid=map:0:1000:1", "--uid-map=:0:1000:1:", "--gid-map=:0:1000:1:",
+		"--security-label", "--preserve-noatime", "--migration-mode=find-paths",
+		"--migration-on-error=abort", "--migration-verify-handles",
+		"--migration-confirm-paths", "--tag=fs0", "--allow-mmap", "--readonly",
+		"--modcaps=+sys_admin", "--inode-file-handles=mandatory",
+		"--inode-file-handles=prefer", "--sandbox=namespace", "--sandbox=chroot",
+		"--seccomp=kill", "--seccomp=log", "--seccomp=trap",
+	};
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		assert_int_equal(parse("--fd=3", "--shared-dir=/tmp", refused[i], NULL), -1);
+		if (!strstr(err, "not supported yet"))
+			fail_msg("%s: error '%s'", refused[i], err);
+	}
+	PARSE_FAILS("not supported yet", "--fd=3", "-o", "source=/tmp,xattrmap=:map::x.:");
+	PARSE_FAILS("not supported yet", "--fd=3", "-o", "source=/tmp,modcaps=-mknod");
+	PARSE_FAILS("not supported yet", "--fd=3", "-o", "source=/tmp,sandbox=chroot");
+	PARSE_FAILS("not supported yet", "--fd=3", "-o", "source=/tmp,security_label");
+	PARSE_FAILS("--daemonize", "--fd=3", "--shared-dir=/tmp", "--daemonize");
+	PARSE_FAILS("--sandbox", "--fd=3", "--shared-dir=/tmp", "--sandbox=jail");
+}
+
+static void test_harmless_accepted(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--inode-file-handles=never",
+		 "--no-announce-submounts", "--no-killpriv-v2", "--killpriv-v2");
+	assert_false(opts.announce_submounts);
+	assert_true(opts.killpriv_v2);
+}
+
+/* A tiny JSON checker: enough to know libvirt's parser will accept it. */
+static const char *json_value(const char *s);
+
+static const char *json_ws(const char *s)
+{
+	while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
+		s++;
+	return s;
+}
+
+static const char *json_string(const char *s)
+{
+	if (*s++ != '"')
+		return NULL;
+	for (; *s != '"'; s++) {
+		if (*s == '\0' || (unsigned char)*s < 0x20)
+			return NULL;
+		if (*s == '\\' && !*++s)
+			return NULL;
+	}
+	return s + 1;
+}
+
+static const char *json_list(const char *s, char close, bool object)
+{
+	s = json_ws(s + 1);
+	if (*s == close)
+		return s + 1;
+	for (;;) {
+		if (object) {
+			s = json_string(json_ws(s));
+			if (!s)
+				return NULL;
+			s = json_ws(s);
+			if (*s++ != ':')
+				return NULL;
+		}
+		s = json_value(s);
+		if (!s)
+			return NULL;
+		s = json_ws(s);
+		if (*s == close)
+			return s + 1;
+		if (*s++ != ',')
+			return NULL;
+	}
+}
+
+static const char *json_value(const char *s)
+{
+	s = json_ws(s);
+	if (*s == '{')
+		return json_list(s, '}', true);
+	if (*s == '[')
+		return json_list(s, ']', false);
+	if (*s == '"')
+		return json_string(s);
+	return NULL;
+}
+
+static void test_print_capabilities(void **state)
+{
+	const char *json = options_capabilities_json();
+	const char *end = json_value(json);
+
+	assert_non_null(end);
+	assert_string_equal(json_ws(end), "");
+	assert_non_null(strstr(json, "\"separate-options\""));
+	assert_non_null(strstr(json, "\"type\": \"fs\""));
+	assert_null(strstr(json, "migrate"));
+
+	/* Needs neither a socket nor a shared directory. */
+	PARSE_OK("--print-capabilities");
+	assert_true(opts.print_capabilities);
+}
+
+static void test_version_and_help(void **state)
+{
+	PARSE_OK("--version");
+	assert_true(opts.show_version);
+	options_free(&opts);
+	PARSE_OK("-V");
+	assert_true(opts.show_version);
+	options_free(&opts);
+	PARSE_OK("-h");
+	assert_true(opts.show_help);
+	options_free(&opts);
+	PARSE_OK("--help");
+	assert_true(opts.show_help);
+	assert_non_null(strstr(options_usage(), "--shared-dir"));
+	assert_non_null(strstr(options_usage(), "--fuse-mount"));
+}
+
+static void test_last_wins_no_leak(void **state)
+{
+	PARSE_OK("--socket-path=/a", "--socket-path", "/b", "--shared-dir=/x",
+		 "-o", "source=/y", "--cache=never", "--cache=always");
+	assert_string_equal(opts.socket_path, "/b");
+	assert_string_equal(opts.shared_dir, "/y");
+	assert_int_equal(opts.cache, CACHE_ALWAYS);
+	assert_true(opts.readdirplus);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_libvirt, teardown),
+		cmocka_unit_test_teardown(test_libvirt_xattr_acl, teardown),
+		cmocka_unit_test_teardown(test_kata, teardown),
+		cmocka_unit_test_teardown(test_podman, teardown),
+		cmocka_unit_test_teardown(test_qemu_docs, teardown),
+		cmocka_unit_test_teardown(test_qemu_option_list, teardown),
+		cmocka_unit_test_teardown(test_defaults, teardown),
+		cmocka_unit_test_teardown(test_cache_modes, teardown),
+		cmocka_unit_test_teardown(test_legacy_cache_none, teardown),
+		cmocka_unit_test_teardown(test_readdirplus_explicit, teardown),
+		cmocka_unit_test_teardown(test_debug_flag, teardown),
+		cmocka_unit_test_teardown(test_posix_acl_implies_xattr, teardown),
+		cmocka_unit_test_teardown(test_bad_number, teardown),
+		cmocka_unit_test_teardown(test_thread_pool_zero, teardown),
+		cmocka_unit_test_teardown(test_trailing_junk, teardown),
+		cmocka_unit_test_teardown(test_missing_shared_dir, teardown),
+		cmocka_unit_test_teardown(test_transport_conflicts, teardown),
+		cmocka_unit_test_teardown(test_fuse_mount, teardown),
+		cmocka_unit_test_teardown(test_socket_group, teardown),
+		cmocka_unit_test_teardown(test_unknown_option, teardown),
+		cmocka_unit_test_teardown(test_unsupported_refused, teardown),
+		cmocka_unit_test_teardown(test_harmless_accepted, teardown),
+		cmocka_unit_test_teardown(test_print_capabilities, teardown),
+		cmocka_unit_test_teardown(test_version_and_help, teardown),
+		cmocka_unit_test_teardown(test_last_wins_no_leak, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
