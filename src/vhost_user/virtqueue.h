@@ -57,6 +57,7 @@ struct virtqueue {
 	uint16_t signalled_used;
 	bool signalled_used_valid;
 	unsigned inflight;          /* popped, not yet pushed */
+	bool notify_off;            /* set_notification(false) in effect */
 
 	/* Host pointers for the rings, valid under ring_mem */
 	struct guest_memory_slot *memory_slot;
@@ -64,6 +65,10 @@ struct virtqueue {
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
+
+	/* Scratch space for pop (used under lock, allocated on first use) */
+	struct iovec *scratch_iov;
+	void *scratch_indirect;
 };
 
 void virtqueue_init(struct virtqueue *vq, unsigned index, struct guest_memory_slot *slot);
@@ -84,6 +89,10 @@ int virtqueue_pop(struct virtqueue *vq, struct vq_elem **elem);
 /* Return elem on the used ring with len bytes written, free it, and
  * signal the call fd if the driver wants to be notified. */
 void virtqueue_push(struct virtqueue *vq, struct vq_elem *elem, uint32_t len);
+
+/* Drop an element without completing it (the queue was stopped or reset
+ * and its used ring must not be written): releases its memory reference. */
+void virtqueue_elem_free(struct vq_elem *elem);
 
 /* Enable (true) or suppress (false) kicks from the driver. After enabling,
  * callers must pop once more before sleeping, since a buffer may have

@@ -1,0 +1,153 @@
+/* vhost_user_msg.h: the vhost-user wire format (header, payloads, request
+ * and feature numbers) and the pure checks that decide whether a message
+ * is well formed for its type. Internal to src/vhost_user/.
+ *
+ * A message is checked in two steps because its payload must never be
+ * read on the header's word alone: vhost_user_hdr_check() runs before the
+ * payload is received, vhost_user_msg_check() after, when the fd count and
+ * counts inside the payload (SET_MEM_TABLE's nregions) can be verified. */
+#ifndef VFSD_VHOST_USER_MSG_H
+#define VFSD_VHOST_USER_MSG_H
+
+#include <stdint.h>
+
+enum vhost_user_request {
+	VHOST_USER_NONE = 0,
+	VHOST_USER_GET_FEATURES = 1,
+	VHOST_USER_SET_FEATURES = 2,
+	VHOST_USER_SET_OWNER = 3,
+	VHOST_USER_RESET_OWNER = 4,
+	VHOST_USER_SET_MEM_TABLE = 5,
+	VHOST_USER_SET_LOG_BASE = 6,
+	VHOST_USER_SET_LOG_FD = 7,
+	VHOST_USER_SET_VRING_NUM = 8,
+	VHOST_USER_SET_VRING_ADDR = 9,
+	VHOST_USER_SET_VRING_BASE = 10,
+	VHOST_USER_GET_VRING_BASE = 11,
+	VHOST_USER_SET_VRING_KICK = 12,
+	VHOST_USER_SET_VRING_CALL = 13,
+	VHOST_USER_SET_VRING_ERR = 14,
+	VHOST_USER_GET_PROTOCOL_FEATURES = 15,
+	VHOST_USER_SET_PROTOCOL_FEATURES = 16,
+	VHOST_USER_GET_QUEUE_NUM = 17,
+	VHOST_USER_SET_VRING_ENABLE = 18,
+	VHOST_USER_SET_BACKEND_REQ_FD = 21, /* formerly SET_SLAVE_REQ_FD */
+	VHOST_USER_GET_CONFIG = 24,
+	VHOST_USER_SET_CONFIG = 25,
+	VHOST_USER_RESET_DEVICE = 34,
+	VHOST_USER_GET_MAX_MEM_SLOTS = 36,
+	VHOST_USER_ADD_MEM_REG = 37,
+	VHOST_USER_REM_MEM_REG = 38,
+};
+
+#define VHOST_USER_VERSION		0x1u
+#define VHOST_USER_VERSION_MASK		0x3u
+#define VHOST_USER_REPLY_MASK		(1u << 2)
+#define VHOST_USER_NEED_REPLY_MASK	(1u << 3)
+
+/* SET_VRING_KICK/CALL/ERR payload: queue index and "no fd" flag. */
+#define VHOST_USER_VRING_IDX_MASK	0xffull
+#define VHOST_USER_VRING_NOFD_MASK	(1ull << 8)
+
+#define VHOST_USER_F_PROTOCOL_FEATURES	30
+
+enum vhost_user_protocol_feature {
+	VHOST_USER_PROTOCOL_F_MQ = 0,
+	VHOST_USER_PROTOCOL_F_LOG_SHMFD = 1,
+	VHOST_USER_PROTOCOL_F_REPLY_ACK = 3,
+	VHOST_USER_PROTOCOL_F_BACKEND_REQ = 5,
+	VHOST_USER_PROTOCOL_F_CONFIG = 9,
+	VHOST_USER_PROTOCOL_F_RESET_DEVICE = 13,
+	VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS = 15,
+};
+
+#define VHOST_USER_MAX_FDS		8
+#define VHOST_USER_MEM_TABLE_MAX	8	/* regions in one SET_MEM_TABLE */
+#define VHOST_USER_CONFIG_MAX		256
+
+struct vhost_user_hdr {
+	uint32_t request;
+	uint32_t flags;
+	uint32_t size;
+};
+
+struct vhost_user_vring_state {
+	uint32_t index;
+	uint32_t num;
+};
+
+struct vhost_user_vring_addr {
+	uint32_t index;
+	uint32_t flags;
+	uint64_t desc_user_addr;
+	uint64_t used_user_addr;
+	uint64_t avail_user_addr;
+	uint64_t log_guest_addr;
+};
+
+struct vhost_user_mem_region {
+	uint64_t guest_phys_addr;
+	uint64_t memory_size;
+	uint64_t userspace_addr;
+	uint64_t mmap_offset;
+};
+
+struct vhost_user_mem_table {
+	uint32_t nregions;
+	uint32_t padding;
+	struct vhost_user_mem_region regions[VHOST_USER_MEM_TABLE_MAX];
+};
+
+struct vhost_user_mem_reg {
+	uint64_t padding;
+	struct vhost_user_mem_region region;
+};
+
+struct vhost_user_log {
+	uint64_t size;
+	uint64_t offset;
+};
+
+struct vhost_user_config {
+	uint32_t offset;
+	uint32_t size;
+	uint32_t flags;
+	uint8_t region[VHOST_USER_CONFIG_MAX];
+};
+
+union vhost_user_payload {
+	uint64_t u64;
+	struct vhost_user_vring_state state;
+	struct vhost_user_vring_addr addr;
+	struct vhost_user_mem_table mem_table;
+	struct vhost_user_mem_reg mem_reg;
+	struct vhost_user_log log;
+	struct vhost_user_config config;
+};
+
+/* Header and payload are sent back to back on the wire; in memory they are
+ * separate fields so neither needs packing. */
+struct vhost_user_msg {
+	struct vhost_user_hdr hdr;
+	union vhost_user_payload payload;
+};
+
+#define VHOST_USER_HDR_SIZE	((uint32_t)sizeof(struct vhost_user_hdr))
+#define VHOST_USER_MAX_PAYLOAD	((uint32_t)sizeof(union vhost_user_payload))
+
+/* Whether the request type always answers with a reply of its own
+ * (REPLY_ACK does not add a second one). */
+int vhost_user_request_replies(uint32_t request);
+const char *vhost_user_request_name(uint32_t request);
+
+/* Before the payload is read: version and flag bits, known type, and a
+ * size that type can have. Returns 0; -EMSGSIZE when the size exceeds any
+ * payload (the stream cannot be resynchronised safely); -ENOSYS for an
+ * unknown type; -EINVAL otherwise. *why gets a static reason. */
+int vhost_user_hdr_check(const struct vhost_user_hdr *hdr, const char **why);
+
+/* After the payload (hdr->size bytes) is read: repeats the header check,
+ * then the fd count and payload-dependent sizes. Same returns. */
+int vhost_user_msg_check(const struct vhost_user_msg *msg, unsigned nfds, const char **why);
+
+#endif
