@@ -36,8 +36,9 @@ struct fs_init {
 /* READDIR/READDIRPLUS: the file system adds entries one by one; the
  * server encodes them into the reply. */
 struct fs_dir_filler;
-/* Returns 0 when added, 1 when the reply is full (the entry was NOT
- * added: for READDIRPLUS the file system must undo its lookup count). */
+/* Returns 0 when added, 1 when the reply is full, -EINVAL for an entry
+ * that cannot be sent (bad name, READDIRPLUS without entry). When it is
+ * not added, a READDIRPLUS file system must undo its lookup count. */
 int fs_dir_filler_add(struct fs_dir_filler *filler, const char *name, size_t name_len,
 		      uint64_t ino, uint32_t type, uint64_t next_offset,
 		      const struct fuse_entry_out *entry /* NULL for plain READDIR */);
