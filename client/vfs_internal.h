@@ -1,0 +1,189 @@
+/* vfs_internal.h: the driver's internals, exposed for hostile-ring tests
+ * and fuzzers that need to place hand-made descriptors and avail entries
+ * (see vq_raw_desc() and vq_raw_publish()). Not a stable API. */
+#ifndef VFS_INTERNAL_H
+#define VFS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/virtio_ring.h>
+
+#include "virtiofs_client.h"
+
+#define VFS_MAX_REGIONS 8
+#define VFS_CHUNK 4096u
+
+/* ---- guest memory (guest_mem.c) ---- */
+
+struct vfs_region {
+	int fd;
+	uint8_t *hva;
+	uint64_t gpa;
+	uint64_t size;
+	size_t first_chunk;
+};
+
+struct vfs_mem {
+	struct vfs_region r[VFS_MAX_REGIONS];
+	unsigned nr;
+	uint64_t total;
+	uint64_t *bitmap;       /* one bit per VFS_CHUNK, set = in use */
+	size_t nchunks;
+	unsigned next_region;   /* round robin: spreads buffers over regions */
+	uint64_t allocs[VFS_MAX_REGIONS]; /* buffers handed out per region */
+};
+
+int mem_init(struct vfs_mem *m, size_t size, unsigned regions);
+void mem_fini(struct vfs_mem *m);
+/* Zeroed, chunk-aligned, never crossing a region; NULL when full. */
+void *mem_alloc(struct vfs_mem *m, size_t len);
+void mem_free(struct vfs_mem *m, void *p, size_t len);
+/* Guest-physical address of a pointer into guest memory (0 if outside). */
+uint64_t mem_gpa(const struct vfs_mem *m, const void *p);
+
+/* ---- split virtqueue, driver side (vring.c) ---- */
+
+struct vfs_seg {
+	void *hva;
+	uint32_t len;
+	bool write;             /* device-writable */
+};
+
+struct vring_slot {
+	void *token;
+	struct vring_desc *indirect;
+	size_t indirect_len;
+	uint16_t ndesc;         /* descriptors used in the main table */
+};
+
+struct vring_queue {
+	unsigned index;
+	unsigned num;
+	struct vfs_mem *mem;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	void *ring_mem;
+	size_t ring_len;
+	int kick_fd;
+	int call_fd;
+	bool event_idx;
+	bool indirect;
+	uint16_t free_head;
+	uint16_t num_free;
+	uint16_t avail_idx;     /* shadow of avail->idx */
+	uint16_t kicked_idx;    /* avail idx at the last notification decision */
+	uint16_t last_used;
+	unsigned inflight;
+	struct vring_slot *slots;
+	uint64_t kicks;
+};
+
+int vq_init(struct vring_queue *q, struct vfs_mem *mem, unsigned index,
+	       unsigned num, bool event_idx, bool indirect);
+void vq_fini(struct vring_queue *q);
+/* Add a buffer (readable segments first, then writable). Returns the head
+ * descriptor or -ENOSPC / -ENOMEM. Not visible until vq_kick(). */
+int vq_add(struct vring_queue *q, const struct vfs_seg *segs, unsigned n,
+	      void *token);
+/* Publish added buffers and notify the device if it wants it. */
+int vq_kick(struct vring_queue *q);
+/* Pop one used element: its token, or NULL when none. */
+void *vq_get_used(struct vring_queue *q, uint32_t *len);
+/* Ask for a call on the next used buffer; true if one is already there. */
+bool vq_enable_cb(struct vring_queue *q);
+
+/* Hostile tests. Take descriptors off the free list for hand-made chains
+ * (and give them back), write them verbatim, publish a head, and pop used
+ * elements without any checking. Reaping a hand-made head through
+ * vq_get_used() reports a bad id, so use vq_raw_pop_used() for those and
+ * do not mix both on one queue while hand-made heads are in flight. */
+int vq_desc_alloc(struct vring_queue *q, uint16_t *id);
+void vq_desc_free(struct vring_queue *q, uint16_t id);
+bool vq_raw_pop_used(struct vring_queue *q, struct vring_used_elem *e);
+/* Write descriptor i verbatim (GPA, len, flags, next). */
+void vq_raw_desc(struct vring_queue *q, uint16_t i, uint64_t addr,
+		    uint32_t len, uint16_t flags, uint16_t next);
+/* Hostile tests: append head to the avail ring, publish and kick. */
+int vq_raw_publish(struct vring_queue *q, uint16_t head);
+
+/* ---- vhost-user frontend (vu_frontend.c) ---- */
+
+struct vu_frontend {
+	int sock;
+	int backend_sock;       /* our end of SET_BACKEND_REQ_FD's pair */
+	pthread_t backend_thread;
+	bool backend_running;
+	uint64_t features;      /* negotiated virtio features */
+	uint64_t protocol;      /* negotiated protocol features */
+	unsigned max_queues;
+	unsigned max_mem_slots;
+	bool verbose;
+};
+
+int vu_connect(struct vu_frontend *fe, const char *path, bool verbose,
+	       int timeout_ms);
+int vu_negotiate(struct vu_frontend *fe, uint64_t want_features,
+		 bool want_mem_slots, unsigned nqueues);
+int vu_set_mem(struct vu_frontend *fe, const struct vfs_mem *m);
+int vu_start_queue(struct vu_frontend *fe, const struct vring_queue *q);
+int vu_stop_queue(struct vu_frontend *fe, unsigned index, uint32_t *base);
+void vu_disconnect(struct vu_frontend *fe);
+
+/* ---- the client (vfs_driver.c) ---- */
+
+struct vfs_req;
+
+struct vfs_client {
+	struct vfs_client_options opts;
+	struct vfs_mem mem;
+	struct vu_frontend fe;
+	struct vring_queue *queues;    /* [0] hiprio, [1..nreq] requests */
+	unsigned nqueues;
+	unsigned rr;                   /* round robin over request queues */
+	unsigned fixed_queue;
+	uint64_t unique;
+	unsigned pending;              /* async requests in flight */
+	struct vfs_req *reqs;          /* every live request, for close */
+	struct vfs_req *done_head;     /* completed async requests, FIFO */
+	struct vfs_req *done_tail;
+	struct fuse_init_out init;
+	bool inited;
+	size_t max_io;
+	uint32_t uid, gid, pid;
+};
+
+/* One FUSE request: arguments are copied to guest memory, each its own
+ * descriptor; segments marked paged are cut at 4 KiB like page lists. */
+struct vfs_arg {
+	const void *ptr;
+	size_t len;
+	bool paged;
+};
+
+struct vfs_out {
+	void *ptr;
+	size_t len;
+	bool paged;
+};
+
+struct vfs_call {
+	uint32_t opcode;
+	uint64_t nodeid;
+	unsigned queue;                /* 0 = hiprio; VFS_Q_AUTO = pick one */
+	const struct vfs_arg *in;
+	unsigned nin;
+	struct vfs_out *out;
+	unsigned nout;
+	bool no_reply;                 /* FORGET: device-readable only */
+	size_t out_len;                /* reply payload bytes (after header) */
+};
+
+#define VFS_Q_AUTO (~0u)
+
+/* Build, send and wait: returns 0 or the daemon's negative error. */
+int vfs_call(struct vfs_client *c, struct vfs_call *call);
+
+#endif

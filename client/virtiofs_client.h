@@ -1,0 +1,205 @@
+/* virtiofs_client.h: a user-space virtio-fs driver.
+ *
+ * Talks to any vhost-user-fs backend the way QEMU (the vhost-user
+ * frontend) and the Linux guest's virtiofs driver do together: guest
+ * memory from memfds, split virtqueues, FUSE requests laid out as Linux
+ * lays them out. Meant for integration tests, hostile-guest tests,
+ * fuzzing, benchmarks and for looking into a share without a VM.
+ *
+ * Every call returns a negative errno on failure. A client is not
+ * thread-safe: drive one client from one thread at a time. */
+#ifndef VIRTIOFS_CLIENT_H
+#define VIRTIOFS_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/fuse.h>
+
+struct vfs_client;
+
+struct vfs_client_options {
+	unsigned request_queues;   /* request queues besides hiprio; 0 = 1 */
+	unsigned queue_size;       /* descriptors per queue, power of 2; 0 = 128 */
+	size_t mem_size;           /* guest memory bytes; 0 = 64 MiB */
+	unsigned mem_regions;      /* memfd regions, 1..8; 0 = 3 */
+	int timeout_ms;            /* per request; 0 = 30000, <0 = forever */
+	bool no_indirect;          /* do not negotiate VIRTIO_RING_F_INDIRECT_DESC */
+	bool no_event_idx;         /* do not negotiate VIRTIO_RING_F_EVENT_IDX */
+	bool no_mem_slots;         /* refuse CONFIGURE_MEM_SLOTS: use SET_MEM_TABLE */
+	bool no_init;              /* skip FUSE_INIT (raw fuzzing) */
+	bool no_destroy;           /* skip FUSE_DESTROY on close */
+	uint64_t init_flags;       /* FUSE_INIT flags to offer; 0 = Linux-like */
+	bool verbose;              /* trace vhost-user messages to stderr */
+};
+
+/* Connect, negotiate, set up memory and queues, send FUSE_INIT. */
+struct vfs_client *vfs_client_open(const char *socket_path,
+				   const struct vfs_client_options *opts,
+				   int *err);
+/* FUSE_DESTROY, stop the rings (GET_VRING_BASE), disconnect, unmap. */
+void vfs_client_close(struct vfs_client *c);
+
+/* What the daemon answered to FUSE_INIT (zeroed with no_init). */
+const struct fuse_init_out *vfs_client_init_out(const struct vfs_client *c);
+/* Largest payload one READ/WRITE carries. */
+size_t vfs_client_max_io(const struct vfs_client *c);
+unsigned vfs_client_request_queues(const struct vfs_client *c);
+/* Negotiated virtio features and vhost-user protocol features. */
+uint64_t vfs_client_features(const struct vfs_client *c);
+uint64_t vfs_client_protocol_features(const struct vfs_client *c);
+/* Route ordinary requests to request queue q (1..N); 0 = round robin. */
+void vfs_client_set_queue(struct vfs_client *c, unsigned q);
+
+/* ---- FUSE operations ---- */
+#define VFS_NO_FH UINT64_MAX
+
+int vfs_init(struct vfs_client *c, uint64_t flags, struct fuse_init_out *out);
+int vfs_destroy(struct vfs_client *c);
+int vfs_lookup(struct vfs_client *c, uint64_t parent, const char *name,
+	       struct fuse_entry_out *out);
+int vfs_forget(struct vfs_client *c, uint64_t nodeid, uint64_t nlookup);
+int vfs_batch_forget(struct vfs_client *c, const struct fuse_forget_one *items,
+		     unsigned count);
+/* Ask the daemon to interrupt request 'unique' (hiprio; not waited for). */
+int vfs_interrupt(struct vfs_client *c, uint64_t unique);
+int vfs_getattr(struct vfs_client *c, uint64_t nodeid, uint64_t fh,
+		struct fuse_attr_out *out);
+int vfs_setattr(struct vfs_client *c, uint64_t nodeid,
+		const struct fuse_setattr_in *in, struct fuse_attr_out *out);
+/* Returns the target's length; buf is NUL-terminated when it fits. */
+ssize_t vfs_readlink(struct vfs_client *c, uint64_t nodeid, char *buf,
+		     size_t size);
+int vfs_symlink(struct vfs_client *c, uint64_t parent, const char *name,
+		const char *target, struct fuse_entry_out *out);
+int vfs_mknod(struct vfs_client *c, uint64_t parent, const char *name,
+	      uint32_t mode, uint32_t rdev, uint32_t umask,
+	      struct fuse_entry_out *out);
+int vfs_mkdir(struct vfs_client *c, uint64_t parent, const char *name,
+	      uint32_t mode, uint32_t umask, struct fuse_entry_out *out);
+int vfs_unlink(struct vfs_client *c, uint64_t parent, const char *name);
+int vfs_rmdir(struct vfs_client *c, uint64_t parent, const char *name);
+/* RENAME when flags == 0 (as Linux does), RENAME2 otherwise. */
+int vfs_rename(struct vfs_client *c, uint64_t olddir, const char *oldname,
+	       uint64_t newdir, const char *newname, uint32_t flags);
+int vfs_rename2(struct vfs_client *c, uint64_t olddir, const char *oldname,
+		uint64_t newdir, const char *newname, uint32_t flags);
+int vfs_link(struct vfs_client *c, uint64_t nodeid, uint64_t newparent,
+	     const char *newname, struct fuse_entry_out *out);
+int vfs_open(struct vfs_client *c, uint64_t nodeid, uint32_t flags,
+	     struct fuse_open_out *out);
+int vfs_create(struct vfs_client *c, uint64_t parent, const char *name,
+	       uint32_t flags, uint32_t mode, uint32_t umask,
+	       struct fuse_entry_out *entry, struct fuse_open_out *open);
+int vfs_tmpfile(struct vfs_client *c, uint64_t parent, uint32_t flags,
+		uint32_t mode, uint32_t umask, struct fuse_entry_out *entry,
+		struct fuse_open_out *open);
+/* One READ/WRITE request each (size is capped at vfs_client_max_io). */
+ssize_t vfs_read(struct vfs_client *c, uint64_t nodeid, uint64_t fh,
+		 uint64_t offset, void *buf, size_t size);
+ssize_t vfs_write(struct vfs_client *c, uint64_t nodeid, uint64_t fh,
+		  uint64_t offset, const void *buf, size_t size,
+		  uint32_t write_flags);
+int vfs_statfs(struct vfs_client *c, uint64_t nodeid, struct fuse_kstatfs *out);
+int vfs_release(struct vfs_client *c, uint64_t nodeid, uint64_t fh,
+		uint32_t flags);
+int vfs_releasedir(struct vfs_client *c, uint64_t nodeid, uint64_t fh,
+		   uint32_t flags);
+int vfs_fsync(struct vfs_client *c, uint64_t nodeid, uint64_t fh, bool datasync);
+int vfs_fsyncdir(struct vfs_client *c, uint64_t nodeid, uint64_t fh,
+		 bool datasync);
+int vfs_flush(struct vfs_client *c, uint64_t nodeid, uint64_t fh,
+	      uint64_t lock_owner);
+int vfs_setxattr(struct vfs_client *c, uint64_t nodeid, const char *name,
+		 const void *value, size_t size, uint32_t flags);
+/* size 0 asks for the needed size; returns bytes (or needed size). */
+ssize_t vfs_getxattr(struct vfs_client *c, uint64_t nodeid, const char *name,
+		     void *buf, size_t size);
+ssize_t vfs_listxattr(struct vfs_client *c, uint64_t nodeid, char *buf,
+		      size_t size);
+int vfs_removexattr(struct vfs_client *c, uint64_t nodeid, const char *name);
+int vfs_opendir(struct vfs_client *c, uint64_t nodeid, uint32_t flags,
+		struct fuse_open_out *out);
+/* Raw fuse_dirent / fuse_direntplus records; returns bytes (0 = end). */
+ssize_t vfs_readdir(struct vfs_client *c, uint64_t nodeid, uint64_t fh,
+		    uint64_t offset, void *buf, size_t size);
+ssize_t vfs_readdirplus(struct vfs_client *c, uint64_t nodeid, uint64_t fh,
+			uint64_t offset, void *buf, size_t size);
+int vfs_getlk(struct vfs_client *c, uint64_t nodeid, uint64_t fh,
+	      uint64_t owner, const struct fuse_file_lock *lk,
+	      struct fuse_file_lock *out);
+int vfs_setlk(struct vfs_client *c, uint64_t nodeid, uint64_t fh,
+	      uint64_t owner, const struct fuse_file_lock *lk, bool flock);
+int vfs_setlkw(struct vfs_client *c, uint64_t nodeid, uint64_t fh,
+	       uint64_t owner, const struct fuse_file_lock *lk, bool flock);
+int vfs_access(struct vfs_client *c, uint64_t nodeid, uint32_t mask);
+int vfs_fallocate(struct vfs_client *c, uint64_t nodeid, uint64_t fh,
+		  uint64_t offset, uint64_t length, uint32_t mode);
+int vfs_lseek(struct vfs_client *c, uint64_t nodeid, uint64_t fh,
+	      uint64_t offset, uint32_t whence, uint64_t *result);
+ssize_t vfs_copy_file_range(struct vfs_client *c, uint64_t nodeid_in,
+			    uint64_t fh_in, uint64_t off_in,
+			    uint64_t nodeid_out, uint64_t fh_out,
+			    uint64_t off_out, uint64_t len, uint64_t flags);
+int vfs_syncfs(struct vfs_client *c);
+
+/* ---- Helpers ---- */
+
+/* Walk an absolute path from the root with LOOKUPs. The final node's
+ * lookup reference is kept (the caller owes one FORGET); intermediate
+ * ones are forgotten. "/" gives FUSE_ROOT_ID (with no reference). */
+int vfs_resolve(struct vfs_client *c, const char *path, uint64_t *nodeid,
+		struct fuse_attr *attr);
+/* Resolve the parent of path and return the last component. */
+int vfs_resolve_parent(struct vfs_client *c, const char *path,
+		       uint64_t *parent, const char **name);
+/* Forget one lookup reference unless nodeid is the root. */
+void vfs_put(struct vfs_client *c, uint64_t nodeid);
+
+/* Iterate over a READDIR(PLUS) buffer. Returns 1 with the entry, 0 at the
+ * end, -EIO on a malformed record. plus may be NULL for plain READDIR. */
+int vfs_dirent_next(const void *buf, size_t len, size_t *pos, bool plus,
+		    const struct fuse_dirent **dirent,
+		    const struct fuse_entry_out **entry);
+
+/* ---- Raw and asynchronous interface ---- */
+
+/* Send 'len' arbitrary bytes as one request on queue q (0 = hiprio) with
+ * a device-writable reply buffer of reply_cap bytes (0 = none). Returns
+ * the used length the device reported. Nothing is validated. */
+ssize_t vfs_raw(struct vfs_client *c, unsigned q, const void *req, size_t len,
+		void *reply, size_t reply_cap);
+
+struct vfs_async;
+
+/* Queue one raw request without waiting. */
+struct vfs_async *vfs_async_submit(struct vfs_client *c, unsigned q,
+				   const void *req, size_t len,
+				   size_t reply_cap, void *cookie, int *err);
+/* Reap up to max completed requests (waiting up to timeout_ms for the
+ * first, <0 forever). Returns how many, or -errno. */
+int vfs_async_reap(struct vfs_client *c, struct vfs_async **done,
+		   unsigned max, int timeout_ms);
+const void *vfs_async_reply(const struct vfs_async *a, size_t *used_len);
+void *vfs_async_cookie(const struct vfs_async *a);
+void vfs_async_free(struct vfs_client *c, struct vfs_async *a);
+/* Requests still in flight. */
+unsigned vfs_async_pending(const struct vfs_client *c);
+
+/* Benchmark helper: send 'total' copies of a raw request (its unique is
+ * rewritten for each) on queue q keeping 'depth' in flight. Returns the
+ * number of replies with error 0, or -errno. */
+long vfs_run_inflight(struct vfs_client *c, unsigned q, const void *req,
+		      size_t len, size_t reply_cap, unsigned long total,
+		      unsigned depth);
+
+/* Next FUSE unique (steps by 2 as Linux does: bit 0 marks interrupts). */
+uint64_t vfs_next_unique(struct vfs_client *c);
+/* Fill a fuse_in_header at buf for a request with arglen bytes of
+ * arguments following it (fresh unique, our credentials); returns the
+ * whole request's length. */
+size_t vfs_msg_init(struct vfs_client *c, void *buf, uint32_t opcode,
+		    uint64_t nodeid, size_t arglen);
+
+#endif

@@ -1,0 +1,452 @@
+/* vu_frontend.c: the vhost-user frontend, i.e. what QEMU 7.2 sends to a
+ * vhost-user-fs backend (docs/interop/vhost-user.rst): the same messages
+ * in the same order, with file descriptors passed by SCM_RIGHTS. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vfs_internal.h"
+
+enum {
+	VU_GET_FEATURES = 1,
+	VU_SET_FEATURES = 2,
+	VU_SET_OWNER = 3,
+	VU_SET_MEM_TABLE = 5,
+	VU_SET_VRING_NUM = 8,
+	VU_SET_VRING_ADDR = 9,
+	VU_SET_VRING_BASE = 10,
+	VU_GET_VRING_BASE = 11,
+	VU_SET_VRING_KICK = 12,
+	VU_SET_VRING_CALL = 13,
+	VU_GET_PROTOCOL_FEATURES = 15,
+	VU_SET_PROTOCOL_FEATURES = 16,
+	VU_GET_QUEUE_NUM = 17,
+	VU_SET_VRING_ENABLE = 18,
+	VU_SET_BACKEND_REQ_FD = 21,
+	VU_GET_MAX_MEM_SLOTS = 36,
+	VU_ADD_MEM_REG = 37,
+};
+
+#define VU_VERSION 0x1u
+#define VU_FLAG_REPLY (1u << 2)
+#define VU_FLAG_NEED_REPLY (1u << 3)
+
+#define VU_F_PROTOCOL_FEATURES 30
+
+#define VU_PF_MQ 0
+#define VU_PF_REPLY_ACK 3
+#define VU_PF_BACKEND_REQ 5
+#define VU_PF_CONFIGURE_MEM_SLOTS 15
+
+#define VU_MAX_FDS 8
+
+struct vu_hdr {
+	uint32_t request;
+	uint32_t flags;
+	uint32_t size;
+} __attribute__((packed));
+
+struct vu_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t uaddr;
+	uint64_t mmap_offset;
+};
+
+struct vu_mem_table {
+	uint32_t nregions;
+	uint32_t padding;
+	struct vu_region r[VU_MAX_FDS];
+};
+
+struct vu_mem_reg {
+	uint64_t padding;
+	struct vu_region r;
+};
+
+struct vu_state {
+	uint32_t index;
+	uint32_t num;
+};
+
+struct vu_addr {
+	uint32_t index;
+	uint32_t flags;
+	uint64_t desc;
+	uint64_t used;
+	uint64_t avail;
+	uint64_t log;
+};
+
+static int vu_send(struct vu_frontend *fe, uint32_t req, uint32_t flags,
+		   const void *payload, uint32_t size, const int *fds,
+		   unsigned nfds)
+{
+	struct vu_hdr h = { req, VU_VERSION | flags, size };
+	struct iovec iov[2] = {
+		{ &h, sizeof(h) }, { (void *)payload, size },
+	};
+	char cbuf[CMSG_SPACE(sizeof(int) * VU_MAX_FDS)];
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = size ? 2 : 1 };
+	ssize_t n;
+
+	if (fe->verbose)
+		fprintf(stderr, "vhost-user: -> %u flags %#x size %u fds %u\n",
+			req, h.flags, size, nfds);
+	if (nfds) {
+		struct cmsghdr *cm;
+
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+	}
+	do {
+		n = sendmsg(fe->sock, &mh, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)(sizeof(h) + size) ? 0 : -EIO;
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -ETIMEDOUT;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Read one reply to 'req'; payload must be exactly 'size' bytes. */
+static int vu_recv(struct vu_frontend *fe, uint32_t req, void *payload,
+		   uint32_t size)
+{
+	struct vu_hdr h;
+	int err = read_full(fe->sock, &h, sizeof(h));
+
+	if (err)
+		return err;
+	if (fe->verbose)
+		fprintf(stderr, "vhost-user: <- %u flags %#x size %u\n",
+			h.request, h.flags, h.size);
+	if (h.request != req || !(h.flags & VU_FLAG_REPLY) || h.size != size)
+		return -EPROTO;
+	return read_full(fe->sock, payload, size);
+}
+
+static bool has_pf(const struct vu_frontend *fe, unsigned bit)
+{
+	return fe->protocol & (1ull << bit);
+}
+
+/* A message without a reply of its own: ask for an ack when REPLY_ACK
+ * is negotiated so failures surface where they happen. */
+static int vu_set(struct vu_frontend *fe, uint32_t req, const void *payload,
+		  uint32_t size, const int *fds, unsigned nfds)
+{
+	bool ack = has_pf(fe, VU_PF_REPLY_ACK);
+	uint64_t status;
+	int err;
+
+	err = vu_send(fe, req, ack ? VU_FLAG_NEED_REPLY : 0, payload, size,
+		      fds, nfds);
+	if (err || !ack)
+		return err;
+	err = vu_recv(fe, req, &status, sizeof(status));
+	if (err)
+		return err;
+	return status ? -EIO : 0;
+}
+
+static int vu_set_u64(struct vu_frontend *fe, uint32_t req, uint64_t v)
+{
+	return vu_set(fe, req, &v, sizeof(v), NULL, 0);
+}
+
+static int vu_get_u64(struct vu_frontend *fe, uint32_t req, uint64_t *v)
+{
+	int err = vu_send(fe, req, 0, NULL, 0, NULL, 0);
+
+	return err ? err : vu_recv(fe, req, v, sizeof(*v));
+}
+
+int vu_connect(struct vu_frontend *fe, const char *path, bool verbose,
+	       int timeout_ms)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+
+	memset(fe, 0, sizeof(*fe));
+	fe->backend_sock = -1;
+	fe->verbose = verbose;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fe->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fe->sock < 0)
+		return -errno;
+	if (connect(fe->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = -errno;
+
+		close(fe->sock);
+		fe->sock = -1;
+		return err;
+	}
+	/* A daemon that stops answering must not hang us forever. */
+	if (timeout_ms > 0)
+		setsockopt(fe->sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return 0;
+}
+
+/* Backend-initiated requests (DAX map/unmap and the like): we have no
+ * cache window, so every request that wants an answer gets a failure. */
+static void *backend_thread_fn(void *arg)
+{
+	struct vu_frontend *fe = arg;
+	uint8_t payload[4096];
+	struct vu_hdr h;
+
+	for (;;) {
+		uint64_t fail = 1;
+
+		if (read_full(fe->backend_sock, &h, sizeof(h)))
+			break;
+		if (h.size > sizeof(payload) ||
+		    read_full(fe->backend_sock, payload, h.size))
+			break;
+		if (fe->verbose)
+			fprintf(stderr, "vhost-user: backend request %u\n",
+				h.request);
+		if (!(h.flags & VU_FLAG_NEED_REPLY))
+			continue;
+		h.flags = VU_VERSION | VU_FLAG_REPLY;
+		h.size = sizeof(fail);
+		/* send(MSG_NOSIGNAL): a dead daemon must not SIGPIPE us. */
+		if (send(fe->backend_sock, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h) ||
+		    send(fe->backend_sock, &fail, sizeof(fail), MSG_NOSIGNAL) !=
+		    sizeof(fail))
+			break;
+	}
+	return NULL;
+}
+
+static int backend_channel_setup(struct vu_frontend *fe)
+{
+	int sv[2], err;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	err = vu_set(fe, VU_SET_BACKEND_REQ_FD, NULL, 0, &sv[1], 1);
+	close(sv[1]);
+	if (err) {
+		close(sv[0]);
+		return err;
+	}
+	fe->backend_sock = sv[0];
+	err = -pthread_create(&fe->backend_thread, NULL, backend_thread_fn, fe);
+	if (err)
+		return err;
+	fe->backend_running = true;
+	return 0;
+}
+
+static int protocol_negotiate(struct vu_frontend *fe, bool want_mem_slots,
+			      unsigned nqueues)
+{
+	uint64_t offered, want, v;
+	int err;
+
+	err = vu_get_u64(fe, VU_GET_PROTOCOL_FEATURES, &offered);
+	if (err)
+		return err;
+	want = (1ull << VU_PF_MQ) | (1ull << VU_PF_REPLY_ACK) |
+	       (1ull << VU_PF_BACKEND_REQ);
+	if (want_mem_slots)
+		want |= 1ull << VU_PF_CONFIGURE_MEM_SLOTS;
+	/* SET_PROTOCOL_FEATURES itself goes out before REPLY_ACK applies. */
+	err = vu_send(fe, VU_SET_PROTOCOL_FEATURES, 0, &(uint64_t){ offered & want },
+		      sizeof(uint64_t), NULL, 0);
+	if (err)
+		return err;
+	fe->protocol = offered & want;
+	fe->max_queues = 1;
+	if (has_pf(fe, VU_PF_MQ)) {
+		err = vu_get_u64(fe, VU_GET_QUEUE_NUM, &v);
+		if (err)
+			return err;
+		fe->max_queues = (unsigned)v;
+	}
+	if (nqueues > fe->max_queues && has_pf(fe, VU_PF_MQ))
+		return -ERANGE;
+	if (has_pf(fe, VU_PF_CONFIGURE_MEM_SLOTS)) {
+		err = vu_get_u64(fe, VU_GET_MAX_MEM_SLOTS, &v);
+		if (err)
+			return err;
+		fe->max_mem_slots = (unsigned)v;
+	}
+	if (has_pf(fe, VU_PF_BACKEND_REQ))
+		return backend_channel_setup(fe);
+	return 0;
+}
+
+int vu_negotiate(struct vu_frontend *fe, uint64_t want_features,
+		 bool want_mem_slots, unsigned nqueues)
+{
+	uint64_t offered;
+	int err;
+
+	err = vu_get_u64(fe, VU_GET_FEATURES, &offered);
+	if (err)
+		return err;
+	if (offered & (1ull << VU_F_PROTOCOL_FEATURES)) {
+		err = protocol_negotiate(fe, want_mem_slots, nqueues);
+		if (err)
+			return err;
+	}
+	err = vu_send(fe, VU_SET_OWNER, 0, NULL, 0, NULL, 0);
+	if (err)
+		return err;
+	/* QEMU reads the features again after SET_OWNER. */
+	err = vu_get_u64(fe, VU_GET_FEATURES, &offered);
+	if (err)
+		return err;
+	want_features |= 1ull << VU_F_PROTOCOL_FEATURES;
+	fe->features = offered & want_features;
+	if (!(fe->features & (1ull << 32)))
+		return -ENOTSUP;        /* VIRTIO_F_VERSION_1: virtio-fs needs it */
+	return vu_set_u64(fe, VU_SET_FEATURES, fe->features);
+}
+
+static void region_describe(struct vu_region *out, const struct vfs_region *r)
+{
+	out->gpa = r->gpa;
+	out->size = r->size;
+	out->uaddr = (uint64_t)(uintptr_t)r->hva;
+	out->mmap_offset = 0;
+}
+
+int vu_set_mem(struct vu_frontend *fe, const struct vfs_mem *m)
+{
+	struct vu_mem_table t = { .nregions = m->nr };
+	int fds[VU_MAX_FDS];
+	unsigned i;
+	int err;
+
+	if (has_pf(fe, VU_PF_CONFIGURE_MEM_SLOTS)) {
+		if (m->nr > fe->max_mem_slots)
+			return -ERANGE;
+		for (i = 0; i < m->nr; i++) {
+			struct vu_mem_reg reg = { 0 };
+
+			region_describe(&reg.r, &m->r[i]);
+			err = vu_set(fe, VU_ADD_MEM_REG, &reg, sizeof(reg),
+				     &m->r[i].fd, 1);
+			if (err)
+				return err;
+		}
+		return 0;
+	}
+	for (i = 0; i < m->nr; i++) {
+		region_describe(&t.r[i], &m->r[i]);
+		fds[i] = m->r[i].fd;
+	}
+	/* The payload covers only the regions in use, as QEMU sends it. */
+	return vu_set(fe, VU_SET_MEM_TABLE, &t,
+		      (uint32_t)(8 + m->nr * sizeof(struct vu_region)), fds,
+		      m->nr);
+}
+
+static int vu_set_vring_fd(struct vu_frontend *fe, uint32_t req,
+			   unsigned index, int fd)
+{
+	uint64_t v = index;
+
+	return vu_set(fe, req, &v, sizeof(v), &fd, 1);
+}
+
+int vu_start_queue(struct vu_frontend *fe, const struct vring_queue *q)
+{
+	struct vu_state st = { q->index, q->num };
+	struct vu_addr a = {
+		.index = q->index,
+		.desc = (uint64_t)(uintptr_t)q->desc,
+		.used = (uint64_t)(uintptr_t)q->used,
+		.avail = (uint64_t)(uintptr_t)q->avail,
+	};
+	int err;
+
+	err = vu_set(fe, VU_SET_VRING_NUM, &st, sizeof(st), NULL, 0);
+	if (err)
+		return err;
+	st.num = 0;
+	err = vu_set(fe, VU_SET_VRING_BASE, &st, sizeof(st), NULL, 0);
+	if (err)
+		return err;
+	err = vu_set(fe, VU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0);
+	if (err)
+		return err;
+	err = vu_set_vring_fd(fe, VU_SET_VRING_KICK, q->index, q->kick_fd);
+	if (err)
+		return err;
+	err = vu_set_vring_fd(fe, VU_SET_VRING_CALL, q->index, q->call_fd);
+	if (err)
+		return err;
+	if (!(fe->features & (1ull << VU_F_PROTOCOL_FEATURES)))
+		return 0;       /* rings start enabled without protocol features */
+	st.num = 1;
+	return vu_set(fe, VU_SET_VRING_ENABLE, &st, sizeof(st), NULL, 0);
+}
+
+int vu_stop_queue(struct vu_frontend *fe, unsigned index, uint32_t *base)
+{
+	struct vu_state st = { index, 0 };
+	int err;
+
+	err = vu_send(fe, VU_GET_VRING_BASE, 0, &st, sizeof(st), NULL, 0);
+	if (err)
+		return err;
+	err = vu_recv(fe, VU_GET_VRING_BASE, &st, sizeof(st));
+	if (err)
+		return err;
+	if (base)
+		*base = st.num;
+	return 0;
+}
+
+void vu_disconnect(struct vu_frontend *fe)
+{
+	if (fe->sock >= 0)
+		close(fe->sock);
+	fe->sock = -1;
+	if (fe->backend_sock >= 0)
+		shutdown(fe->backend_sock, SHUT_RDWR);
+	if (fe->backend_running)
+		pthread_join(fe->backend_thread, NULL);
+	fe->backend_running = false;
+	if (fe->backend_sock >= 0)
+		close(fe->backend_sock);
+	fe->backend_sock = -1;
+}
