@@ -1,0 +1,186 @@
+/* handle_table.c: fh -> open fd map. fh values count up from 1 and are
+ * never reused, so a stale fh from the guest cannot hit a newer file. */
+#include "passthrough/handle_table.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define HANDLE_TABLE_MIN_BUCKETS 256
+
+static size_t fh_bucket(const struct handle_table *table, uint64_t fh)
+{
+	uint64_t h = fh * 0x9e3779b97f4a7c15ULL;
+
+	return (h >> 32) & (table->nbuckets - 1);
+}
+
+static void handle_free(struct pt_handle *handle)
+{
+	if (handle->fd >= 0)
+		close(handle->fd);
+	pthread_mutex_destroy(&handle->dir_lock);
+	free(handle->dir_buf);
+	free(handle);
+}
+
+int handle_table_init(struct handle_table *table)
+{
+	*table = (struct handle_table){ .nbuckets = HANDLE_TABLE_MIN_BUCKETS, .next_fh = 1 };
+	table->buckets = calloc(table->nbuckets, sizeof(*table->buckets));
+	if (!table->buckets)
+		return -ENOMEM;
+	pthread_mutex_init(&table->lock, NULL);
+	return 0;
+}
+
+void handle_table_destroy(struct handle_table *table)
+{
+	handle_table_clear(table);
+	free(table->buckets);
+	table->buckets = NULL;
+	pthread_mutex_destroy(&table->lock);
+}
+
+static void table_link(struct handle_table *table, struct pt_handle *handle)
+{
+	size_t b = fh_bucket(table, handle->fh);
+
+	handle->next = table->buckets[b];
+	table->buckets[b] = handle;
+	table->count++;
+}
+
+static void table_grow(struct handle_table *table)
+{
+	struct pt_handle **old = table->buckets, *handle, *next;
+	size_t n = table->nbuckets, i;
+
+	if (table->count < n)
+		return;
+	table->buckets = calloc(n * 2, sizeof(*table->buckets));
+	if (!table->buckets) {
+		table->buckets = old;	/* keep going with longer chains */
+		return;
+	}
+	table->nbuckets = n * 2;
+	table->count = 0;
+	for (i = 0; i < n; i++) {
+		for (handle = old[i]; handle; handle = next) {
+			next = handle->next;
+			table_link(table, handle);
+		}
+	}
+	free(old);
+}
+
+int handle_table_insert(struct handle_table *table, int fd, enum handle_kind kind,
+			uint64_t *fh)
+{
+	struct pt_handle *handle = calloc(1, sizeof(*handle));
+
+	if (!handle) {
+		close(fd);
+		return -ENOMEM;
+	}
+	handle->fd = fd;
+	handle->kind = kind;
+	handle->refcount = 1;
+	pthread_mutex_init(&handle->dir_lock, NULL);
+	pthread_mutex_lock(&table->lock);
+	handle->fh = table->next_fh++;
+	*fh = handle->fh;
+	table_link(table, handle);
+	table_grow(table);
+	pthread_mutex_unlock(&table->lock);
+	return 0;
+}
+
+static struct pt_handle **find_slot(struct handle_table *table, uint64_t fh)
+{
+	struct pt_handle **pp = &table->buckets[fh_bucket(table, fh)];
+
+	while (*pp && (*pp)->fh != fh)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+struct pt_handle *handle_table_get(struct handle_table *table, uint64_t fh,
+				   enum handle_kind kind)
+{
+	struct pt_handle *handle;
+
+	pthread_mutex_lock(&table->lock);
+	handle = *find_slot(table, fh);
+	if (handle && handle->kind == kind)
+		handle->refcount++;
+	else
+		handle = NULL;
+	pthread_mutex_unlock(&table->lock);
+	return handle;
+}
+
+void handle_table_put(struct handle_table *table, struct pt_handle *handle)
+{
+	uint64_t left;
+
+	if (!handle)
+		return;
+	pthread_mutex_lock(&table->lock);
+	left = --handle->refcount;
+	pthread_mutex_unlock(&table->lock);
+	if (!left)
+		handle_free(handle);
+}
+
+int handle_table_remove(struct handle_table *table, uint64_t fh, enum handle_kind kind)
+{
+	struct pt_handle **pp, *handle;
+
+	pthread_mutex_lock(&table->lock);
+	pp = find_slot(table, fh);
+	handle = *pp;
+	if (!handle || handle->kind != kind) {
+		pthread_mutex_unlock(&table->lock);
+		return -EBADF;
+	}
+	*pp = handle->next;
+	table->count--;
+	pthread_mutex_unlock(&table->lock);
+	handle_table_put(table, handle);
+	return 0;
+}
+
+void handle_table_clear(struct handle_table *table)
+{
+	struct pt_handle *dead = NULL, *handle, *next;
+	size_t i;
+
+	pthread_mutex_lock(&table->lock);
+	for (i = 0; i < table->nbuckets; i++) {
+		for (handle = table->buckets[i]; handle; handle = next) {
+			next = handle->next;
+			if (--handle->refcount)
+				continue;	/* an operation still uses it */
+			handle->next = dead;
+			dead = handle;
+		}
+		table->buckets[i] = NULL;
+	}
+	table->count = 0;
+	pthread_mutex_unlock(&table->lock);
+	for (handle = dead; handle; handle = next) {
+		next = handle->next;
+		handle_free(handle);
+	}
+}
+
+size_t handle_table_count(struct handle_table *table)
+{
+	size_t n;
+
+	pthread_mutex_lock(&table->lock);
+	n = table->count;
+	pthread_mutex_unlock(&table->lock);
+	return n;
+}

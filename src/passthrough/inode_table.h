@@ -1,0 +1,67 @@
+/* inode_table.h: the inodes the guest knows, by nodeid and by host key.
+ * An inode holds an O_PATH|O_NOFOLLOW fd, the guest's lookup count and a
+ * reference count for operations in flight. Nodeids are handed out once
+ * and never reused; a nodeid the guest sends is only a key into the map,
+ * never trusted. */
+#ifndef VFSD_PT_INODE_TABLE_H
+#define VFSD_PT_INODE_TABLE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct inode_key {
+	uint64_t dev;
+	uint64_t ino;
+	uint64_t mnt_id;
+};
+
+struct pt_inode {
+	uint64_t nodeid;
+	struct inode_key key;
+	int fd;			/* O_PATH|O_NOFOLLOW */
+	mode_t type;		/* S_IFMT bits, fixed for the inode's life */
+	/* Under the table lock: */
+	uint64_t nlookup;
+	uint64_t refcount;	/* one for being in the table, one per user */
+	struct pt_inode *next_by_id;
+	struct pt_inode *next_by_key;
+};
+
+struct inode_table {
+	pthread_mutex_t lock;
+	struct pt_inode **by_id;
+	struct pt_inode **by_key;
+	size_t buckets;		/* power of two */
+	size_t count;
+	uint64_t next_nodeid;
+	struct pt_inode *root;
+};
+
+int inode_table_init(struct inode_table *table);
+/* Frees every inode, the root included. */
+void inode_table_destroy(struct inode_table *table);
+/* Installs the root (nodeid FUSE_ROOT_ID); takes ownership of fd. */
+int inode_table_set_root(struct inode_table *table, int fd, const struct inode_key *key,
+			 mode_t type);
+/* A referenced inode for nodeid, or NULL when the guest does not know it.
+ * Pair with inode_table_put(). */
+struct pt_inode *inode_table_get(struct inode_table *table, uint64_t nodeid);
+void inode_table_ref(struct inode_table *table, struct pt_inode *inode);
+void inode_table_put(struct inode_table *table, struct pt_inode *inode);
+/* Counts one more guest lookup of the inode with key. Reuses an inode
+ * with the same key (and closes fd) or creates one owning fd.
+ * Returns the nodeid, or 0 with fd closed when out of memory. */
+uint64_t inode_table_lookup(struct inode_table *table, const struct inode_key *key, int fd,
+			    mode_t type);
+/* Counts one more lookup of an inode the caller already holds. */
+void inode_table_lookup_inode(struct inode_table *table, struct pt_inode *inode);
+/* Drops n lookups; the inode leaves the table at zero (never the root). */
+void inode_table_forget(struct inode_table *table, uint64_t nodeid, uint64_t n);
+/* Forgets every inode but the root (FUSE_DESTROY, unmount). */
+void inode_table_forget_all(struct inode_table *table);
+size_t inode_table_count(struct inode_table *table);
+
+#endif

@@ -1,0 +1,229 @@
+/* passthrough_attr.c: GETATTR, SETATTR, STATFS, ACCESS. */
+#include "passthrough/passthrough_internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+int pt_getattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
+	       struct fuse_attr_out *out)
+{
+	struct passthrough *fs = pt_from(opaque);
+	struct pt_inode *inode;
+	int ret = pt_inode_get(fs, nodeid, &inode);
+
+	if (ret < 0)
+		return ret;
+	ret = pt_getattr_fd(fs, inode->fd, out);
+	pt_inode_put(fs, inode);
+	return ret;
+}
+
+#define PT_FATTR_TIMES (FATTR_ATIME | FATTR_MTIME | FATTR_ATIME_NOW | FATTR_MTIME_NOW)
+
+static mode_t suidgid_bits(mode_t mode)
+{
+	mode_t kill = mode & S_ISUID;
+
+	/* setgid without group-exec marks mandatory locking: it stays */
+	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		kill |= S_ISGID;
+	return kill;
+}
+
+static int chmod_inode(struct passthrough *fs, struct pt_inode *inode, mode_t mode)
+{
+	char name[PT_PROCNAME_MAX];
+
+	/* Linux has no modes on symlinks; the magic link would follow */
+	if (S_ISLNK(inode->type))
+		return -EOPNOTSUPP;
+	pt_procname(inode->fd, name);
+	if (fchmodat(fs->proc_self_fd, name, mode & 07777, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The daemon has CAP_FSETID, so the host will not drop setuid/setgid for
+ * the guest's writer: do what a local fs does for an unprivileged one. */
+static int kill_suidgid(struct passthrough *fs, struct pt_inode *inode)
+{
+	struct statx stx;
+	mode_t kill;
+	int ret;
+
+	if (!S_ISREG(inode->type))
+		return 0;
+	ret = pt_statx(inode->fd, &stx);
+	if (ret < 0)
+		return ret;
+	kill = suidgid_bits(stx.stx_mode);
+	return kill ? chmod_inode(fs, inode, stx.stx_mode & ~kill) : 0;
+}
+
+static int set_owner(struct passthrough *fs, struct pt_inode *inode,
+		     const struct fuse_setattr_in *in)
+{
+	uid_t uid = (in->valid & FATTR_UID) ? in->uid : (uid_t)-1;
+	gid_t gid = (in->valid & FATTR_GID) ? in->gid : (gid_t)-1;
+
+	if (fchownat(inode->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return kill_suidgid(fs, inode);
+}
+
+static int set_size(struct passthrough *fs, struct pt_inode *inode,
+		    const struct fuse_setattr_in *in)
+{
+	struct pt_handle *handle = NULL;
+	struct cap_saved caps = { 0 };
+	bool kill = in->valid & FATTR_KILL_SUIDGID;
+	int fd, ret = 0;
+
+	if (in->size > INT64_MAX)
+		return -EFBIG;
+	if (in->valid & FATTR_FH) {
+		handle = handle_table_get(&fs->handles, in->fh, HANDLE_FILE);
+		if (!handle)
+			return -EBADF;
+		fd = handle->fd;
+	} else {
+		fd = pt_reopen(fs, inode, O_WRONLY);
+		if (fd == -ENXIO || fd == -ELOOP)
+			return -EINVAL;
+		if (fd < 0)
+			return fd;
+	}
+	if (kill && credentials_drop_fsetid(&caps) < 0)
+		caps.dropped = false;
+	if (ftruncate(fd, (off_t)in->size) < 0)
+		ret = -errno;
+	credentials_restore_caps(&caps);
+	if (ret == 0 && kill)
+		ret = kill_suidgid(fs, inode);
+	if (handle)
+		handle_table_put(&fs->handles, handle);
+	else
+		close(fd);
+	return ret;
+}
+
+static int time_from_attr(struct timespec *ts, uint32_t valid, uint32_t set, uint32_t now,
+			  uint64_t sec, uint32_t nsec)
+{
+	if (valid & now) {
+		*ts = (struct timespec){ .tv_nsec = UTIME_NOW };
+	} else if (valid & set) {
+		/* nsec from the guest could otherwise spell UTIME_NOW/OMIT */
+		if (nsec >= 1000000000)
+			return -EINVAL;
+		ts->tv_sec = (time_t)sec;
+		ts->tv_nsec = nsec;
+	} else {
+		*ts = (struct timespec){ .tv_nsec = UTIME_OMIT };
+	}
+	return 0;
+}
+
+static int set_times(struct passthrough *fs, struct pt_inode *inode,
+		     const struct fuse_setattr_in *in)
+{
+	char name[PT_PROCNAME_MAX];
+	struct timespec ts[2];
+	int ret;
+
+	if (time_from_attr(&ts[0], in->valid, FATTR_ATIME, FATTR_ATIME_NOW, in->atime,
+			   in->atimensec) < 0 ||
+	    time_from_attr(&ts[1], in->valid, FATTR_MTIME, FATTR_MTIME_NOW, in->mtime,
+			   in->mtimensec) < 0)
+		return -EINVAL;
+	if (S_ISLNK(inode->type)) {
+		ret = utimensat(inode->fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	} else {
+		pt_procname(inode->fd, name);
+		ret = utimensat(fs->proc_self_fd, name, ts, 0);
+	}
+	return ret < 0 ? -errno : 0;
+}
+
+int pt_setattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid,
+	       const struct fuse_setattr_in *in, struct fuse_attr_out *out)
+{
+	struct passthrough *fs = pt_from(opaque);
+	struct pt_inode *inode;
+	int ret = pt_inode_get(fs, nodeid, &inode);
+
+	if (ret < 0)
+		return ret;
+	/* ownership before mode: a mode given with a chown is what the
+	 * guest wants in the end, even with setuid bits in it */
+	if (in->valid & (FATTR_UID | FATTR_GID))
+		ret = set_owner(fs, inode, in);
+	if (ret == 0 && (in->valid & FATTR_MODE))
+		ret = chmod_inode(fs, inode, in->mode);
+	if (ret == 0 && (in->valid & FATTR_SIZE))
+		ret = set_size(fs, inode, in);
+	if (ret == 0 && (in->valid & PT_FATTR_TIMES))
+		ret = set_times(fs, inode, in);
+	if (ret == 0)
+		ret = pt_getattr_fd(fs, inode->fd, out);
+	pt_inode_put(fs, inode);
+	return ret;
+}
+
+int pt_statfs(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, struct fuse_kstatfs *out)
+{
+	struct passthrough *fs = pt_from(opaque);
+	struct pt_inode *inode;
+	struct statvfs st;
+	int ret = pt_inode_get(fs, nodeid, &inode);
+
+	if (ret < 0)
+		return ret;
+	if (fstatvfs(inode->fd, &st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	*out = (struct fuse_kstatfs){
+		.blocks = st.f_blocks,
+		.bfree = st.f_bfree,
+		.bavail = st.f_bavail,
+		.files = st.f_files,
+		.ffree = st.f_ffree,
+		.bsize = (uint32_t)st.f_bsize,
+		.namelen = (uint32_t)st.f_namemax,
+		.frsize = (uint32_t)st.f_frsize,
+	};
+out:
+	pt_inode_put(fs, inode);
+	return ret;
+}
+
+int pt_access(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint32_t mask)
+{
+	struct passthrough *fs = pt_from(opaque);
+	char name[PT_PROCNAME_MAX];
+	struct pt_inode *inode;
+	struct cred_saved cred;
+	int ret;
+
+	if (mask & ~(uint32_t)(R_OK | W_OK | X_OK))
+		return -EINVAL;
+	ret = pt_inode_get(fs, nodeid, &inode);
+	if (ret < 0 || mask == F_OK)
+		goto out;
+	cred.switched = false;
+	if (fs->switch_creds)
+		ret = credentials_switch(ctx->uid, ctx->gid, &cred);
+	if (ret < 0)
+		goto out;
+	pt_procname(inode->fd, name);
+	/* AT_EACCESS: check with the fsuid/fsgid just set */
+	if (faccessat(fs->proc_self_fd, name, (int)mask, AT_EACCESS) < 0)
+		ret = -errno;
+	credentials_restore(&cred);
+out:
+	pt_inode_put(fs, inode);
+	return ret;
+}

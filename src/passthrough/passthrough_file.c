@@ -1,0 +1,408 @@
+/* passthrough_file.c: open files: OPEN, CREATE, TMPFILE, READ, WRITE,
+ * FLUSH, FSYNC, RELEASE, FALLOCATE, LSEEK, COPY_FILE_RANGE, SYNCFS.
+ * Data moves with preadv/pwritev straight between the host file and the
+ * iovecs the server hands us (guest memory), with no bounce buffer. */
+#include "passthrough/passthrough_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+/* The most one READ, WRITE or COPY_FILE_RANGE moves (the kernel's own
+ * MAX_RW_COUNT); also keeps the count inside fuse_write_out.size. */
+#define PT_MAX_RW 0x7ffff000UL
+
+static int handle_fd_get(struct passthrough *fs, uint64_t fh, struct pt_handle **out)
+{
+	*out = handle_table_get(&fs->handles, fh, HANDLE_FILE);
+	return *out ? 0 : -EBADF;
+}
+
+static int open_handle(struct passthrough *fs, int fd, struct fuse_open_out *out)
+{
+	uint64_t fh;
+	int ret = handle_table_insert(&fs->handles, fd, HANDLE_FILE, &fh);
+
+	if (ret < 0)
+		return ret;
+	*out = (struct fuse_open_out){ .fh = fh, .open_flags = pt_fopen_flags(fs, false) };
+	return 0;
+}
+
+int pt_open(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint32_t flags,
+	    struct fuse_open_out *out)
+{
+	struct passthrough *fs = pt_from(opaque);
+	struct pt_inode *inode;
+	int fd, ret = pt_inode_get(fs, nodeid, &inode);
+
+	if (ret < 0)
+		return ret;
+	/* pt_reopen refuses FIFOs, sockets and devices with -ENXIO */
+	fd = pt_reopen(fs, inode, pt_open_flags(fs, flags));
+	pt_inode_put(fs, inode);
+	if (fd < 0)
+		return fd;
+	return open_handle(fs, fd, out);
+}
+
+/* An O_PATH fd on what fd has open, for the inode table. */
+static int path_fd_of(struct passthrough *fs, int fd)
+{
+	char name[PT_PROCNAME_MAX];
+	int pfd;
+
+	pt_procname(fd, name);
+	pfd = openat(fs->proc_self_fd, name, O_PATH | O_CLOEXEC);
+	return pfd < 0 ? -errno : pfd;
+}
+
+/* Entry and handle for a file we just created and hold open as fd. */
+static int created_reply(struct passthrough *fs, struct pt_inode *parent, int fd,
+			 struct fuse_entry_out *entry, struct fuse_open_out *open)
+{
+	int ret, pfd = path_fd_of(fs, fd);
+
+	if (pfd < 0) {
+		close(fd);
+		return pfd;
+	}
+	ret = pt_entry_from_fd(fs, parent, pfd, entry);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	ret = open_handle(fs, fd, open);
+	if (ret < 0)
+		inode_table_forget(&fs->inodes, entry->nodeid, 1);
+	return ret;
+}
+
+/* CREATE without O_EXCL of a name that exists (created behind the guest's
+ * back): open it like OPEN would, regular files and directories only. */
+static int create_open_existing(struct passthrough *fs, struct pt_inode *parent,
+				const char *name, int oflags, struct fuse_entry_out *entry,
+				struct fuse_open_out *open)
+{
+	struct pt_inode *inode;
+	int fd, ret = pt_do_lookup(fs, parent, name, entry);
+
+	if (ret < 0)
+		return ret;
+	ret = pt_inode_get(fs, entry->nodeid, &inode);
+	if (ret < 0)
+		return ret;
+	fd = pt_reopen(fs, inode, oflags);
+	pt_inode_put(fs, inode);
+	ret = fd < 0 ? fd : open_handle(fs, fd, open);
+	if (ret < 0)
+		inode_table_forget(&fs->inodes, entry->nodeid, 1);
+	return ret;
+}
+
+int pt_create(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, const char *name,
+	      uint32_t mode, uint32_t flags, uint32_t umask, struct fuse_entry_out *entry,
+	      struct fuse_open_out *open)
+{
+	struct passthrough *fs = pt_from(opaque);
+	int oflags = pt_open_flags(fs, flags);
+	struct pt_inode *parent;
+	struct pt_creds creds;
+	int fd, err = 0, ret;
+
+	if (pt_name_is_dots(name))
+		return -EEXIST;
+	ret = pt_inode_get(fs, parent_id, &parent);
+	if (ret < 0)
+		return ret;
+	ret = pt_creds_enter(fs, ctx, umask, &creds);
+	if (ret < 0)
+		goto out;
+	/* O_EXCL always: an existing FIFO or device must never be opened by
+	 * O_CREAT; existing names go through the checked path below */
+	fd = openat(parent->fd, name, (oflags & ~O_TRUNC) | O_CREAT | O_EXCL | O_NOFOLLOW,
+		    mode & 07777);
+	if (fd < 0)
+		err = errno;
+	pt_creds_leave(&creds);
+	if (fd >= 0)
+		ret = created_reply(fs, parent, fd, entry, open);
+	else if (err == EEXIST && !(flags & O_EXCL))
+		ret = create_open_existing(fs, parent, name, oflags, entry, open);
+	else
+		ret = -err;
+out:
+	pt_inode_put(fs, parent);
+	return ret;
+}
+
+int pt_tmpfile(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, uint32_t mode,
+	       uint32_t flags, uint32_t umask, struct fuse_entry_out *entry,
+	       struct fuse_open_out *open)
+{
+	struct passthrough *fs = pt_from(opaque);
+	/* O_EXCL: the file may never be linked into the tree */
+	int oflags = (pt_open_flags(fs, flags) & ~O_TRUNC) | ((int)flags & O_EXCL);
+	struct pt_inode *parent;
+	struct pt_creds creds;
+	int fd, ret;
+
+	ret = pt_inode_get(fs, parent_id, &parent);
+	if (ret < 0)
+		return ret;
+	ret = pt_creds_enter(fs, ctx, umask, &creds);
+	if (ret < 0)
+		goto out;
+	fd = openat(parent->fd, ".", oflags | O_TMPFILE, mode & 07777);
+	if (fd < 0)
+		ret = -errno;
+	pt_creds_leave(&creds);
+	if (fd >= 0)
+		ret = created_reply(fs, parent, fd, entry, open);
+out:
+	pt_inode_put(fs, parent);
+	return ret;
+}
+
+/* preadv/pwritev take at most IOV_MAX segments per call. */
+static ssize_t rw_iov(int fd, const struct iovec *iov, unsigned count, off_t off, bool write)
+{
+	ssize_t total = 0;
+
+	while (count) {
+		int n = count > IOV_MAX ? IOV_MAX : (int)count;
+		size_t want = 0;
+		ssize_t done;
+		int i;
+
+		for (i = 0; i < n; i++)
+			want += iov[i].iov_len;
+		done = write ? pwritev(fd, iov, n, off) : preadv(fd, iov, n, off);
+		if (done < 0)
+			return total ? total : -errno;
+		total += done;
+		if ((size_t)done < want)
+			break;
+		off += done;
+		iov += n;
+		count -= n;
+	}
+	return total;
+}
+
+ssize_t pt_read(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		uint64_t offset, size_t size, const struct iovec *dst, unsigned dst_count)
+{
+	struct passthrough *fs = pt_from(opaque);
+	struct pt_handle *handle;
+	ssize_t ret;
+
+	if (offset > INT64_MAX)
+		return -EINVAL;
+	ret = handle_fd_get(fs, fh, &handle);
+	if (ret < 0)
+		return ret;
+	ret = rw_iov(handle->fd, dst, dst_count, (off_t)offset, false);
+	handle_table_put(&fs->handles, handle);
+	return ret;
+}
+
+/* Fallback when CAP_FSETID cannot be dropped: clear the bits by hand. */
+static void kill_suidgid_fd(int fd)
+{
+	struct stat st;
+	mode_t kill;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	kill = st.st_mode & S_ISUID;
+	if ((st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		kill |= S_ISGID;
+	if (kill)
+		fchmod(fd, st.st_mode & 07777 & ~kill);
+}
+
+ssize_t pt_write(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		 uint64_t offset, size_t size, uint32_t write_flags, const struct iovec *src,
+		 unsigned src_count)
+{
+	struct passthrough *fs = pt_from(opaque);
+	bool kill = write_flags & FUSE_WRITE_KILL_SUIDGID;
+	struct cap_saved caps = { 0 };
+	struct pt_handle *handle;
+	ssize_t ret;
+
+	if (offset > INT64_MAX)
+		return -EINVAL;
+	ret = handle_fd_get(fs, fh, &handle);
+	if (ret < 0)
+		return ret;
+	/* without CAP_FSETID the host kernel clears setuid/setgid (and
+	 * security.capability) atomically with the write */
+	if (kill && credentials_drop_fsetid(&caps) < 0)
+		caps.dropped = false;
+	/* an O_APPEND fd appends whatever the offset, as on the host */
+	ret = rw_iov(handle->fd, src, src_count, (off_t)offset, true);
+	credentials_restore_caps(&caps);
+	if (kill && ret >= 0)
+		kill_suidgid_fd(handle->fd);
+	handle_table_put(&fs->handles, handle);
+	return ret;
+}
+
+static void ofd_unlock_all(int fd)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+
+	fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+int pt_flush(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+	     uint64_t lock_owner)
+{
+	struct passthrough *fs = pt_from(opaque);
+	struct pt_handle *handle;
+	int fd, ret = handle_fd_get(fs, fh, &handle);
+
+	if (ret < 0)
+		return ret;
+	/* a guest close(): close a duplicate so the host file system sees a
+	 * close (NFS flushes, reports write-back errors) */
+	fd = dup(handle->fd);
+	if (fd < 0)
+		ret = -errno;
+	else if (close(fd) < 0)
+		ret = -errno;
+	/* POSIX locks go with any close of the file; ours are OFD locks on
+	 * the handle, so drop them here */
+	if (fs->posix_lock)
+		ofd_unlock_all(handle->fd);
+	handle_table_put(&fs->handles, handle);
+	return ret;
+}
+
+int pt_fsync(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, bool datasync)
+{
+	struct passthrough *fs = pt_from(opaque);
+	struct pt_handle *handle;
+	int ret = handle_fd_get(fs, fh, &handle);
+
+	if (ret < 0)
+		return ret;
+	if ((datasync ? fdatasync(handle->fd) : fsync(handle->fd)) < 0)
+		ret = -errno;
+	handle_table_put(&fs->handles, handle);
+	return ret;
+}
+
+int pt_release(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+	       uint32_t flags, uint32_t release_flags, uint64_t lock_owner)
+{
+	struct passthrough *fs = pt_from(opaque);
+	struct pt_handle *handle;
+
+	if (release_flags & FUSE_RELEASE_FLOCK_UNLOCK) {
+		handle = handle_table_get(&fs->handles, fh, HANDLE_FILE);
+		if (handle) {
+			flock(handle->fd, LOCK_UN);
+			handle_table_put(&fs->handles, handle);
+		}
+	}
+	/* the fd closes when the last operation using it is done */
+	return handle_table_remove(&fs->handles, fh, HANDLE_FILE);
+}
+
+int pt_fallocate(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		 uint64_t offset, uint64_t length, uint32_t mode)
+{
+	struct passthrough *fs = pt_from(opaque);
+	struct pt_handle *handle;
+	int ret;
+
+	if (offset > INT64_MAX || length > INT64_MAX)
+		return -EINVAL;
+	ret = handle_fd_get(fs, fh, &handle);
+	if (ret < 0)
+		return ret;
+	if (fallocate(handle->fd, (int)mode, (off_t)offset, (off_t)length) < 0)
+		ret = -errno;
+	handle_table_put(&fs->handles, handle);
+	return ret;
+}
+
+int pt_lseek(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+	     uint64_t offset, uint32_t whence, uint64_t *result)
+{
+	struct passthrough *fs = pt_from(opaque);
+	struct pt_handle *handle;
+	off_t pos;
+	int ret;
+
+	switch (whence) {
+	case SEEK_SET:
+	case SEEK_CUR:
+	case SEEK_END:
+	case SEEK_DATA:
+	case SEEK_HOLE:
+		break;
+	default:
+		return -EINVAL;
+	}
+	ret = handle_fd_get(fs, fh, &handle);
+	if (ret < 0)
+		return ret;
+	pos = lseek(handle->fd, (off_t)offset, (int)whence);
+	if (pos < 0)
+		ret = -errno;
+	else
+		*result = (uint64_t)pos;
+	handle_table_put(&fs->handles, handle);
+	return ret;
+}
+
+ssize_t pt_copy_file_range(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid_in,
+			   uint64_t fh_in, uint64_t off_in, uint64_t nodeid_out, uint64_t fh_out,
+			   uint64_t off_out, uint64_t len, uint64_t flags)
+{
+	struct passthrough *fs = pt_from(opaque);
+	struct pt_handle *in, *out = NULL;
+	loff_t oi = (loff_t)off_in, oo = (loff_t)off_out;
+	ssize_t ret;
+
+	if (off_in > INT64_MAX || off_out > INT64_MAX || flags > UINT_MAX)
+		return -EINVAL;
+	ret = handle_fd_get(fs, fh_in, &in);
+	if (ret < 0)
+		return ret;
+	ret = handle_fd_get(fs, fh_out, &out);
+	if (ret < 0)
+		goto out;
+	ret = copy_file_range(in->fd, &oi, out->fd, &oo, len > PT_MAX_RW ? PT_MAX_RW : len,
+			      (unsigned int)flags);
+	if (ret < 0)
+		ret = -errno;
+out:
+	handle_table_put(&fs->handles, out);
+	handle_table_put(&fs->handles, in);
+	return ret;
+}
+
+int pt_syncfs(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid)
+{
+	struct passthrough *fs = pt_from(opaque);
+	struct pt_inode *inode;
+	int fd, ret = pt_inode_get(fs, nodeid, &inode);
+
+	if (ret < 0)
+		return ret;
+	/* a directory may be on a submount: sync that file system too */
+	fd = S_ISDIR(inode->type) ? pt_reopen(fs, inode, O_RDONLY | O_DIRECTORY) : -1;
+	if (syncfs(fd >= 0 ? fd : fs->root_rdonly_fd) < 0)
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	pt_inode_put(fs, inode);
+	return ret;
+}

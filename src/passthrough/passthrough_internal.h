@@ -1,0 +1,167 @@
+/* passthrough_internal.h: state and helpers shared by the passthrough
+ * file system's source files. Not for use outside src/passthrough/. */
+#ifndef VFSD_PT_INTERNAL_H
+#define VFSD_PT_INTERNAL_H
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "passthrough/credentials.h"
+#include "passthrough/handle_table.h"
+#include "passthrough/inode_table.h"
+#include "passthrough/passthrough.h"
+
+/* A thread blocked in SETLKW, so INTERRUPT can wake it. */
+struct lock_waiter {
+	uint64_t unique;
+	pthread_t thread;
+	bool interrupted;
+	struct lock_waiter *next;
+};
+
+struct passthrough {
+	struct passthrough_config cfg;
+	char *shared_dir;
+	int proc_self_fd;	/* O_PATH of /proc/self/fd, for reopening inodes */
+	int root_rdonly_fd;	/* syncfs refuses O_PATH fds */
+	uint64_t timeout;	/* entry and attr validity, seconds */
+	/* Only root can take the caller's fsuid; an unprivileged daemon
+	 * creates everything as itself, like the host would let it. */
+	bool switch_creds;
+	struct inode_table inodes;
+	struct handle_table handles;
+	/* What INIT negotiated. */
+	bool writeback;
+	bool dont_mask;
+	bool submounts;
+	bool posix_lock;
+	pthread_mutex_t waiters_lock;
+	struct lock_waiter *waiters;
+};
+
+static inline struct passthrough *pt_from(void *fs)
+{
+	return fs;
+}
+
+/* "<fd>" for openat(proc_self_fd, ...). */
+#define PT_PROCNAME_MAX 16
+void pt_procname(int fd, char name[PT_PROCNAME_MAX]);
+
+/* Referenced inode for a guest nodeid, or -EBADF. */
+int pt_inode_get(struct passthrough *fs, uint64_t nodeid, struct pt_inode **out);
+void pt_inode_put(struct passthrough *fs, struct pt_inode *inode);
+
+int pt_statx(int fd, struct statx *stx);
+void pt_fill_attr(struct fuse_attr *attr, const struct statx *stx);
+int pt_getattr_fd(struct passthrough *fs, int fd, struct fuse_attr_out *out);
+/* Looks name up under parent and counts a guest lookup. */
+int pt_do_lookup(struct passthrough *fs, struct pt_inode *parent, const char *name,
+		 struct fuse_entry_out *out);
+/* Counts a guest lookup of the object behind an fd we opened (O_PATH or
+ * not): the inode table gets its own O_PATH fd. */
+int pt_entry_from_fd(struct passthrough *fs, struct pt_inode *parent, int fd,
+		     struct fuse_entry_out *out);
+/* Reopens an inode for I/O through /proc/self/fd: regular files and
+ * directories only (never FIFOs, sockets, devices: -ENXIO). */
+int pt_reopen(struct passthrough *fs, struct pt_inode *inode, int flags);
+/* Guest open flags -> host open flags (whitelist, cache policy). */
+int pt_open_flags(struct passthrough *fs, uint32_t flags);
+uint32_t pt_fopen_flags(struct passthrough *fs, bool dir);
+bool pt_name_is_dots(const char *name);
+/* Counts a guest lookup of an inode we already hold (".", link). */
+int pt_entry_of_inode(struct passthrough *fs, struct pt_inode *parent, struct pt_inode *inode,
+		      struct fuse_entry_out *out);
+
+/* Identity for creating ops: caller's fsuid/fsgid, the umask given with
+ * FUSE_DONT_MASK (else 0: the guest already applied it). */
+struct pt_creds {
+	struct cred_saved cred;
+	mode_t old_umask;
+	bool umask_set;
+};
+int pt_creds_enter(struct passthrough *fs, const struct fs_ctx *ctx, uint32_t umask,
+		   struct pt_creds *creds);
+void pt_creds_leave(struct pt_creds *creds);
+
+/* Ops, by file. */
+int pt_init(void *fs, struct fs_init *init);
+void pt_destroy(void *fs);
+
+int pt_lookup(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+	      struct fuse_entry_out *out);
+void pt_forget(void *fs, uint64_t nodeid, uint64_t nlookup);
+int pt_readlink(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, char *buf, size_t size);
+int pt_symlink(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+	       const char *target, struct fuse_entry_out *out);
+int pt_mknod(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+	     uint32_t mode, uint32_t rdev, uint32_t umask, struct fuse_entry_out *out);
+int pt_mkdir(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+	     uint32_t mode, uint32_t umask, struct fuse_entry_out *out);
+int pt_unlink(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name);
+int pt_rmdir(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name);
+int pt_rename(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+	      uint64_t new_parent, const char *new_name, uint32_t flags);
+int pt_link(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t new_parent,
+	    const char *new_name, struct fuse_entry_out *out);
+
+int pt_getattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
+	       struct fuse_attr_out *out);
+int pt_setattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+	       const struct fuse_setattr_in *in, struct fuse_attr_out *out);
+int pt_statfs(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, struct fuse_kstatfs *out);
+int pt_access(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint32_t mask);
+
+int pt_open(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint32_t flags,
+	    struct fuse_open_out *out);
+int pt_create(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
+	      uint32_t mode, uint32_t flags, uint32_t umask, struct fuse_entry_out *entry,
+	      struct fuse_open_out *open);
+int pt_tmpfile(void *fs, const struct fs_ctx *ctx, uint64_t parent, uint32_t mode,
+	       uint32_t flags, uint32_t umask, struct fuse_entry_out *entry,
+	       struct fuse_open_out *open);
+ssize_t pt_read(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		uint64_t offset, size_t size, const struct iovec *dst, unsigned dst_count);
+ssize_t pt_write(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		 uint64_t offset, size_t size, uint32_t write_flags, const struct iovec *src,
+		 unsigned src_count);
+int pt_flush(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+	     uint64_t lock_owner);
+int pt_fsync(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, bool datasync);
+int pt_release(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, uint32_t flags,
+	       uint32_t release_flags, uint64_t lock_owner);
+int pt_fallocate(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		 uint64_t offset, uint64_t length, uint32_t mode);
+int pt_lseek(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, uint64_t offset,
+	     uint32_t whence, uint64_t *result);
+ssize_t pt_copy_file_range(void *fs, const struct fs_ctx *ctx, uint64_t nodeid_in,
+			   uint64_t fh_in, uint64_t off_in, uint64_t nodeid_out, uint64_t fh_out,
+			   uint64_t off_out, uint64_t len, uint64_t flags);
+int pt_syncfs(void *fs, const struct fs_ctx *ctx, uint64_t nodeid);
+
+int pt_opendir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint32_t flags,
+	       struct fuse_open_out *out);
+int pt_readdir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+	       uint64_t offset, bool plus, struct fs_dir_filler *filler);
+int pt_releasedir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh);
+int pt_fsyncdir(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		bool datasync);
+
+int pt_setxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
+		const void *value, size_t size, uint32_t flags, uint32_t setxattr_flags);
+ssize_t pt_getxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
+		    void *value, size_t size);
+ssize_t pt_listxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, char *list,
+		     size_t size);
+int pt_removexattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, const char *name);
+
+int pt_getlk(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, uint64_t owner,
+	     struct fuse_file_lock *lock);
+int pt_setlk(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, uint64_t owner,
+	     const struct fuse_file_lock *lock, bool sleep, bool is_flock);
+void pt_interrupt(void *fs, uint64_t unique);
+
+#endif
