@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuse_dev/fuse_dev.h"
 #include "util/log.h"
 
 static struct passthrough_config daemon_fs_config(const struct options *opts)
@@ -117,4 +118,26 @@ int daemon_serve_vhost_user(struct daemon *d, int listen_fd)
 	if (ret == 0)
 		log_info("frontend disconnected, exiting");
 	return ret;
+}
+
+int daemon_serve_fuse_dev(struct daemon *d, volatile sig_atomic_t *stop)
+{
+	int fuse_fd;
+	int err = fuse_dev_mount(d->opts->fuse_mount, "virtiofsd", &fuse_fd);
+	if (err) {
+		log_error("mounting %s: %s", d->opts->fuse_mount, strerror(-err));
+		return err;
+	}
+	log_info("serving %s at %s through /dev/fuse", d->opts->shared_dir, d->opts->fuse_mount);
+	struct fuse_dev_serve_config config = {
+		.fuse_fd = fuse_fd,
+		.mountpoint = d->opts->fuse_mount,
+		.server = d->server,
+		.threads = d->opts->thread_pool_size,
+		.stop = stop,
+		.wake_signal = SIGUSR1,
+	};
+	err = fuse_dev_serve(&config);
+	close(fuse_fd);
+	return err;
 }

@@ -4,6 +4,8 @@
 #ifndef VFSD_DAEMON_H
 #define VFSD_DAEMON_H
 
+#include <signal.h>
+
 #include "daemon/options.h"
 #include "daemon/queue_worker.h"
 #include "fuse/fuse_server.h"
@@ -27,5 +29,9 @@ void daemon_fini(struct daemon *d);
 /* Accept one frontend on listen_fd and serve it until it disconnects.
  * Returns 0 on a clean disconnect. */
 int daemon_serve_vhost_user(struct daemon *d, int listen_fd);
+
+/* Mount the share at opts->fuse_mount through the host's /dev/fuse and
+ * serve it until *stop is set or it is unmounted. */
+int daemon_serve_fuse_dev(struct daemon *d, volatile sig_atomic_t *stop);
 
 #endif

@@ -20,12 +20,32 @@ static void wakeup_handler(int sig)
 {
 }
 
+/* Set by SIGINT/SIGTERM; the /dev/fuse transport polls it to unmount. */
+static volatile sig_atomic_t stop_requested;
+
+static void stop_handler(int sig)
+{
+	stop_requested = 1;
+}
+
+/* Only the /dev/fuse mode catches SIGINT/SIGTERM: it must unmount before
+ * exiting. Under vhost-user the default action (exit) is what VMMs expect. */
+static int catch_stop_signals(void)
+{
+	struct sigaction sa = { .sa_handler = stop_handler };
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
 static int install_signal_handlers(void)
 {
 	struct sigaction sa = { .sa_handler = wakeup_handler };
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGUSR1, &sa, NULL) < 0)
 		return -errno;
+
 	/* A VMM that goes away mid-reply must not kill us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
@@ -65,6 +85,8 @@ static int raise_fd_limit(const struct options *opts)
 
 static int prepare_process(const struct options *opts)
 {
+	if (opts->fuse_mount && catch_stop_signals() < 0)
+		return -errno;
 	/* The guest applied its umask already; ours must not mask again. */
 	umask(0);
 	int err = install_signal_handlers();
@@ -139,7 +161,7 @@ int main(int argc, char **argv)
 	struct daemon d;
 	if (prepare_process(&opts) < 0 || daemon_init(&d, &opts) < 0)
 		goto out;
-	int ret = opts.fuse_mount ? daemon_serve_fuse_dev(&d) : serve_vhost_user(&d, &opts);
+	int ret = opts.fuse_mount ? daemon_serve_fuse_dev(&d, &stop_requested) : serve_vhost_user(&d, &opts);
 	status = ret == 0 ? 0 : 1;
 	daemon_fini(&d);
 out:
