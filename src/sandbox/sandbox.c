@@ -1,0 +1,409 @@
+/* sandbox.c: namespaces + pivot_root, or chroot, around the shared dir. */
+#include "sandbox/sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "sandbox/capabilities.h"
+#include "util/log.h"
+
+#define KEEP_MAX 64
+
+/* Signals a VMM or a terminal sends to stop us; the parent passes them on. */
+static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+
+static volatile pid_t forward_pid;
+static volatile sig_atomic_t forwarded_signal;
+
+static int log_errno(const char *what, const char *arg)
+{
+	int err = errno;
+
+	log_error("sandbox: %s%s%s: %s", what, arg ? " " : "", arg ? arg : "", strerror(err));
+	return -err;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void close_span(int first, int last)
+{
+	if (first > last)
+		return;
+	if (syscall(SYS_close_range, (unsigned)first, (unsigned)last, 0) == 0)
+		return;
+	/* before Linux 5.9; the fd table is small at this point */
+	if (last > 65535)
+		last = 65535;
+	for (int fd = first; fd <= last; fd++)
+		close(fd);
+}
+
+/* An inherited fd of a host directory would let a compromised daemon
+ * openat() its way out, so everything not asked for goes. */
+static void fds_close_others(const struct sandbox_config *config)
+{
+	int keep[KEEP_MAX];
+	unsigned n = config->keep_count;
+	int next = 3;
+
+	if (n)
+		memcpy(keep, config->keep_fds, n * sizeof(int));
+	qsort(keep, n, sizeof(int), cmp_int);
+	for (unsigned i = 0; i < n; i++) {
+		if (keep[i] < next)
+			continue;
+		close_span(next, keep[i] - 1);
+		next = keep[i] + 1;
+	}
+	close_span(next, ~0U >> 1);
+}
+
+/* glibc connects to /dev/log lazily; once the host's /dev/log is out of
+ * reach it never could, so connect now (after the stray fds are gone). */
+static void syslog_connect_now(void)
+{
+	openlog("virtiofsd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+/* unshare(CLONE_NEWUSER) fails with threads, but CLONE_NEWPID and the
+ * fork would not: a forked copy of a threaded process is broken. The
+ * nlink of /proc/self/task is 2 + the number of threads. */
+static int process_check_single_threaded(void)
+{
+	struct stat st;
+
+	if (stat("/proc/self/task", &st) < 0)
+		return log_errno("stat", "/proc/self/task");
+	if (st.st_nlink > 3) {
+		log_error("sandbox: must be entered before any thread is started");
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static int file_write(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t len = (ssize_t)strlen(text);
+	int ret = 0;
+
+	if (fd < 0)
+		return log_errno("open", path);
+	if (write(fd, text, (size_t)len) != len)
+		ret = log_errno("write", path);
+	close(fd);
+	return ret;
+}
+
+/* As non-root, a user namespace where we are our own uid/gid gives the
+ * capabilities the mounts below need, over nothing but our own files. */
+static int userns_map_self(uid_t uid, gid_t gid)
+{
+	char map[64];
+	int ret;
+
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+	ret = file_write("/proc/self/uid_map", map);
+	if (ret < 0)
+		return ret;
+	ret = file_write("/proc/self/setgroups", "deny\n");
+	if (ret < 0)
+		return ret;
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+	return file_write("/proc/self/gid_map", map);
+}
+
+static int namespaces_unshare(void)
+{
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+
+	/* as root the init user namespace stays: root's files stay root's */
+	if (uid != 0)
+		flags |= CLONE_NEWUSER;
+	if (unshare(flags) < 0)
+		return log_errno("unshare", "(mount, pid, net, ipc namespaces)");
+	if (uid != 0)
+		return userns_map_self(uid, gid);
+	return 0;
+}
+
+static void forward_handler(int sig)
+{
+	forwarded_signal = sig;
+	if (forward_pid > 0)
+		kill(forward_pid, sig);
+}
+
+/* Pid 1 of a namespace ignores signals it has no handler for, even from
+ * the parent; exit as the default action would (the parent re-raises). */
+static void exit_handler(int sig)
+{
+	_exit(128 + sig);
+}
+
+#define NR_FORWARDED (sizeof(forwarded_signals) / sizeof(forwarded_signals[0]))
+
+/* Installed before the fork so that no stop signal falls in the gap; the
+ * handler passes it on once the child's pid is known. */
+static void forward_handlers_install(struct sigaction *saved)
+{
+	for (size_t i = 0; i < NR_FORWARDED; i++) {
+		struct sigaction sa = { .sa_handler = forward_handler, .sa_flags = SA_RESTART };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(forwarded_signals[i], &sa, &saved[i]);
+	}
+}
+
+/* Gives back the caller's dispositions; in pid 1 of the namespace those
+ * left at the default get exit_handler, as pid 1 would ignore them. */
+static void handlers_restore(const struct sigaction *saved, bool as_pid1)
+{
+	for (size_t i = 0; i < NR_FORWARDED; i++) {
+		struct sigaction sa = saved[i];
+
+		if (as_pid1 && sa.sa_handler == SIG_DFL) {
+			sa.sa_handler = exit_handler;
+			sa.sa_flags = 0;
+			sigemptyset(&sa.sa_mask);
+		}
+		sigaction(forwarded_signals[i], &sa, NULL);
+	}
+}
+
+/* Ends the parent as the child ended. Re-raising a core-dumping signal
+ * would dump the idle parent as well, so those become an exit code. */
+static __attribute__((noreturn)) void parent_exit_like(int sig)
+{
+	sigset_t set;
+
+	if (sig != SIGTERM && sig != SIGINT && sig != SIGHUP && sig != SIGKILL)
+		_exit(128 + sig);
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+/* The parent only waits: it keeps no capabilities, passes stop signals on
+ * and reports the child's end as its own. */
+static __attribute__((noreturn)) void parent_wait(pid_t child)
+{
+	int status;
+
+	forward_pid = child;
+	/* a signal that came before forward_pid was set */
+	if (forwarded_signal)
+		kill(child, forwarded_signal);
+	if (capabilities_clear() < 0)
+		log_warn("sandbox: the waiting parent keeps its capabilities");
+	while (waitpid(child, &status, 0) < 0) {
+		if (errno != EINTR) {
+			log_error("sandbox: waitpid: %s", strerror(errno));
+			_exit(1);
+		}
+	}
+	if (WIFEXITED(status)) {
+		int code = WEXITSTATUS(status);
+
+		if (forwarded_signal && code == 128 + forwarded_signal)
+			parent_exit_like(forwarded_signal);
+		_exit(code);
+	}
+	parent_exit_like(WTERMSIG(status));
+}
+
+/* The child must not outlive a parent killed with SIGKILL; the pipe tells
+ * whether the parent died before the death signal was armed. */
+static int child_bind_to_parent(int alive_fd)
+{
+	struct pollfd pfd = { .fd = alive_fd, .events = POLLIN };
+	int ret = 0;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
+		ret = log_errno("prctl", "(PR_SET_PDEATHSIG)");
+	} else if (poll(&pfd, 1, 0) != 0) {
+		log_error("sandbox: the parent died during start-up");
+		ret = -ESRCH;
+	}
+	close(alive_fd);
+	return ret;
+}
+
+/* Forks into the new pid namespace: the parent never returns. */
+static int pid_namespace_fork(void)
+{
+	struct sigaction saved[NR_FORWARDED];
+	int alive[2];
+	pid_t pid;
+
+	if (pipe2(alive, O_CLOEXEC) < 0)
+		return log_errno("pipe2", NULL);
+	forward_handlers_install(saved);
+	pid = fork();
+	if (pid < 0) {
+		int err = log_errno("fork", NULL);
+
+		handlers_restore(saved, false);
+		close(alive[0]);
+		close(alive[1]);
+		return err;
+	}
+	if (pid > 0) {
+		close(alive[0]);
+		parent_wait(pid);
+	}
+	close(alive[1]);
+	handlers_restore(saved, true);
+	return child_bind_to_parent(alive[0]);
+}
+
+/* A proc of our own pid namespace; "subset=pid" (Linux 5.8) leaves out
+ * /proc/sys and the like, which the kept fd could otherwise reach. */
+static int proc_mount(void)
+{
+	unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME;
+
+	if (mount("proc", "/proc", "proc", flags, "subset=pid") == 0)
+		return 0;
+	if (errno == EINVAL && mount("proc", "/proc", "proc", flags, NULL) == 0)
+		return 0;
+	return log_errno("mount", "/proc");
+}
+
+static int proc_self_fd_open(int *proc_self_fd)
+{
+	*proc_self_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*proc_self_fd < 0)
+		return log_errno("open", "/proc/self/fd");
+	return 0;
+}
+
+/* pivot_root(".", ".") stacks the old root on top of the new one; the
+ * lazy unmount then drops it and every host mount beneath it. */
+static int root_pivot(const char *shared_dir)
+{
+	if (mount(shared_dir, shared_dir, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return log_errno("bind mount", shared_dir);
+	if (chdir(shared_dir) < 0)
+		return log_errno("chdir", shared_dir);
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return log_errno("pivot_root", shared_dir);
+	if (umount2(".", MNT_DETACH) < 0)
+		return log_errno("umount", "(old root)");
+	if (chdir("/") < 0)
+		return log_errno("chdir", "/");
+	return 0;
+}
+
+static int mounts_setup(const char *shared_dir, int *proc_self_fd)
+{
+	int ret;
+
+	/* host mounts still reach us, ours never reach the host */
+	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		return log_errno("mount", "(make / a slave)");
+	ret = proc_mount();
+	if (ret < 0)
+		return ret;
+	ret = proc_self_fd_open(proc_self_fd);
+	if (ret < 0)
+		return ret;
+	ret = root_pivot(shared_dir);
+	if (ret < 0) {
+		close(*proc_self_fd);
+		*proc_self_fd = -1;
+	}
+	return ret;
+}
+
+static int sandbox_enter_namespace(const struct sandbox_config *config, int *proc_self_fd)
+{
+	int ret = namespaces_unshare();
+
+	if (ret < 0)
+		return ret;
+	ret = pid_namespace_fork();
+	if (ret < 0)
+		return ret;
+	return mounts_setup(config->shared_dir, proc_self_fd);
+}
+
+/* Weaker than namespaces: /proc/self/fd stays the host's proc, whose ".."
+ * leads to the host's "/" for code that can choose its own paths. */
+static int sandbox_enter_chroot(const struct sandbox_config *config, int *proc_self_fd)
+{
+	int ret = proc_self_fd_open(proc_self_fd);
+
+	if (ret < 0)
+		return ret;
+	if (chdir(config->shared_dir) < 0)
+		ret = log_errno("chdir", config->shared_dir);
+	else if (chroot(".") < 0)
+		ret = log_errno("chroot", config->shared_dir);
+	else if (chdir("/") < 0)
+		ret = log_errno("chdir", "/");
+	if (ret < 0) {
+		close(*proc_self_fd);
+		*proc_self_fd = -1;
+	}
+	return ret;
+}
+
+int sandbox_enter(const struct sandbox_config *config, int *proc_self_fd)
+{
+	int ret;
+
+	*proc_self_fd = -1;
+	if (config->kind == SANDBOX_KIND_NONE)
+		return proc_self_fd_open(proc_self_fd);
+	if (config->kind != SANDBOX_KIND_NAMESPACE && config->kind != SANDBOX_KIND_CHROOT) {
+		log_error("sandbox: unknown mode %d", config->kind);
+		return -EINVAL;
+	}
+	if (!config->shared_dir || config->shared_dir[0] != '/') {
+		log_error("sandbox: the shared directory must be an absolute path");
+		return -EINVAL;
+	}
+	if (config->keep_count > KEEP_MAX) {
+		log_error("sandbox: more than %d fds to keep", KEEP_MAX);
+		return -EINVAL;
+	}
+	/* checked before anything changes, so a refusal has no side effect */
+	if (config->kind == SANDBOX_KIND_NAMESPACE) {
+		ret = process_check_single_threaded();
+		if (ret < 0)
+			return ret;
+	}
+	if (config->syslog)
+		closelog();
+	fds_close_others(config);
+	if (config->syslog)
+		syslog_connect_now();
+	if (config->kind == SANDBOX_KIND_NAMESPACE)
+		return sandbox_enter_namespace(config, proc_self_fd);
+	return sandbox_enter_chroot(config, proc_self_fd);
+}

@@ -1,0 +1,39 @@
+/* sandbox.h: confine the daemon to the shared directory before it serves.
+ * Afterwards "/" is the shared directory and no host path outside it is
+ * reachable; this room never serves requests and never keeps host fds. */
+#ifndef VFSD_SANDBOX_H
+#define VFSD_SANDBOX_H
+
+#include <stdbool.h>
+
+/* Same order as enum sandbox_mode in daemon/options.h; map explicitly. */
+enum sandbox_kind {
+	SANDBOX_KIND_NAMESPACE,	/* mount/pid/net/ipc namespaces + pivot_root */
+	SANDBOX_KIND_CHROOT,	/* chroot only, for hosts without namespaces */
+	SANDBOX_KIND_NONE,
+};
+
+struct sandbox_config {
+	int kind;			/* enum sandbox_kind */
+	const char *shared_dir;		/* becomes "/" */
+	const int *keep_fds;		/* fds to keep besides 0, 1 and 2 */
+	unsigned keep_count;
+	bool syslog;			/* log.c writes to syslog: reconnect first */
+};
+
+/*
+ * Enters the sandbox. Must be called while the process is single-threaded.
+ * Every fd except stdio and keep_fds is closed: an inherited directory fd
+ * would be a way out. In namespace mode the calling process forks; the
+ * parent stays outside, forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT to the
+ * child, and exits with the child's status (it never returns). The child,
+ * pid 1 of a new pid namespace, returns here.
+ *
+ * On success returns 0 and *proc_self_fd is an O_PATH fd of /proc/self/fd
+ * for the passthrough to reopen inodes with (it is not reachable by path
+ * any more); the shared directory is then "/". Returns -errno, with the
+ * reason logged, on failure.
+ */
+int sandbox_enter(const struct sandbox_config *config, int *proc_self_fd);
+
+#endif
