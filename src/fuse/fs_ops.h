@@ -74,11 +74,14 @@ struct fs_ops {
 		      uint64_t new_parent, const char *new_name, uint32_t flags);
 	int (*link)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t new_parent,
 		    const char *new_name, struct fuse_entry_out *out);
+	/* open_flags: FUSE_OPEN_KILL_SUIDGID (7.33+, else 0): the caller lacks
+	 * CAP_FSETID, so an O_TRUNC open (or create of an existing file with
+	 * O_TRUNC) must clear setuid/setgid as a truncate by it would. */
 	int (*open)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint32_t flags,
-		    struct fuse_open_out *out);
+		    uint32_t open_flags, struct fuse_open_out *out);
 	int (*create)(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		      uint32_t mode, uint32_t flags, uint32_t umask, struct fuse_entry_out *entry,
-		      struct fuse_open_out *open);
+		      uint32_t mode, uint32_t flags, uint32_t umask, uint32_t open_flags,
+		      struct fuse_entry_out *entry, struct fuse_open_out *open);
 	/* Read up to size bytes at offset into dst (the reply's data area,
 	 * already sized to at most size bytes). Returns bytes read. */
 	ssize_t (*read)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,

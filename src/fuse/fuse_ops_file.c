@@ -25,7 +25,9 @@ int do_open(struct fuse_req *req)
 		err = reply_reserve(req, sizeof(out));
 	if (err)
 		return err;
-	err = fs_result(FS_CALL(req, open, req->hdr.nodeid, in.flags, &out));
+	/* open_flags was "unused" before 7.33 */
+	uint32_t open_flags = req->minor >= 33 ? in.open_flags & FUSE_OPEN_KILL_SUIDGID : 0;
+	err = fs_result(FS_CALL(req, open, req->hdr.nodeid, in.flags, open_flags, &out));
 	if (err)
 		return err;
 	return reply_put(req, &out, sizeof(out));
@@ -49,8 +51,10 @@ int do_create(struct fuse_req *req)
 		err = reply_reserve(req, reply_entry_size(req) + sizeof(open));
 	if (err)
 		return err;
+	/* open_flags was padding before 7.33 */
+	uint32_t open_flags = req->minor >= 33 ? in.open_flags & FUSE_OPEN_KILL_SUIDGID : 0;
 	err = fs_result(FS_CALL(req, create, req->hdr.nodeid, name, in.mode, in.flags,
-				req_umask(req, in.umask), &entry, &open));
+				req_umask(req, in.umask), open_flags, &entry, &open));
 	if (err)
 		return err;
 	reply_entry(req, &entry);

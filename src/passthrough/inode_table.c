@@ -44,6 +44,14 @@ static bool key_equal(const struct inode_key *a, const struct inode_key *b)
 
 static void inode_free(struct pt_inode *inode)
 {
+	struct pt_plock *p, *next;
+
+	for (p = inode->plocks; p; p = next) {
+		next = p->next;
+		close(p->fd);
+		free(p);
+	}
+	pthread_mutex_destroy(&inode->plock_mutex);
 	if (inode->fd >= 0)
 		close(inode->fd);
 	free(inode);
@@ -159,6 +167,7 @@ static struct pt_inode *inode_alloc(uint64_t nodeid, const struct inode_key *key
 	inode->type = type & S_IFMT;
 	inode->nlookup = 1;
 	inode->refcount = 1;
+	pthread_mutex_init(&inode->plock_mutex, NULL);
 	return inode;
 }
 

@@ -18,6 +18,18 @@ struct inode_key {
 	uint64_t mnt_id;
 };
 
+/* One POSIX lock owner's own open file of an inode: POSIX locks belong
+ * to an owner, so each owner sets its locks as OFD locks on an open file
+ * of its own (passthrough_lock.c). */
+struct pt_plock {
+	uint64_t owner;		/* the guest's lock_owner */
+	int fd;
+	uint32_t pid;		/* guest pid given with the owner's last SETLK */
+	uint64_t fh;		/* handle of the owner's last SETLK */
+	uint64_t refcount;	/* under plock_mutex: one for the list, one per user */
+	struct pt_plock *next;
+};
+
 struct pt_inode {
 	uint64_t nodeid;
 	struct inode_key key;
@@ -28,6 +40,9 @@ struct pt_inode {
 	uint64_t refcount;	/* one for being in the table, one per user */
 	struct pt_inode *next_by_id;
 	struct pt_inode *next_by_key;
+	/* POSIX lock owners of this inode; closed when the inode is freed. */
+	pthread_mutex_t plock_mutex;
+	struct pt_plock *plocks;
 };
 
 struct inode_table {

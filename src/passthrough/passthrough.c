@@ -103,7 +103,7 @@ struct passthrough *passthrough_new(const struct passthrough_config *config, int
 
 	if (!fs)
 		goto fail;
-	fs->proc_self_fd = fs->root_rdonly_fd = -1;
+	fs->proc_self_fd = fs->root_rdonly_fd = fs->proc_self_fdinfo = -1;
 	pthread_mutex_init(&fs->waiters_lock, NULL);
 	fs->cfg = *config;
 	fs->shared_dir = strdup(config->shared_dir ? config->shared_dir : "");
@@ -124,6 +124,8 @@ struct passthrough *passthrough_new(const struct passthrough_config *config, int
 		log_error("open /proc/self/fd: %s", strerror(-ret));
 		goto fail_handles;
 	}
+	/* optional: without it GETLK reports no pid for a conflict */
+	fs->proc_self_fdinfo = open("/proc/self/fdinfo", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	ret = root_open(fs);
 	if (ret < 0) {
 		log_error("shared directory %s: %s", fs->shared_dir, strerror(-ret));
@@ -140,6 +142,8 @@ fail_free:
 		close(fs->proc_self_fd);
 	if (fs->root_rdonly_fd >= 0)
 		close(fs->root_rdonly_fd);
+	if (fs->proc_self_fdinfo >= 0)
+		close(fs->proc_self_fdinfo);
 	pthread_mutex_destroy(&fs->waiters_lock);
 	free(fs->shared_dir);
 	free(fs);
@@ -157,6 +161,8 @@ void passthrough_free(struct passthrough *fs)
 	inode_table_destroy(&fs->inodes);
 	close(fs->proc_self_fd);
 	close(fs->root_rdonly_fd);
+	if (fs->proc_self_fdinfo >= 0)
+		close(fs->proc_self_fdinfo);
 	pthread_mutex_destroy(&fs->waiters_lock);
 	free(fs->shared_dir);
 	free(fs);
@@ -166,8 +172,9 @@ int pt_init(void *opaque, struct fs_init *init)
 {
 	struct passthrough *fs = pt_from(opaque);
 	const struct passthrough_config *cfg = &fs->cfg;
+	/* SETXATTR_EXT: the guest says when setting an ACL must clear S_ISGID */
 	uint64_t want = FUSE_ASYNC_READ | FUSE_PARALLEL_DIROPS | FUSE_EXPORT_SUPPORT |
-			FUSE_BIG_WRITES;
+			FUSE_BIG_WRITES | FUSE_SETXATTR_EXT;
 
 	if (cfg->cache != CACHE_ALWAYS)
 		want |= FUSE_AUTO_INVAL_DATA;
@@ -363,6 +370,26 @@ int pt_reopen(struct passthrough *fs, struct pt_inode *inode, int flags)
 	flags &= ~(O_NOFOLLOW | O_CREAT | O_EXCL | O_PATH);
 	fd = openat(fs->proc_self_fd, name, flags | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+bool pt_keep_sgid(struct passthrough *fs, int fd, uint32_t mode)
+{
+	char name[PT_PROCNAME_MAX];
+	struct statx stx;
+
+	/* Only a create as another fsuid/fsgid can lose it; mkdir takes
+	 * S_ISGID from the parent alone, and never from mode. */
+	if (!fs->switch_creds || (mode & (S_ISGID | S_IXGRP)) != (S_ISGID | S_IXGRP))
+		return false;
+	if (pt_statx(fd, &stx) < 0 || (stx.stx_mode & S_ISGID) || S_ISDIR(stx.stx_mode) ||
+	    S_ISLNK(stx.stx_mode))
+		return false;
+	pt_procname(fd, name);
+	if (fchmodat(fs->proc_self_fd, name, (stx.stx_mode & 07777) | S_ISGID, 0) < 0) {
+		log_error_once("restoring S_ISGID of a new file failed");
+		return false;
+	}
+	return true;
 }
 
 int pt_open_flags(struct passthrough *fs, uint32_t flags)

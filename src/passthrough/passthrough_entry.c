@@ -83,6 +83,17 @@ static int make_at(int dirfd, enum make_kind kind, const struct make_args *a)
 	return ret < 0 ? -errno : 0;
 }
 
+static void keep_sgid_of(struct passthrough *fs, struct fuse_entry_out *out, uint32_t mode)
+{
+	struct pt_inode *inode;
+
+	if (pt_inode_get(fs, out->nodeid, &inode) < 0)
+		return;
+	if (pt_keep_sgid(fs, inode->fd, mode))
+		out->attr.mode |= S_ISGID;
+	pt_inode_put(fs, inode);
+}
+
 static int make_entry(struct passthrough *fs, const struct fs_ctx *ctx, uint64_t parent_id,
 		      enum make_kind kind, const struct make_args *a, uint32_t umask,
 		      struct fuse_entry_out *out)
@@ -103,6 +114,8 @@ static int make_entry(struct passthrough *fs, const struct fs_ctx *ctx, uint64_t
 	pt_creds_leave(&creds);
 	if (ret == 0)
 		ret = pt_do_lookup(fs, parent, a->name, out);
+	if (ret == 0 && kind == MAKE_NODE)
+		keep_sgid_of(fs, out, a->mode);
 out:
 	pt_inode_put(fs, parent);
 	return ret;

@@ -31,8 +31,42 @@ static int open_handle(struct passthrough *fs, int fd, struct fuse_open_out *out
 	return 0;
 }
 
+/* Fallback when CAP_FSETID cannot be dropped: clear the bits by hand. */
+static void kill_suidgid_fd(int fd)
+{
+	struct stat st;
+	mode_t kill;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	kill = st.st_mode & S_ISUID;
+	if ((st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		kill |= S_ISGID;
+	if (kill)
+		fchmod(fd, st.st_mode & 07777 & ~kill);
+}
+
+/* Reopens inode; FUSE_OPEN_KILL_SUIDGID with O_TRUNC: the truncate clears
+ * setuid/setgid as the caller's (it lacks CAP_FSETID) would. */
+static int reopen_kill(struct passthrough *fs, struct pt_inode *inode, int oflags,
+		       uint32_t open_flags)
+{
+	bool kill = (open_flags & FUSE_OPEN_KILL_SUIDGID) && (oflags & O_TRUNC);
+	struct cap_saved caps = { 0 };
+	int fd;
+
+	if (kill && credentials_drop_fsetid(&caps) < 0)
+		caps.dropped = false;
+	/* pt_reopen refuses FIFOs, sockets and devices with -ENXIO */
+	fd = pt_reopen(fs, inode, oflags);
+	credentials_restore_caps(&caps);
+	if (kill && fd >= 0)
+		kill_suidgid_fd(fd);
+	return fd;
+}
+
 int pt_open(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint32_t flags,
-	    struct fuse_open_out *out)
+	    uint32_t open_flags, struct fuse_open_out *out)
 {
 	struct passthrough *fs = pt_from(opaque);
 	struct pt_inode *inode;
@@ -40,8 +74,7 @@ int pt_open(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint32_t fl
 
 	if (ret < 0)
 		return ret;
-	/* pt_reopen refuses FIFOs, sockets and devices with -ENXIO */
-	fd = pt_reopen(fs, inode, pt_open_flags(fs, flags));
+	fd = reopen_kill(fs, inode, pt_open_flags(fs, flags), open_flags);
 	pt_inode_put(fs, inode);
 	if (fd < 0)
 		return fd;
@@ -83,8 +116,8 @@ static int created_reply(struct passthrough *fs, struct pt_inode *parent, int fd
 /* CREATE without O_EXCL of a name that exists (created behind the guest's
  * back): open it like OPEN would, regular files and directories only. */
 static int create_open_existing(struct passthrough *fs, struct pt_inode *parent,
-				const char *name, int oflags, struct fuse_entry_out *entry,
-				struct fuse_open_out *open)
+				const char *name, int oflags, uint32_t open_flags,
+				struct fuse_entry_out *entry, struct fuse_open_out *open)
 {
 	struct pt_inode *inode;
 	int fd, ret = pt_do_lookup(fs, parent, name, entry);
@@ -94,7 +127,7 @@ static int create_open_existing(struct passthrough *fs, struct pt_inode *parent,
 	ret = pt_inode_get(fs, entry->nodeid, &inode);
 	if (ret < 0)
 		return ret;
-	fd = pt_reopen(fs, inode, oflags);
+	fd = reopen_kill(fs, inode, oflags, open_flags);
 	pt_inode_put(fs, inode);
 	ret = fd < 0 ? fd : open_handle(fs, fd, open);
 	if (ret < 0)
@@ -103,8 +136,8 @@ static int create_open_existing(struct passthrough *fs, struct pt_inode *parent,
 }
 
 int pt_create(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, const char *name,
-	      uint32_t mode, uint32_t flags, uint32_t umask, struct fuse_entry_out *entry,
-	      struct fuse_open_out *open)
+	      uint32_t mode, uint32_t flags, uint32_t umask, uint32_t open_flags,
+	      struct fuse_entry_out *entry, struct fuse_open_out *open)
 {
 	struct passthrough *fs = pt_from(opaque);
 	int oflags = pt_open_flags(fs, flags);
@@ -127,12 +160,14 @@ int pt_create(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, const 
 	if (fd < 0)
 		err = errno;
 	pt_creds_leave(&creds);
-	if (fd >= 0)
+	if (fd >= 0) {
+		pt_keep_sgid(fs, fd, mode);
 		ret = created_reply(fs, parent, fd, entry, open);
-	else if (err == EEXIST && !(flags & O_EXCL))
-		ret = create_open_existing(fs, parent, name, oflags, entry, open);
-	else
+	} else if (err == EEXIST && !(flags & O_EXCL)) {
+		ret = create_open_existing(fs, parent, name, oflags, open_flags, entry, open);
+	} else {
 		ret = -err;
+	}
 out:
 	pt_inode_put(fs, parent);
 	return ret;
@@ -159,8 +194,10 @@ int pt_tmpfile(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, uint3
 	if (fd < 0)
 		ret = -errno;
 	pt_creds_leave(&creds);
-	if (fd >= 0)
+	if (fd >= 0) {
+		pt_keep_sgid(fs, fd, mode);
 		ret = created_reply(fs, parent, fd, entry, open);
+	}
 out:
 	pt_inode_put(fs, parent);
 	return ret;
@@ -209,21 +246,6 @@ ssize_t pt_read(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_
 	return ret;
 }
 
-/* Fallback when CAP_FSETID cannot be dropped: clear the bits by hand. */
-static void kill_suidgid_fd(int fd)
-{
-	struct stat st;
-	mode_t kill;
-
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return;
-	kill = st.st_mode & S_ISUID;
-	if ((st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
-		kill |= S_ISGID;
-	if (kill)
-		fchmod(fd, st.st_mode & 07777 & ~kill);
-}
-
 ssize_t pt_write(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		 uint64_t offset, size_t size, uint32_t write_flags, const struct iovec *src,
 		 unsigned src_count)
@@ -252,13 +274,6 @@ ssize_t pt_write(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 	return ret;
 }
 
-static void ofd_unlock_all(int fd)
-{
-	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
-
-	fcntl(fd, F_OFD_SETLK, &fl);
-}
-
 int pt_flush(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 	     uint64_t lock_owner)
 {
@@ -275,11 +290,10 @@ int pt_flush(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 		ret = -errno;
 	else if (close(fd) < 0)
 		ret = -errno;
-	/* POSIX locks go with any close of the file; ours are OFD locks on
-	 * the handle, so drop them here */
-	if (fs->posix_lock)
-		ofd_unlock_all(handle->fd);
 	handle_table_put(&fs->handles, handle);
+	/* a close() of any fd of the file drops the owner's POSIX locks */
+	if (fs->posix_lock)
+		pt_plock_release(fs, nodeid, lock_owner);
 	return ret;
 }
 
@@ -310,6 +324,8 @@ int pt_release(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t
 			handle_table_put(&fs->handles, handle);
 		}
 	}
+	if (fs->posix_lock)
+		pt_plock_release_fh(fs, nodeid, fh);
 	/* the fd closes when the last operation using it is done */
 	return handle_table_remove(&fs->handles, fh, HANDLE_FILE);
 }

@@ -26,6 +26,7 @@ struct passthrough {
 	struct passthrough_config cfg;
 	char *shared_dir;
 	int proc_self_fd;	/* O_PATH of /proc/self/fd, for reopening inodes */
+	int proc_self_fdinfo;	/* O_PATH of /proc/self/fdinfo (lock holders), or -1 */
 	int root_rdonly_fd;	/* syncfs refuses O_PATH fds */
 	uint64_t timeout;	/* entry and attr validity, seconds */
 	/* Only root can take the caller's fsuid; an unprivileged daemon
@@ -72,6 +73,16 @@ int pt_reopen(struct passthrough *fs, struct pt_inode *inode, int flags);
 int pt_open_flags(struct passthrough *fs, uint32_t flags);
 uint32_t pt_fopen_flags(struct passthrough *fs, bool dir);
 bool pt_name_is_dots(const char *name);
+/* A create with S_ISGID|S_IXGRP in mode, in a setgid directory, by a
+ * caller outside the directory's group loses S_ISGID on a local file
+ * system (mode_strip_sgid). A 6.x guest's VFS has made that check already,
+ * with the caller's supplementary groups: S_ISGID still in mode means the
+ * caller keeps it. The host made it again for our fsuid/fsgid, which have
+ * no supplementary groups, and may have stripped it wrongly: fd (O_PATH
+ * or not) gets it back, set as the daemon. A pre-6.0 guest that does not
+ * strip lets a non-member keep S_ISGID; its root could chmod anyway.
+ * Returns true when S_ISGID was put back. */
+bool pt_keep_sgid(struct passthrough *fs, int fd, uint32_t mode);
 /* Counts a guest lookup of an inode we already hold (".", link). */
 int pt_entry_of_inode(struct passthrough *fs, struct pt_inode *parent, struct pt_inode *inode,
 		      struct fuse_entry_out *out);
@@ -116,10 +127,10 @@ int pt_statfs(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, struct fuse_k
 int pt_access(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint32_t mask);
 
 int pt_open(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint32_t flags,
-	    struct fuse_open_out *out);
+	    uint32_t open_flags, struct fuse_open_out *out);
 int pt_create(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-	      uint32_t mode, uint32_t flags, uint32_t umask, struct fuse_entry_out *entry,
-	      struct fuse_open_out *open);
+	      uint32_t mode, uint32_t flags, uint32_t umask, uint32_t open_flags,
+	      struct fuse_entry_out *entry, struct fuse_open_out *open);
 int pt_tmpfile(void *fs, const struct fs_ctx *ctx, uint64_t parent, uint32_t mode,
 	       uint32_t flags, uint32_t umask, struct fuse_entry_out *entry,
 	       struct fuse_open_out *open);
@@ -163,5 +174,9 @@ int pt_getlk(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, u
 int pt_setlk(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, uint64_t owner,
 	     const struct fuse_file_lock *lock, bool sleep, bool is_flock);
 void pt_interrupt(void *fs, uint64_t unique);
+/* Drops the POSIX locks of owner on nodeid (FLUSH: a close by the owner). */
+void pt_plock_release(struct passthrough *fs, uint64_t nodeid, uint64_t owner);
+/* Drops the lock owners whose last SETLK went through fh (RELEASE). */
+void pt_plock_release_fh(struct passthrough *fs, uint64_t nodeid, uint64_t fh);
 
 #endif

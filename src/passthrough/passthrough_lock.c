@@ -1,17 +1,142 @@
-/* passthrough_lock.c: GETLK, SETLK(W) and INTERRUPT.
- * POSIX locks become OFD locks on the handle's fd: they belong to the
- * open file, not to the daemon's pid, so two guest handles conflict as
- * two host opens would. BSD flock() goes to the same fd. A blocking wait
- * is registered by request unique so INTERRUPT can signal the thread
- * (SIGUSR1 without SA_RESTART, installed by the daemon) out of it. */
+/* passthrough_lock.c: GETLK, SETLK(W), FLUSH's lock release and INTERRUPT.
+ * POSIX locks belong to a lock owner (a guest process's file table), not
+ * to an open file: two processes sharing one open file after fork() must
+ * conflict, and a close() of any fd of the file by the owner drops all
+ * its locks on the file. So each (inode, lock_owner) gets an open file of
+ * its own, reopened through /proc/self/fd, and the owner's locks are OFD
+ * locks on it (as QEMU's virtiofsd does). FLUSH of that owner closes it.
+ * GETLK reports the guest pid that the conflicting owner gave with its
+ * SETLK, found through /proc/self/fdinfo of the owners' files.
+ * BSD flock() belongs to the open file: it goes to the handle's fd.
+ * A blocking wait is registered by request unique so INTERRUPT can
+ * signal the thread (SIGUSR1 without SA_RESTART, installed by the daemon)
+ * out of it. */
 #include "passthrough/passthrough_internal.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #define PT_OFFSET_MAX INT64_MAX
+
+/* ---- lock owners ---- */
+
+static void plock_put(struct pt_inode *inode, struct pt_plock *p)
+{
+	bool last;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&inode->plock_mutex);
+	last = --p->refcount == 0;
+	pthread_mutex_unlock(&inode->plock_mutex);
+	if (last) {
+		close(p->fd);
+		free(p);
+	}
+}
+
+static struct pt_plock *plock_find(struct pt_inode *inode, uint64_t owner)
+{
+	struct pt_plock *p;
+
+	for (p = inode->plocks; p && p->owner != owner; p = p->next)
+		;
+	if (p)
+		p->refcount++;
+	return p;
+}
+
+/* The owner's open file of inode, referenced; NULL with *err = 0 when it
+ * has none and create is false. */
+static struct pt_plock *plock_get(struct passthrough *fs, struct pt_inode *inode,
+				  uint64_t owner, bool create, int *err)
+{
+	struct pt_plock *p, *fresh;
+	int fd;
+
+	*err = 0;
+	pthread_mutex_lock(&inode->plock_mutex);
+	p = plock_find(inode, owner);
+	pthread_mutex_unlock(&inode->plock_mutex);
+	if (p || !create)
+		return p;
+	/* read locks need a readable, write locks a writable file; the guest
+	 * has checked its own fd's mode already */
+	fd = pt_reopen(fs, inode, O_RDWR);
+	if (fd == -EACCES || fd == -EROFS || fd == -ETXTBSY || fd == -EISDIR || fd == -EPERM)
+		fd = pt_reopen(fs, inode, O_RDONLY);
+	if (fd < 0) {
+		*err = fd;
+		return NULL;
+	}
+	fresh = calloc(1, sizeof(*fresh));
+	if (!fresh) {
+		close(fd);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*fresh = (struct pt_plock){ .owner = owner, .fd = fd, .refcount = 2 };
+	pthread_mutex_lock(&inode->plock_mutex);
+	p = plock_find(inode, owner);	/* another request of the owner won */
+	if (!p) {
+		fresh->next = inode->plocks;
+		inode->plocks = p = fresh;
+		fresh = NULL;
+	}
+	pthread_mutex_unlock(&inode->plock_mutex);
+	if (fresh) {
+		close(fresh->fd);
+		free(fresh);
+	}
+	return p;
+}
+
+/* Drops the owners of nodeid that match: by owner (by_fh false) or by
+ * the handle of their last SETLK. */
+static void plock_drop(struct passthrough *fs, uint64_t nodeid, bool by_fh, uint64_t key)
+{
+	struct pt_plock **pp, *p, *dropped = NULL;
+	struct pt_inode *inode;
+
+	if (pt_inode_get(fs, nodeid, &inode) < 0)
+		return;
+	pthread_mutex_lock(&inode->plock_mutex);
+	for (pp = &inode->plocks; (p = *pp);) {
+		if ((by_fh ? p->fh : p->owner) == key) {
+			*pp = p->next;
+			p->next = dropped;
+			dropped = p;
+		} else {
+			pp = &p->next;
+		}
+	}
+	pthread_mutex_unlock(&inode->plock_mutex);
+	/* closing an owner's file drops its locks (once no request uses it) */
+	for (p = dropped; p; p = dropped) {
+		dropped = p->next;
+		plock_put(inode, p);
+	}
+	pt_inode_put(fs, inode);
+}
+
+void pt_plock_release(struct passthrough *fs, uint64_t nodeid, uint64_t owner)
+{
+	plock_drop(fs, nodeid, false, owner);
+}
+
+/* RELEASE of a handle: an owner whose last lock went through it is either
+ * a POSIX owner that has closed it (and was dropped by its FLUSH) or an
+ * OFD lock's owner, the guest's open file itself, which is now gone: the
+ * guest sends no FLUSH or unlock for that one. */
+void pt_plock_release_fh(struct passthrough *fs, uint64_t nodeid, uint64_t fh)
+{
+	plock_drop(fs, nodeid, true, fh);
+}
 
 static int lock_to_flock(const struct fuse_file_lock *lock, struct flock *fl)
 {
@@ -35,11 +160,84 @@ static int lock_to_flock(const struct fuse_file_lock *lock, struct flock *fl)
 	return 0;
 }
 
+/* Whether open file fd holds an OFD lock of type on exactly [start, end]:
+ * the kernel lists an open file's locks in its fdinfo. */
+static bool fd_holds_lock(struct passthrough *fs, int fd, short type, uint64_t start,
+			  uint64_t end)
+{
+	char name[PT_PROCNAME_MAX], line[256], kind[16], tname[16], ename[32];
+	const char *want = type == F_WRLCK ? "WRITE" : "READ";
+	bool found = false;
+	long long lstart;
+	FILE *fp;
+	int ifd;
+
+	if (fs->proc_self_fdinfo < 0)
+		return false;
+	pt_procname(fd, name);
+	ifd = openat(fs->proc_self_fdinfo, name, O_RDONLY | O_CLOEXEC);
+	if (ifd < 0)
+		return false;
+	fp = fdopen(ifd, "r");
+	if (!fp) {
+		close(ifd);
+		return false;
+	}
+	/* lock:\t1: OFDLCK ADVISORY  WRITE -1 fe:00:1234 10 19 (or EOF) */
+	while (!found && fgets(line, sizeof(line), fp)) {
+		if (strncmp(line, "lock:", 5) != 0)
+			continue;
+		if (sscanf(line + 5, " %*d: %15s %*s %15s %*d %*s %lld %31s", kind, tname, &lstart,
+			   ename) != 4)
+			continue;
+		if (strcmp(kind, "OFDLCK") != 0 || strcmp(tname, want) != 0 || lstart < 0 ||
+		    (uint64_t)lstart != start)
+			continue;
+		if (!strcmp(ename, "EOF"))
+			found = end >= PT_OFFSET_MAX;
+		else
+			found = strtoull(ename, NULL, 10) == end;
+	}
+	fclose(fp);
+	return found;
+}
+
+/* The guest pid of the owner (other than self) holding the lock. */
+static uint32_t conflict_pid(struct passthrough *fs, struct pt_inode *inode, uint64_t self,
+			     const struct fuse_file_lock *conflict)
+{
+	struct pt_plock *p, *candidates[64];
+	size_t n = 0, i;
+	uint32_t pid = 0;
+
+	/* fdinfo is read without the mutex: reference the owners first */
+	pthread_mutex_lock(&inode->plock_mutex);
+	for (p = inode->plocks; p && n < sizeof(candidates) / sizeof(candidates[0]); p = p->next) {
+		if (p->owner == self)
+			continue;
+		p->refcount++;
+		candidates[n++] = p;
+	}
+	pthread_mutex_unlock(&inode->plock_mutex);
+	for (i = 0; i < n; i++) {
+		if (!pid && fd_holds_lock(fs, candidates[i]->fd, (short)conflict->type,
+					  conflict->start, conflict->end)) {
+			pthread_mutex_lock(&inode->plock_mutex);
+			pid = candidates[i]->pid;
+			pthread_mutex_unlock(&inode->plock_mutex);
+		}
+		plock_put(inode, candidates[i]);
+	}
+	return pid;
+}
+
 int pt_getlk(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, uint64_t owner,
 	     struct fuse_file_lock *lock)
 {
 	struct passthrough *fs = pt_from(opaque);
 	struct pt_handle *handle;
+	struct pt_inode *inode;
+	struct pt_plock *own;
 	struct flock fl;
 	int ret;
 
@@ -51,18 +249,27 @@ int pt_getlk(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 	handle = handle_table_get(&fs->handles, fh, HANDLE_FILE);
 	if (!handle)
 		return -EBADF;
-	if (fcntl(handle->fd, F_OFD_GETLK, &fl) < 0) {
+	ret = pt_inode_get(fs, nodeid, &inode);
+	if (ret < 0)
+		goto out_handle;
+	/* the owner's own locks never conflict; an owner without any asks
+	 * through the handle, which holds no POSIX locks */
+	own = plock_get(fs, inode, owner, false, &ret);
+	if (fcntl(own ? own->fd : handle->fd, F_OFD_GETLK, &fl) < 0) {
 		ret = -errno;
 		goto out;
 	}
 	lock->type = (uint32_t)fl.l_type;
-	/* OFD locks have no owning pid (-1); the guest maps 0 to "none" */
-	lock->pid = 0;
+	lock->pid = 0;	/* none known: a host process, or an owner gone */
 	if (fl.l_type != F_UNLCK) {
 		lock->start = (uint64_t)fl.l_start;
 		lock->end = fl.l_len ? (uint64_t)(fl.l_start + fl.l_len - 1) : PT_OFFSET_MAX;
+		lock->pid = conflict_pid(fs, inode, owner, lock);
 	}
 out:
+	plock_put(inode, own);
+	pt_inode_put(fs, inode);
+out_handle:
 	handle_table_put(&fs->handles, handle);
 	return ret;
 }
@@ -152,14 +359,32 @@ static int do_flock(int fd, uint32_t type, bool sleep)
 	return flock(fd, op | (sleep ? 0 : LOCK_NB)) < 0 ? -errno : 0;
 }
 
-static int do_posix_lock(int fd, const struct fuse_file_lock *lock, bool sleep)
+static int do_posix_lock(struct passthrough *fs, uint64_t nodeid, uint64_t fh, uint64_t owner,
+			 const struct fuse_file_lock *lock, bool sleep)
 {
+	struct pt_inode *inode;
+	struct pt_plock *p;
 	struct flock fl;
 	int ret = lock_to_flock(lock, &fl);
 
 	if (ret < 0)
 		return ret;
-	return fcntl(fd, sleep ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0 ? -errno : 0;
+	ret = pt_inode_get(fs, nodeid, &inode);
+	if (ret < 0)
+		return ret;
+	/* an owner without a file holds no locks: nothing to unlock */
+	p = plock_get(fs, inode, owner, lock->type != F_UNLCK, &ret);
+	if (p) {
+		pthread_mutex_lock(&inode->plock_mutex);
+		if (lock->type != F_UNLCK)
+			p->pid = lock->pid;
+		p->fh = fh;
+		pthread_mutex_unlock(&inode->plock_mutex);
+		ret = fcntl(p->fd, sleep ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0 ? -errno : 0;
+	}
+	plock_put(inode, p);
+	pt_inode_put(fs, inode);
+	return ret;
 }
 
 int pt_setlk(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, uint64_t owner,
@@ -184,7 +409,7 @@ int pt_setlk(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 	else if (is_flock)
 		ret = do_flock(handle->fd, lock->type, sleep);
 	else
-		ret = do_posix_lock(handle->fd, lock, sleep);
+		ret = do_posix_lock(fs, nodeid, fh, owner, lock, sleep);
 	/* a lock granted despite INTERRUPT is simply reported: the request
 	 * completed, and undoing it could drop a lock held before */
 	if (sleep)

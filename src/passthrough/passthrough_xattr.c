@@ -7,6 +7,8 @@
 #include "passthrough/passthrough_internal.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -72,36 +74,144 @@ out:
 	return ret;
 }
 
+/* trusted.* is for CAP_SYS_ADMIN only: a local file system hides it from
+ * listxattr and the VFS refuses get (ENODATA) and set/remove (EPERM).
+ * The daemon runs as root, so it must do this itself. The request gives
+ * only the caller's uid, so "privileged" is approximated as uid 0 (a
+ * guest root without CAP_SYS_ADMIN still sees them). */
+#define TRUSTED_PREFIX "trusted."
+
+static bool trusted_denied(const struct fs_ctx *ctx, const char *name)
+{
+	return ctx->uid != 0 && !strncmp(name, TRUSTED_PREFIX, sizeof(TRUSTED_PREFIX) - 1);
+}
+
+/* FUSE_SETXATTR_ACL_KILL_SGID: the guest found the caller outside the
+ * file's group (and without CAP_FSETID), so setting the access ACL clears
+ * S_ISGID as posix_acl_update_mode() does on a local file system. The
+ * daemon (root, in every group for the host) kept it. */
+static void acl_kill_sgid(struct passthrough *fs, uint64_t nodeid)
+{
+	char name[PT_PROCNAME_MAX];
+	struct pt_inode *inode;
+	struct statx stx;
+
+	if (pt_inode_get(fs, nodeid, &inode) < 0)
+		return;
+	if (pt_statx(inode->fd, &stx) == 0 && (stx.stx_mode & S_ISGID) &&
+	    !S_ISLNK(stx.stx_mode)) {
+		pt_procname(inode->fd, name);
+		if (fchmodat(fs->proc_self_fd, name, stx.stx_mode & 07777 & ~S_ISGID, 0) < 0)
+			log_error_once("clearing S_ISGID after setting an ACL failed");
+	}
+	pt_inode_put(fs, inode);
+}
+
 int pt_setxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
 		const void *value, size_t size, uint32_t flags, uint32_t setxattr_flags)
 {
+	struct passthrough *fs = pt_from(opaque);
 	struct xattr_args a = { .op = XATTR_OP_SET, .name = name, .buf = (void *)value,
 				.size = size, .flags = (int)flags };
+	int ret;
 
 	if (flags & ~(uint32_t)(XATTR_CREATE | XATTR_REPLACE))
 		return -EINVAL;
-	return (int)xattr_on_inode(pt_from(opaque), nodeid, &a);
+	if (fs->cfg.xattr && trusted_denied(ctx, name))
+		return -EPERM;
+	ret = (int)xattr_on_inode(fs, nodeid, &a);
+	if (ret == 0 && (setxattr_flags & FUSE_SETXATTR_ACL_KILL_SGID) &&
+	    !strcmp(name, "system.posix_acl_access"))
+		acl_kill_sgid(fs, nodeid);
+	return ret;
 }
 
 ssize_t pt_getxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
 		    void *value, size_t size)
 {
+	struct passthrough *fs = pt_from(opaque);
 	struct xattr_args a = { .op = XATTR_OP_GET, .name = name, .buf = value, .size = size };
 
-	return xattr_on_inode(pt_from(opaque), nodeid, &a);
+	if (fs->cfg.xattr && trusted_denied(ctx, name))
+		return -ENODATA;
+	return xattr_on_inode(fs, nodeid, &a);
+}
+
+/* Removes the trusted.* names from a list of len bytes; the new length. */
+static size_t drop_trusted(char *list, size_t len)
+{
+	size_t in = 0, out = 0;
+
+	while (in < len) {
+		size_t n = strnlen(list + in, len - in);
+
+		if (strncmp(list + in, TRUSTED_PREFIX, sizeof(TRUSTED_PREFIX) - 1) != 0) {
+			memmove(list + out, list + in, n);
+			out += n;
+			if (in + n < len)
+				list[out++] = '\0';
+		}
+		in += n + 1;
+	}
+	return out;
+}
+
+#define LIST_TRIES 8
+
+/* LISTXATTR for a caller who may not see trusted.*: the full list is read
+ * into a buffer of our own, so that the size asked for (or answered for a
+ * size-0 query) is that of the filtered list. */
+static ssize_t list_untrusted(struct passthrough *fs, uint64_t nodeid, char *list, size_t size)
+{
+	struct xattr_args a = { .op = XATTR_OP_LIST };
+	ssize_t ret = -ERANGE;
+	char *buf;
+	int i;
+
+	for (i = 0; i < LIST_TRIES && ret == -ERANGE; i++) {
+		a.buf = NULL;
+		a.size = 0;
+		ret = xattr_on_inode(fs, nodeid, &a);
+		if (ret <= 0)
+			return ret;
+		buf = malloc((size_t)ret);
+		if (!buf)
+			return -ENOMEM;
+		a.buf = buf;
+		a.size = (size_t)ret;
+		/* ERANGE: the list grew in between; ask again */
+		ret = xattr_on_inode(fs, nodeid, &a);
+		if (ret >= 0) {
+			ret = (ssize_t)drop_trusted(buf, (size_t)ret);
+			if (size && (size_t)ret > size)
+				ret = -ERANGE;
+			else if (size)
+				memcpy(list, buf, (size_t)ret);
+			free(buf);
+			return ret;
+		}
+		free(buf);
+	}
+	return ret;
 }
 
 ssize_t pt_listxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, char *list,
 		     size_t size)
 {
+	struct passthrough *fs = pt_from(opaque);
 	struct xattr_args a = { .op = XATTR_OP_LIST, .buf = list, .size = size };
 
-	return xattr_on_inode(pt_from(opaque), nodeid, &a);
+	if (fs->cfg.xattr && ctx->uid != 0)
+		return list_untrusted(fs, nodeid, list, size);
+	return xattr_on_inode(fs, nodeid, &a);
 }
 
 int pt_removexattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, const char *name)
 {
+	struct passthrough *fs = pt_from(opaque);
 	struct xattr_args a = { .op = XATTR_OP_REMOVE, .name = name };
 
-	return (int)xattr_on_inode(pt_from(opaque), nodeid, &a);
+	if (fs->cfg.xattr && trusted_denied(ctx, name))
+		return -EPERM;
+	return (int)xattr_on_inode(fs, nodeid, &a);
 }

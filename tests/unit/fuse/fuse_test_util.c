@@ -197,19 +197,20 @@ static int m_link(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t 
 }
 
 static int m_open(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint32_t flags,
-		  struct fuse_open_out *out)
+		  uint32_t open_flags, struct fuse_open_out *out)
 {
 	note("open", ctx);
 	M.nodeid = nodeid;
 	M.flags = flags;
+	M.open_flags = open_flags;
 	out->fh = 555;
 	out->open_flags = FOPEN_KEEP_CACHE;
 	return MC.ret;
 }
 
 static int m_create(void *fs, const struct fs_ctx *ctx, uint64_t parent, const char *name,
-		    uint32_t mode, uint32_t flags, uint32_t umask, struct fuse_entry_out *entry,
-		    struct fuse_open_out *open)
+		    uint32_t mode, uint32_t flags, uint32_t umask, uint32_t open_flags,
+		    struct fuse_entry_out *entry, struct fuse_open_out *open)
 {
 	note("create", ctx);
 	M.parent = parent;
@@ -217,6 +218,7 @@ static int m_create(void *fs, const struct fs_ctx *ctx, uint64_t parent, const c
 	M.mode = mode;
 	M.flags = flags;
 	M.umask = umask;
+	M.open_flags = open_flags;
 	fill_entry(entry, 104);
 	open->fh = 556;
 	return MC.ret;

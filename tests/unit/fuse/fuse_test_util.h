@@ -22,7 +22,7 @@ struct mock_call {
 	uint64_t nodeid, parent, new_parent, fh, fh_out, nodeid_out;
 	uint64_t offset, off_out, length, lock_owner, owner, nlookup, unique, cfr_flags;
 	char name[NAME_MAX + 2], name2[NAME_MAX + 2], target[PATH_MAX + 1];
-	uint32_t mode, rdev, umask, flags, release_flags, write_flags, setxattr_flags;
+	uint32_t mode, rdev, umask, flags, release_flags, write_flags, setxattr_flags, open_flags;
 	uint32_t mask, whence, fsync_datasync;
 	size_t size;
 	bool has_fh, datasync, sleep, is_flock, plus;

@@ -430,6 +430,51 @@ static void test_create(void **state)
 	assert_int_equal(open->fh, 556);
 }
 
+/* FUSE_OPEN_KILL_SUIDGID reaches the file system (7.33+); other bits of
+ * open_flags do not, and before 7.33 the field was unused. */
+static void test_open_create_kill_suidgid(void **state)
+{
+	struct fuse_open_in oin = { .flags = O_WRONLY | O_TRUNC,
+				    .open_flags = FUSE_OPEN_KILL_SUIDGID | 0x80000000u };
+	struct fuse_create_in cin = { .flags = O_WRONLY | O_CREAT | O_TRUNC, .mode = 0100644,
+				      .open_flags = FUSE_OPEN_KILL_SUIDGID | 0x40000000u };
+
+	rb_begin(FUSE_OPEN, 13);
+	rb_add(&oin, sizeof(oin));
+	rb_finish();
+	assert_ok_reply(rb_send(S), sizeof(struct fuse_open_out));
+	assert_called("open");
+	assert_int_equal(M.flags, O_WRONLY | O_TRUNC);
+	assert_int_equal(M.open_flags, FUSE_OPEN_KILL_SUIDGID);
+
+	mock_reset();
+	rb_begin(FUSE_CREATE, 14);
+	rb_add(&cin, sizeof(cin));
+	rb_str("k");
+	rb_finish();
+	assert_ok_reply(rb_send(S), sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out));
+	assert_called("create");
+	assert_int_equal(M.open_flags, FUSE_OPEN_KILL_SUIDGID);
+
+	/* a 7.32 guest: the field is not ours to read */
+	fuse_server_free(S);
+	S = server_with_init(32, 0xffffffffu & ~(uint64_t)FUSE_DONT_MASK);
+	mock_reset();
+	rb_begin(FUSE_OPEN, 13);
+	rb_add(&oin, sizeof(oin));
+	rb_finish();
+	assert_ok_reply(rb_send(S), sizeof(struct fuse_open_out));
+	assert_called("open");
+	assert_int_equal(M.open_flags, 0);
+	mock_reset();
+	rb_begin(FUSE_CREATE, 14);
+	rb_add(&cin, sizeof(cin));
+	rb_str("k");
+	rb_finish();
+	assert_ok_reply(rb_send(S), sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out));
+	assert_int_equal(M.open_flags, 0);
+}
+
 static void test_tmpfile(void **state)
 {
 	struct fuse_create_in in = { .flags = O_RDWR, .mode = 0100600 };
@@ -1371,7 +1416,8 @@ int main(void)
 		T(test_getattr), T(test_setattr), T(test_readlink), T(test_symlink),
 		T(test_symlink_target_limits), T(test_mknod), T(test_mkdir),
 		T(test_umask_with_dont_mask), T(test_unlink_rmdir), T(test_rename),
-		T(test_rename2), T(test_link), T(test_open), T(test_create), T(test_tmpfile),
+		T(test_rename2), T(test_link), T(test_open), T(test_create),
+		T(test_open_create_kill_suidgid), T(test_tmpfile),
 		T(test_read), T(test_read_multi_iovec), T(test_read_many_pieces),
 		T(test_read_size_capped), T(test_read_fs_overreports), T(test_write),
 		T(test_write_multi_iovec), T(test_write_size_mismatch),

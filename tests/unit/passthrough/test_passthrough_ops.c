@@ -182,7 +182,7 @@ static uint64_t open_file(struct fixture *f, uint64_t nodeid, uint32_t flags)
 {
 	struct fuse_open_out o;
 
-	assert_int_equal(ops->open(f->fs, &f->ctx, nodeid, flags, &o), 0);
+	assert_int_equal(ops->open(f->fs, &f->ctx, nodeid, flags, 0, &o), 0);
 	return o.fh;
 }
 
@@ -191,8 +191,8 @@ static uint64_t create_file(struct fixture *f, const char *name, uint32_t mode, 
 	struct fuse_entry_out e;
 	struct fuse_open_out o;
 
-	assert_int_equal(ops->create(f->fs, &f->ctx, FUSE_ROOT_ID, name, mode, O_RDWR, 0, &e, &o),
-			 0);
+	assert_int_equal(
+		ops->create(f->fs, &f->ctx, FUSE_ROOT_ID, name, mode, O_RDWR, 0, 0, &e, &o), 0);
 	if (nodeid)
 		*nodeid = e.nodeid;
 	return o.fh;
@@ -280,7 +280,7 @@ static void test_unknown_ids(void **state)
 
 	assert_int_equal(ops->getattr(f->fs, &f->ctx, 999, false, 0, &a), -EBADF);
 	assert_int_equal(ops->lookup(f->fs, &f->ctx, 0, "x", &e), -EBADF);
-	assert_int_equal(ops->open(f->fs, &f->ctx, 12345, O_RDONLY, &o), -EBADF);
+	assert_int_equal(ops->open(f->fs, &f->ctx, 12345, O_RDONLY, 0, &o), -EBADF);
 	ops->forget(f->fs, 999, 1);
 	assert_int_equal(ops->read(f->fs, &f->ctx, 1, 999, 0, sizeof(buf), &iov, 1), -EBADF);
 	assert_int_equal(write_str(f, 999, 0, "x", 0), -EBADF);
@@ -323,9 +323,10 @@ static void test_create_write_read(void **state)
 		struct fuse_entry_out e;
 		struct fuse_open_out o;
 
-		assert_int_equal(ops->create(f->fs, &f->ctx, 1, "f", 0644, O_RDWR | O_EXCL, 0, &e,
-					     &o), -EEXIST);
-		assert_int_equal(ops->create(f->fs, &f->ctx, 1, "f", 0644, O_RDWR, 0, &e, &o), 0);
+		assert_int_equal(ops->create(f->fs, &f->ctx, 1, "f", 0644, O_RDWR | O_EXCL, 0, 0,
+					     &e, &o), -EEXIST);
+		assert_int_equal(ops->create(f->fs, &f->ctx, 1, "f", 0644, O_RDWR, 0, 0, &e, &o),
+				 0);
 		assert_int_equal(e.nodeid, id);
 		assert_int_equal(ops->release(f->fs, &f->ctx, id, o.fh, 0, 0, 0), 0);
 	}
@@ -540,7 +541,7 @@ static void test_link_symlink_readlink(void **state)
 	{
 		struct fuse_open_out o;
 
-		assert_int_equal(ops->open(f->fs, &f->ctx, e.nodeid, O_RDONLY, &o), -ELOOP);
+		assert_int_equal(ops->open(f->fs, &f->ctx, e.nodeid, O_RDONLY, 0, &o), -ELOOP);
 	}
 }
 
@@ -557,8 +558,8 @@ static void test_mknod_special(void **state)
 	assert_int_equal(st.st_mode & 07777, 0640);
 	assert_attr_matches(&e.attr, &st);
 	/* never opened on the host: the guest kernel serves FIFOs */
-	assert_int_equal(ops->open(f->fs, &f->ctx, e.nodeid, O_RDONLY | O_NONBLOCK, &o), -ENXIO);
-	assert_int_equal(ops->open(f->fs, &f->ctx, e.nodeid, O_WRONLY, &o), -ENXIO);
+	assert_int_equal(ops->open(f->fs, &f->ctx, e.nodeid, O_RDONLY | O_NONBLOCK, 0, &o), -ENXIO);
+	assert_int_equal(ops->open(f->fs, &f->ctx, e.nodeid, O_WRONLY, 0, &o), -ENXIO);
 
 	/* rdev 1:3 (null) in and out in new_encode_dev format */
 	assert_int_equal(ops->mknod(f->fs, &f->ctx, 1, "null", S_IFCHR | 0600, 0x103, 0, &e), 0);
@@ -567,7 +568,7 @@ static void test_mknod_special(void **state)
 	assert_int_equal(major(st.st_rdev), 1);
 	assert_int_equal(minor(st.st_rdev), 3);
 	assert_int_equal(e.attr.rdev, 0x103);
-	assert_int_equal(ops->open(f->fs, &f->ctx, e.nodeid, O_RDWR, &o), -ENXIO);
+	assert_int_equal(ops->open(f->fs, &f->ctx, e.nodeid, O_RDWR, 0, &o), -ENXIO);
 	/* a large minor: 8:300 -> (300 & 0xff) | 8 << 8 | (300 & ~0xff) << 12 */
 	assert_int_equal(ops->mknod(f->fs, &f->ctx, 1, "blk", S_IFBLK | 0600,
 				    (300 & 0xff) | (8 << 8) | ((300 & ~0xff) << 12), 0, &e), 0);
@@ -579,7 +580,8 @@ static void test_mknod_special(void **state)
 	assert_true(S_ISREG(host_stat(f, "reg").st_mode));
 	assert_int_equal(ops->mknod(f->fs, &f->ctx, 1, "bad", S_IFDIR | 0644, 0, 0, &e), -EINVAL);
 	/* CREATE of an existing FIFO name must not open it either */
-	assert_int_equal(ops->create(f->fs, &f->ctx, 1, "fifo", 0644, O_RDWR, 0, &e, &o), -ENXIO);
+	assert_int_equal(ops->create(f->fs, &f->ctx, 1, "fifo", 0644, O_RDWR, 0, 0, &e, &o),
+			 -ENXIO);
 }
 
 static void test_xattr(void **state)
@@ -832,6 +834,7 @@ static void sigusr1_noop(int sig)
 
 struct lock_thread {
 	struct fixture *f;
+	uint64_t nodeid;
 	uint64_t fh;
 	bool flock;
 	int ret;
@@ -843,7 +846,7 @@ static void *lock_wait(void *arg)
 	struct fs_ctx ctx = { .unique = 77 };
 	struct fuse_file_lock lk = { .start = 0, .end = INT64_MAX, .type = F_WRLCK };
 
-	t->ret = ops->setlk(t->f->fs, &ctx, 0, t->fh, 2, &lk, true, t->flock);
+	t->ret = ops->setlk(t->f->fs, &ctx, t->nodeid, t->fh, 2, &lk, true, t->flock);
 	return NULL;
 }
 
@@ -858,10 +861,10 @@ static bool waiter_registered(struct passthrough *fs)
 }
 
 /* A blocked SETLKW returns -EINTR on INTERRUPT. */
-static void check_interrupt(struct fixture *f, uint64_t fh, bool flock)
+static void check_interrupt(struct fixture *f, uint64_t nodeid, uint64_t fh, bool flock)
 {
 	struct sigaction sa = { .sa_handler = sigusr1_noop };	/* no SA_RESTART */
-	struct lock_thread t = { .f = f, .fh = fh, .flock = flock, .ret = 1 };
+	struct lock_thread t = { .f = f, .nodeid = nodeid, .fh = fh, .flock = flock, .ret = 1 };
 	pthread_t th;
 	int i;
 
@@ -898,12 +901,196 @@ static void test_posix_locks(void **state)
 	assert_int_equal(ops->getlk(f->fs, &f->ctx, id, fh2, 2, &q), 0);
 	assert_int_equal(q.type, F_UNLCK);
 	assert_int_equal(ops->setlk(f->fs, &f->ctx, id, fh2, 2, &q, false, false), 0);
-	check_interrupt(f, fh2, false);
+	check_interrupt(f, id, fh2, false);
 	/* FLUSH drops the handle's POSIX locks */
 	assert_int_equal(ops->flush(f->fs, &f->ctx, id, fh1, 1), 0);
 	assert_int_equal(ops->setlk(f->fs, &f->ctx, id, fh2, 2, &lk, false, false), 0);
 	lk.end = 5;	/* end before start */
 	assert_int_equal(ops->setlk(f->fs, &f->ctx, id, fh2, 2, &lk, false, false), -EINVAL);
+}
+
+/* POSIX locks belong to the lock owner, not to the open file: two owners
+ * sharing one handle (fork after open) conflict, GETLK names the holder's
+ * pid, unlocking part of a range splits it, and FLUSH by the owner through
+ * any handle drops all its locks on the file. */
+static void test_posix_lock_owners(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t id, fh1, fh2;
+	struct fuse_file_lock rd = { .start = 0, .end = 99, .type = F_RDLCK, .pid = 4242 };
+	struct fuse_file_lock wr = { .start = 0, .end = 99, .type = F_WRLCK, .pid = 4343 };
+	struct fuse_file_lock un = { .start = 40, .end = 59, .type = F_UNLCK, .pid = 4242 };
+	struct fuse_file_lock q;
+
+	fh1 = create_file(f, "po", 0644, &id);
+	fh2 = open_file(f, id, O_RDWR);
+	/* owner 1 and owner 2 on the same handle */
+	assert_int_equal(ops->setlk(f->fs, &f->ctx, id, fh1, 1, &rd, false, false), 0);
+	assert_int_equal(ops->setlk(f->fs, &f->ctx, id, fh1, 2, &wr, false, false), -EAGAIN);
+	/* read locks coexist, a write lock of the holder itself converts */
+	rd.pid = 4343;
+	assert_int_equal(ops->setlk(f->fs, &f->ctx, id, fh1, 2, &rd, false, false), 0);
+	rd.pid = 4242;
+	q = (struct fuse_file_lock){ .start = 0, .end = 9, .type = F_WRLCK };
+	assert_int_equal(ops->getlk(f->fs, &f->ctx, id, fh1, 3, &q), 0);
+	assert_int_equal(q.type, F_RDLCK);
+	assert_true(q.pid == 4242 || q.pid == 4343);
+	un.start = 0;
+	un.end = INT64_MAX;
+	assert_int_equal(ops->setlk(f->fs, &f->ctx, id, fh1, 2, &un, false, false), 0);
+	/* GETLK reports the conflicting owner's pid, and not its own locks */
+	q = (struct fuse_file_lock){ .start = 0, .end = 9, .type = F_WRLCK };
+	assert_int_equal(ops->getlk(f->fs, &f->ctx, id, fh2, 2, &q), 0);
+	assert_int_equal(q.type, F_RDLCK);
+	assert_int_equal(q.start, 0);
+	assert_int_equal(q.end, 99);
+	assert_int_equal(q.pid, 4242);
+	q = (struct fuse_file_lock){ .start = 0, .end = 9, .type = F_WRLCK };
+	assert_int_equal(ops->getlk(f->fs, &f->ctx, id, fh2, 1, &q), 0);
+	assert_int_equal(q.type, F_UNLCK);
+	/* a write lock in the middle of its own read lock: converts, splits */
+	wr = (struct fuse_file_lock){ .start = 40, .end = 59, .type = F_WRLCK, .pid = 4242 };
+	assert_int_equal(ops->setlk(f->fs, &f->ctx, id, fh1, 1, &wr, false, false), 0);
+	un = (struct fuse_file_lock){ .start = 40, .end = 59, .type = F_UNLCK, .pid = 4242 };
+	assert_int_equal(ops->setlk(f->fs, &f->ctx, id, fh1, 1, &un, false, false), 0);
+	wr = (struct fuse_file_lock){ .start = 40, .end = 59, .type = F_WRLCK, .pid = 4343 };
+	assert_int_equal(ops->setlk(f->fs, &f->ctx, id, fh2, 2, &wr, false, false), 0);
+	wr.start = wr.end = 5;
+	assert_int_equal(ops->setlk(f->fs, &f->ctx, id, fh2, 2, &wr, false, false), -EAGAIN);
+	wr.start = wr.end = 95;
+	assert_int_equal(ops->setlk(f->fs, &f->ctx, id, fh2, 2, &wr, false, false), -EAGAIN);
+	/* the owner closes another handle of the file: its locks go */
+	assert_int_equal(ops->flush(f->fs, &f->ctx, id, fh2, 1), 0);
+	wr = (struct fuse_file_lock){ .start = 0, .end = INT64_MAX, .type = F_WRLCK, .pid = 1 };
+	assert_int_equal(ops->setlk(f->fs, &f->ctx, id, fh1, 3, &wr, false, false), -EAGAIN);
+	assert_int_equal(ops->flush(f->fs, &f->ctx, id, fh1, 2), 0);
+	assert_int_equal(ops->setlk(f->fs, &f->ctx, id, fh1, 3, &wr, false, false), 0);
+	/* an owner that never locked unlocks nothing, successfully */
+	un.start = 0;
+	assert_int_equal(ops->setlk(f->fs, &f->ctx, id, fh1, 9, &un, false, false), 0);
+	/* an OFD lock's owner is the guest's open file: no FLUSH ever names
+	 * it, RELEASE of its handle drops its locks */
+	assert_int_equal(ops->release(f->fs, &f->ctx, id, fh1, 0, 0, 0), 0);
+	assert_int_equal(ops->setlk(f->fs, &f->ctx, id, fh2, 4, &wr, false, false), 0);
+	assert_int_equal(ops->release(f->fs, &f->ctx, id, fh2, 0, 0, 0), 0);
+}
+
+/* trusted.* is hidden from, and refused to, unprivileged callers. */
+static void test_xattr_trusted_unpriv(void **state)
+{
+	struct fixture *f = *state;
+	char buf[256];
+	uint64_t id;
+	ssize_t n;
+
+	host_write(f, "t", "x");
+	assert_int_equal(setxattr(host(f, "t"), "trusted.t", "tv", 2, 0), 0);
+	assert_int_equal(setxattr(host(f, "t"), "user.u", "uv", 2, 0), 0);
+	assert_int_equal(setxattr(host(f, "t"), "trusted.z", "zv", 2, 0), 0);
+	id = lookup(f, 1, "t");
+	f->ctx.uid = 1000;
+	f->ctx.gid = 1000;
+	n = ops->listxattr(f->fs, &f->ctx, id, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_null(memmem(buf, (size_t)n, "trusted.", 8));
+	assert_non_null(memmem(buf, (size_t)n, "user.u\0", 7));
+	assert_int_equal(ops->listxattr(f->fs, &f->ctx, id, NULL, 0), n);
+	assert_int_equal(ops->listxattr(f->fs, &f->ctx, id, buf, (size_t)n - 1), -ERANGE);
+	assert_int_equal(ops->getxattr(f->fs, &f->ctx, id, "trusted.t", buf, sizeof(buf)),
+			 -ENODATA);
+	assert_int_equal(ops->setxattr(f->fs, &f->ctx, id, "trusted.x", "1", 1, 0, 0), -EPERM);
+	assert_int_equal(ops->removexattr(f->fs, &f->ctx, id, "trusted.t"), -EPERM);
+	f->ctx.uid = f->ctx.gid = 0;
+	n = ops->listxattr(f->fs, &f->ctx, id, buf, sizeof(buf));
+	assert_non_null(memmem(buf, (size_t)n, "trusted.t\0", 10));
+	assert_int_equal(ops->getxattr(f->fs, &f->ctx, id, "trusted.t", buf, sizeof(buf)), 2);
+}
+
+/* A member's create with S_ISGID in a setgid dir keeps it although the
+ * daemon's switched fsgid has no supplementary groups. */
+static void test_create_keeps_sgid(void **state)
+{
+	struct fixture *f = *state;
+	struct fuse_entry_out e;
+	struct fuse_open_out o;
+
+	assert_int_equal(mkdir(host(f, "g"), 0777), 0);
+	assert_int_equal(chown(host(f, "g"), 0, 3000), 0);
+	assert_int_equal(chmod(host(f, "g"), 02777), 0);
+	f->ctx.uid = 1000;
+	f->ctx.gid = 1000;
+	assert_int_equal(ops->create(f->fs, &f->ctx, lookup(f, 1, "g"), "c", 02755, O_RDWR, 0, 0,
+				     &e, &o), 0);
+	assert_int_equal(e.attr.mode & 07777, 02755);
+	assert_int_equal(host_stat(f, "g/c").st_mode & 07777, 02755);
+	assert_int_equal(host_stat(f, "g/c").st_gid, 3000);
+	assert_int_equal(ops->mknod(f->fs, &f->ctx, lookup(f, 1, "g"), "n", S_IFREG | 02750, 0, 0,
+				    &e), 0);
+	assert_int_equal(e.attr.mode & 07777, 02750);
+	assert_int_equal(host_stat(f, "g/n").st_mode & 07777, 02750);
+	/* without S_ISGID in mode (the guest stripped it): none */
+	assert_int_equal(ops->create(f->fs, &f->ctx, lookup(f, 1, "g"), "d", 0755, O_RDWR, 0, 0,
+				     &e, &o), 0);
+	assert_int_equal(host_stat(f, "g/d").st_mode & 07777, 0755);
+}
+
+/* FUSE_OPEN_KILL_SUIDGID: an O_TRUNC open clears setuid/setgid. */
+static void test_open_kill_suidgid(void **state)
+{
+	struct fixture *f = *state;
+	struct fuse_entry_out e;
+	struct fuse_open_out o;
+	uint64_t id;
+
+	host_write(f, "s", "data");
+	assert_int_equal(chmod(host(f, "s"), 06777), 0);
+	id = lookup(f, 1, "s");
+	/* without the flag, or without O_TRUNC: kept */
+	assert_int_equal(ops->open(f->fs, &f->ctx, id, O_WRONLY | O_TRUNC, 0, &o), 0);
+	assert_int_equal(host_stat(f, "s").st_mode & 07777, 06777);
+	assert_int_equal(ops->open(f->fs, &f->ctx, id, O_WRONLY, FUSE_OPEN_KILL_SUIDGID, &o), 0);
+	assert_int_equal(host_stat(f, "s").st_mode & 07777, 06777);
+	assert_int_equal(
+		ops->open(f->fs, &f->ctx, id, O_WRONLY | O_TRUNC, FUSE_OPEN_KILL_SUIDGID, &o), 0);
+	assert_int_equal(host_stat(f, "s").st_mode & 07777, 0777);
+	/* CREATE of an existing file with O_TRUNC */
+	assert_int_equal(chmod(host(f, "s"), 06777), 0);
+	assert_int_equal(ops->create(f->fs, &f->ctx, 1, "s", 0644, O_WRONLY | O_TRUNC, 0,
+				     FUSE_OPEN_KILL_SUIDGID, &e, &o), 0);
+	assert_int_equal(host_stat(f, "s").st_mode & 07777, 0777);
+	assert_int_equal(host_stat(f, "s").st_size, 0);
+	/* CAP_FSETID is back: a plain truncate by root keeps the bits */
+	assert_int_equal(chmod(host(f, "s"), 06777), 0);
+	assert_int_equal(ops->open(f->fs, &f->ctx, id, O_WRONLY | O_TRUNC, 0, &o), 0);
+	assert_int_equal(host_stat(f, "s").st_mode & 07777, 06777);
+}
+
+/* FUSE_SETXATTR_ACL_KILL_SGID: setting the access ACL clears S_ISGID. */
+static void test_setxattr_acl_kill_sgid(void **state)
+{
+	struct fixture *f = *state;
+	/* raw posix_acl xattr: version 2, USER_OBJ rwx, GROUP_OBJ r-x, OTHER --- */
+	const uint32_t acl[] = { 2, 0x01 | (7u << 16), 0xffffffffu, 0x04 | (5u << 16),
+				 0xffffffffu, 0x20, 0xffffffffu };
+	uint64_t id;
+
+	host_write(f, "a", "x");
+	assert_int_equal(chown(host(f, "a"), 1000, 3000), 0);
+	assert_int_equal(chmod(host(f, "a"), 02770), 0);
+	id = lookup(f, 1, "a");
+	assert_int_equal(ops->setxattr(f->fs, &f->ctx, id, "system.posix_acl_access", acl,
+				       sizeof(acl), 0, 0), 0);
+	assert_int_equal(host_stat(f, "a").st_mode & 07777, 02750);
+	f->ctx.uid = 1000;
+	f->ctx.gid = 1000;
+	assert_int_equal(ops->setxattr(f->fs, &f->ctx, id, "system.posix_acl_access", acl,
+				       sizeof(acl), 0, FUSE_SETXATTR_ACL_KILL_SGID), 0);
+	assert_int_equal(host_stat(f, "a").st_mode & 07777, 0750);
+	/* other names: no effect */
+	assert_int_equal(chmod(host(f, "a"), 02770), 0);
+	assert_int_equal(ops->setxattr(f->fs, &f->ctx, id, "user.x", "1", 1, 0,
+				       FUSE_SETXATTR_ACL_KILL_SGID), 0);
+	assert_int_equal(host_stat(f, "a").st_mode & 07777, 02770);
 }
 
 static void test_flock(void **state)
@@ -916,7 +1103,7 @@ static void test_flock(void **state)
 	fh2 = open_file(f, id, O_RDONLY);
 	assert_int_equal(ops->setlk(f->fs, &f->ctx, id, fh1, 1, &ex, false, true), 0);
 	assert_int_equal(ops->setlk(f->fs, &f->ctx, id, fh2, 2, &sh, false, true), -EAGAIN);
-	check_interrupt(f, fh2, true);
+	check_interrupt(f, id, fh2, true);
 	assert_int_equal(ops->release(f->fs, &f->ctx, id, fh1, 0, FUSE_RELEASE_FLOCK_UNLOCK, 1), 0);
 	assert_int_equal(ops->setlk(f->fs, &f->ctx, id, fh2, 2, &sh, false, true), 0);
 }
@@ -984,7 +1171,7 @@ static void test_create_as_caller(void **state)
 
 	f->ctx.uid = 1234;
 	f->ctx.gid = 5678;
-	assert_int_equal(ops->create(f->fs, &f->ctx, 1, "c", 0600, O_RDWR, 0, &e, &o), 0);
+	assert_int_equal(ops->create(f->fs, &f->ctx, 1, "c", 0600, O_RDWR, 0, 0, &e, &o), 0);
 	assert_int_equal(e.attr.uid, 1234);
 	assert_int_equal(e.attr.gid, 5678);
 	assert_int_equal(ops->mkdir(f->fs, &f->ctx, 1, "d", 0700, 0, &e), 0);
@@ -1074,7 +1261,7 @@ static void *creator_run(void *arg)
 		/* odd threads create as a user, even ones as root: the
 		 * identity of one must never leak into the other */
 		if (ops->create(fs, (c->index & 1) ? &ctx : &root_ctx, 1, name, 0644, O_RDWR, 0,
-				&e, &o) ||
+				0, &e, &o) ||
 		    ops->lookup(fs, &root_ctx, 1, name, &e2) || e2.nodeid != e.nodeid ||
 		    ops->getattr(fs, &root_ctx, e.nodeid, false, 0, &a) ||
 		    a.attr.uid != ((c->index & 1) ? ctx.uid : 0) ||
@@ -1182,6 +1369,7 @@ static void test_init_flags(void **state)
 	assert_true(want & FUSE_SUBMOUNTS);
 	assert_true(want & FUSE_HANDLE_KILLPRIV_V2);
 	assert_true(want & FUSE_EXPORT_SUPPORT);
+	assert_true(want & FUSE_SETXATTR_EXT);
 	assert_false(want & FUSE_POSIX_ACL);
 	assert_false(want & FUSE_ATOMIC_O_TRUNC);
 	/* only what the guest offers */
@@ -1204,7 +1392,7 @@ static void test_cache_modes_writeback(void **state)
 
 	host_write(f, "f", "x");
 	id = lookup(f, 1, "f");
-	assert_int_equal(ops->open(f->fs, &f->ctx, id, O_RDONLY, &o), 0);
+	assert_int_equal(ops->open(f->fs, &f->ctx, id, O_RDONLY, 0, &o), 0);
 	assert_int_equal(o.open_flags, 0);	/* auto */
 
 	cfg.cache = CACHE_NEVER;
@@ -1212,7 +1400,7 @@ static void test_cache_modes_writeback(void **state)
 	assert_int_equal(ops->lookup(fs, &f->ctx, 1, "f", &e), 0);
 	assert_int_equal(e.entry_valid, 0);
 	assert_int_equal(e.attr_valid, 0);
-	assert_int_equal(ops->open(fs, &f->ctx, e.nodeid, O_RDONLY | O_DIRECT, &o), 0);
+	assert_int_equal(ops->open(fs, &f->ctx, e.nodeid, O_RDONLY | O_DIRECT, 0, &o), 0);
 	assert_int_equal(o.open_flags, FOPEN_DIRECT_IO);
 	h = handle_table_get(&fs->handles, o.fh, HANDLE_FILE);
 	assert_false(fcntl(h->fd, F_GETFL) & O_DIRECT);	/* stripped */
@@ -1226,7 +1414,8 @@ static void test_cache_modes_writeback(void **state)
 	assert_int_equal(ops->init(fs, &init), 0);
 	assert_int_equal(ops->lookup(fs, &f->ctx, 1, "f", &e), 0);
 	assert_int_equal(e.entry_valid, 86400);
-	assert_int_equal(ops->open(fs, &f->ctx, e.nodeid, O_WRONLY | O_APPEND | O_DIRECT, &o), 0);
+	assert_int_equal(ops->open(fs, &f->ctx, e.nodeid, O_WRONLY | O_APPEND | O_DIRECT, 0, &o),
+			 0);
 	assert_int_equal(o.open_flags, FOPEN_KEEP_CACHE);
 	h = handle_table_get(&fs->handles, o.fh, HANDLE_FILE);
 	/* writeback: write-only becomes read-write, appends are the guest's */
@@ -1241,7 +1430,7 @@ static void test_cache_modes_writeback(void **state)
 	fs = fs_start(&cfg);
 	assert_int_equal(ops->lookup(fs, &f->ctx, 1, "f", &e), 0);
 	assert_int_equal(e.attr_valid, 86400);
-	assert_int_equal(ops->open(fs, &f->ctx, e.nodeid, O_RDONLY, &o), 0);
+	assert_int_equal(ops->open(fs, &f->ctx, e.nodeid, O_RDONLY, 0, &o), 0);
 	assert_int_equal(o.open_flags, FOPEN_DIRECT_IO);
 	passthrough_free(fs);
 }
@@ -1278,7 +1467,7 @@ static void test_fd_exhaustion(void **state)
 		struct fuse_open_out o;
 
 		snprintf(name, sizeof(name), "n%d", i);
-		ret = ops->create(f->fs, &f->ctx, 1, name, 0644, O_RDWR, 0, &e, &o);
+		ret = ops->create(f->fs, &f->ctx, 1, name, 0644, O_RDWR, 0, 0, &e, &o);
 	}
 	assert_int_equal(ret, -EMFILE);
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
@@ -1311,6 +1500,11 @@ int main(void)
 		T(test_lseek_sparse_fallocate),
 		T(test_copy_file_range_statfs),
 		T(test_posix_locks),
+		T(test_posix_lock_owners),
+		T(test_xattr_trusted_unpriv),
+		T(test_create_keeps_sgid),
+		T(test_open_kill_suidgid),
+		T(test_setxattr_acl_kill_sgid),
 		T(test_flock),
 		T(test_kill_suid_on_write),
 		T(test_kill_suid_on_chown_truncate),
