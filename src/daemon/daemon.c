@@ -25,12 +25,18 @@ static struct passthrough_config daemon_fs_config(const struct options *opts)
 	};
 }
 
-int daemon_init(struct daemon *d, const struct options *opts)
+int daemon_init(struct daemon *d, const struct options *opts, int proc_self_fd)
 {
 	memset(d, 0, sizeof(*d));
 	d->opts = opts;
 
 	struct passthrough_config config = daemon_fs_config(opts);
+	if (proc_self_fd >= 0) {
+		config.proc_self_fd_given = true;
+		config.proc_self_fd = proc_self_fd;
+	}
+	if (opts->sandbox != SANDBOX_NONE)
+		config.shared_dir = "/";
 	int err = 0;
 	d->fs = passthrough_new(&config, &err);
 	if (!d->fs) {

@@ -22,8 +22,10 @@ struct daemon {
 	struct queue_worker *workers[1 + DAEMON_MAX_REQUEST_QUEUES];
 };
 
-/* Open the shared directory and build the FUSE server over it. */
-int daemon_init(struct daemon *d, const struct options *opts);
+/* Open the shared directory and build the FUSE server over it. In a
+ * sandbox the shared directory is "/" and proc_self_fd comes from it;
+ * otherwise proc_self_fd is -1. */
+int daemon_init(struct daemon *d, const struct options *opts, int proc_self_fd);
 void daemon_fini(struct daemon *d);
 
 /* Accept one frontend on listen_fd and serve it until it disconnects.

@@ -12,6 +12,9 @@
 #include "daemon/daemon.h"
 #include "daemon/options.h"
 #include "passthrough/credentials.h"
+#include "sandbox/capabilities.h"
+#include "sandbox/sandbox.h"
+#include "sandbox/seccomp_filter.h"
 #include "util/log.h"
 
 /* Worker threads blocked in a lock wait are interrupted with SIGUSR1: its
@@ -117,19 +120,79 @@ static int open_listen_socket(const struct options *opts)
 	return opts->fd;
 }
 
-static int serve_vhost_user(struct daemon *d, const struct options *opts)
+static int serve_vhost_user(struct daemon *d, const struct options *opts, int listen_fd)
 {
-	int listen_fd = open_listen_socket(opts);
-	if (listen_fd < 0) {
-		log_error("socket %s: %s", opts->socket_path ? opts->socket_path : "(fd)",
-			  strerror(-listen_fd));
-		return listen_fd;
-	}
 	if (opts->socket_path)
 		log_info("waiting for a vhost-user connection on %s", opts->socket_path);
 	int ret = daemon_serve_vhost_user(d, listen_fd);
 	close(listen_fd);
 	return ret;
+}
+
+static int sandbox_kind(enum sandbox_mode mode)
+{
+	switch (mode) {
+	case SANDBOX_NAMESPACE: return SANDBOX_KIND_NAMESPACE;
+	case SANDBOX_CHROOT: return SANDBOX_KIND_CHROOT;
+	case SANDBOX_NONE: break;
+	}
+	return SANDBOX_KIND_NONE;
+}
+
+static int seccomp_kind(enum seccomp_mode mode)
+{
+	switch (mode) {
+	case SECCOMP_KILL: return SECCOMP_KIND_KILL;
+	case SECCOMP_LOG: return SECCOMP_KIND_LOG;
+	case SECCOMP_TRAP: return SECCOMP_KIND_TRAP;
+	case SECCOMP_NONE: break;
+	}
+	return SECCOMP_KIND_NONE;
+}
+
+/* The sandbox wants an absolute path to bind-mount; podman passes ".". */
+static int make_shared_dir_absolute(struct options *opts)
+{
+	char *absolute = realpath(opts->shared_dir, NULL);
+	if (!absolute) {
+		int err = -errno;
+		log_error("shared directory %s: %s", opts->shared_dir, strerror(-err));
+		return err;
+	}
+	free(opts->shared_dir);
+	opts->shared_dir = absolute;
+	return 0;
+}
+
+/* Order matters: the listen socket is opened on the host's paths, the
+ * sandbox then makes the shared directory "/" (forking into a new pid
+ * namespace, so no thread may exist yet), capabilities are dropped, and
+ * the seccomp filter goes on last, once everything that needs more than
+ * serving requests is done. */
+static int confine(struct options *opts, int listen_fd, int *proc_self_fd)
+{
+	*proc_self_fd = -1;
+	int err = capabilities_validate(opts->modcaps);
+	if (err < 0)
+		return err;
+	if (opts->sandbox != SANDBOX_NONE) {
+		err = make_shared_dir_absolute(opts);
+		if (err < 0)
+			return err;
+	}
+	struct sandbox_config config = {
+		.kind = sandbox_kind(opts->sandbox),
+		.shared_dir = opts->shared_dir,
+		.keep_fds = &listen_fd,
+		.keep_count = listen_fd >= 0 ? 1 : 0,
+		.syslog = opts->syslog,
+	};
+	err = sandbox_enter(&config, proc_self_fd);
+	if (err < 0)
+		return err;
+	if (opts->sandbox != SANDBOX_NONE)
+		return capabilities_drop(opts->modcaps);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -158,11 +221,29 @@ int main(int argc, char **argv)
 
 	log_init(opts.log_level, opts.syslog);
 	int status = 1;
+	int listen_fd = -1;
+	int proc_self_fd;
 	struct daemon d;
-	if (prepare_process(&opts) < 0 || daemon_init(&d, &opts) < 0)
+	if (prepare_process(&opts) < 0)
 		goto out;
-	int ret = opts.fuse_mount ? daemon_serve_fuse_dev(&d, &stop_requested) : serve_vhost_user(&d, &opts);
+	if (!opts.fuse_mount) {
+		listen_fd = open_listen_socket(&opts);
+		if (listen_fd < 0) {
+			log_error("socket %s: %s", opts.socket_path ? opts.socket_path : "(fd)",
+				  strerror(-listen_fd));
+			goto out;
+		}
+	}
+	if (confine(&opts, listen_fd, &proc_self_fd) < 0)
+		goto out;
+	if (daemon_init(&d, &opts, proc_self_fd) < 0)
+		goto out;
+	if (seccomp_install(seccomp_kind(opts.seccomp), opts.syslog) < 0)
+		goto out_fini;
+	int ret = opts.fuse_mount ? daemon_serve_fuse_dev(&d, &stop_requested)
+				  : serve_vhost_user(&d, &opts, listen_fd);
 	status = ret == 0 ? 0 : 1;
+out_fini:
 	daemon_fini(&d);
 out:
 	options_free(&opts);

@@ -112,18 +112,21 @@ static int cache_parse(const char *value, bool legacy, enum cache_mode *out)
 	return -1;
 }
 
-/* The sandbox and seccomp filter are not built yet (a later issue does):
- * only "none" is accepted, and it is also the parsed default so that
- * libvirt and Kata, which pass no --sandbox, keep working. Once built,
- * the defaults become SANDBOX_NAMESPACE and SECCOMP_KILL like Rust's. */
+/* Defaults are the Rust virtiofsd's: namespace sandbox, seccomp kill. */
 static int sandbox_set(struct parser *p, const char *name, const char *value)
 {
-	if (strcmp(value, "none") == 0) {
-		p->opts->sandbox = SANDBOX_NONE;
-		return 0;
+	static const struct { const char *name; enum sandbox_mode mode; } modes[] = {
+		{ "namespace", SANDBOX_NAMESPACE },
+		{ "chroot", SANDBOX_CHROOT },
+		{ "none", SANDBOX_NONE },
+	};
+	for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (strcmp(value, modes[i].name) == 0) {
+			p->opts->sandbox = modes[i].mode;
+			p->opts->sandbox_set = true;
+			return 0;
+		}
 	}
-	if (strcmp(value, "namespace") == 0 || strcmp(value, "chroot") == 0)
-		return parser_fail(p, "%s=%s: not supported yet (use none)", name, value);
 	return parser_fail(p, "%s: invalid value '%s' (expected namespace, chroot or none)",
 			   name, value);
 }
@@ -240,12 +243,18 @@ static int opt_sandbox(struct parser *p, const char *name, const char *value)
 
 static int opt_seccomp(struct parser *p, const char *name, const char *value)
 {
-	if (strcmp(value, "none") == 0) {
-		p->opts->seccomp = SECCOMP_NONE;
-		return 0;
+	static const struct { const char *name; enum seccomp_mode mode; } actions[] = {
+		{ "none", SECCOMP_NONE },
+		{ "kill", SECCOMP_KILL },
+		{ "log", SECCOMP_LOG },
+		{ "trap", SECCOMP_TRAP },
+	};
+	for (unsigned i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		if (strcmp(value, actions[i].name) == 0) {
+			p->opts->seccomp = actions[i].mode;
+			return 0;
+		}
 	}
-	if (strcmp(value, "kill") == 0 || strcmp(value, "log") == 0 || strcmp(value, "trap") == 0)
-		return parser_fail(p, "%s=%s: not supported yet (use none)", name, value);
 	return parser_fail(p, "%s: invalid value '%s' (expected none, kill, log or trap)",
 			   name, value);
 }
@@ -260,6 +269,12 @@ static int opt_inode_file_handles(struct parser *p, const char *name, const char
 		return parser_fail(p, "%s=%s: not supported yet (only never)", name, value);
 	return parser_fail(p, "%s: invalid value '%s' (expected never, prefer or mandatory)",
 			   name, value);
+}
+
+/* Checked against the capability names when the daemon starts. */
+static int opt_modcaps(struct parser *p, const char *name, const char *value)
+{
+	return set_string(p, name, value, &p->opts->modcaps);
 }
 
 static int opt_unsupported(struct parser *p, const char *name, const char *value)
@@ -303,7 +318,7 @@ static const struct option_spec long_options[] = {
 	{ "daemonize", ARG_NONE, opt_daemonize },
 	/* Rust virtiofsd options we do not implement yet: refused, never
 	 * silently ignored, so nobody gets a weaker setup than asked for. */
-	{ "modcaps", ARG_REQUIRED, opt_unsupported },
+	{ "modcaps", ARG_REQUIRED, opt_modcaps },
 	{ "xattrmap", ARG_REQUIRED, opt_unsupported },
 	{ "translate-uid", ARG_REQUIRED, opt_unsupported },
 	{ "translate-gid", ARG_REQUIRED, opt_unsupported },
@@ -413,7 +428,7 @@ static int compat_tuple(struct parser *p, char *item, char *value)
 	if (strcmp(item, "timeout") == 0)
 		return compat_timeout(p, value);
 	if (strcmp(item, "modcaps") == 0)
-		return unsupported(p, "-o modcaps");
+		return opt_modcaps(p, "-o modcaps", value);
 	if (strcmp(item, "xattrmap") == 0)
 		return unsupported(p, "-o xattrmap");
 	return parser_fail(p, "-o %s: unknown option", item);
@@ -523,8 +538,8 @@ static void options_init(struct options *opts)
 	opts->flock = false;
 	opts->killpriv_v2 = false;
 	opts->log_level = LOG_LEVEL_INFO;
-	opts->sandbox = SANDBOX_NONE;   /* see sandbox_set() */
-	opts->seccomp = SECCOMP_NONE;
+	opts->sandbox = SANDBOX_NAMESPACE;
+	opts->seccomp = SECCOMP_KILL;
 }
 
 /* Cross-option rules, once everything is read. */
@@ -554,6 +569,13 @@ static int options_finish(struct parser *p)
 		return parser_fail(p, "--socket-group: only valid with --socket-path");
 	if (!o->shared_dir)
 		return parser_fail(p, "--shared-dir (or -o source=) is required");
+	/* The /dev/fuse mode unmounts a host path when it stops, which a
+	 * process whose root is the shared directory cannot reach. */
+	if (o->fuse_mount) {
+		if (o->sandbox_set && o->sandbox != SANDBOX_NONE)
+			return parser_fail(p, "--sandbox: only none works with --fuse-mount");
+		o->sandbox = SANDBOX_NONE;
+	}
 	return 0;
 }
 
@@ -628,8 +650,9 @@ const char *options_usage(void)
 	"  --log-level=LEVEL         error, warn, info, debug, trace or off (default: info)\n"
 	"  --syslog                  log to syslog instead of stderr\n"
 	"  --rlimit-nofile=N         set RLIMIT_NOFILE; 0 leaves it unchanged\n"
-	"  --sandbox=MODE            namespace, chroot or none (only none for now)\n"
-	"  --seccomp=ACTION          none, kill, log or trap (only none for now)\n"
+	"  --sandbox=MODE            namespace (default), chroot or none; --fuse-mount: none\n"
+	"  --seccomp=ACTION          kill (default), log, trap or none\n"
+	"  --modcaps=+CAP:-CAP       add or remove capabilities from the kept set\n"
 	"  --inode-file-handles=M    never (prefer and mandatory are not supported yet)\n"
 	"  --print-capabilities      print the vhost-user backend capabilities (JSON) and exit\n"
 	"  -V, --version             print the version and exit\n"
@@ -640,11 +663,12 @@ const char *options_usage(void)
 	"                            [no_]xattr, [no_]posix_acl, [no_]flock, [no_]posix_lock,\n"
 	"                            [no_]writeback, [no_]readdirplus, [no_]allow_direct_io,\n"
 	"                            [no_]killpriv_v2, announce_submounts, debug,\n"
-	"                            log_level=LEVEL, sandbox=none, timeout=N (ignored), norace\n"
+	"                            log_level=LEVEL, sandbox=MODE, modcaps=CAPS,\n"
+	"                            timeout=N (ignored), norace\n"
 	"  -d                        same as --log-level=debug\n"
 	"  -f                        ignored: virtiofsd always runs in the foreground\n"
 	"\n"
-	"Not supported yet (refused): --modcaps, --xattrmap, --translate-uid, --translate-gid,\n"
+	"Not supported yet (refused): --xattrmap, --translate-uid, --translate-gid,\n"
 	"  --uid-map, --gid-map, --tag, --security-label, --preserve-noatime, --allow-mmap,\n"
 	"  --readonly, --migration-*, --daemonize.\n";
 }

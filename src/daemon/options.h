@@ -38,6 +38,7 @@ struct options {
 	uint64_t rlimit_nofile;   /* 0: raise to the hard limit (the default) */
 	bool rlimit_nofile_set;
 	enum sandbox_mode sandbox;
+	bool sandbox_set;         /* given explicitly (--fuse-mount defaults to none) */
 	enum seccomp_mode seccomp;
 	char *modcaps;
 	bool print_capabilities;

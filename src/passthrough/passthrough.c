@@ -118,14 +118,16 @@ struct passthrough *passthrough_new(const struct passthrough_config *config, int
 	ret = handle_table_init(&fs->handles);
 	if (ret < 0)
 		goto fail_inodes;
-	fs->proc_self_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fs->proc_self_fd = config->proc_self_fd_given ? config->proc_self_fd :
+		open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fs->proc_self_fd < 0) {
 		ret = -errno;
 		log_error("open /proc/self/fd: %s", strerror(-ret));
 		goto fail_handles;
 	}
 	/* optional: without it GETLK reports no pid for a conflict */
-	fs->proc_self_fdinfo = open("/proc/self/fdinfo", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fs->proc_self_fdinfo = openat(fs->proc_self_fd, "../fdinfo",
+				      O_PATH | O_DIRECTORY | O_CLOEXEC);
 	ret = root_open(fs);
 	if (ret < 0) {
 		log_error("shared directory %s: %s", fs->shared_dir, strerror(-ret));

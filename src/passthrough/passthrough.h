@@ -30,6 +30,11 @@ struct passthrough_config {
 	bool posix_lock;
 	bool flock;
 	bool killpriv_v2;
+	/* The sandbox opens /proc/self/fd before the host's /proc goes out of
+	 * reach; the passthrough then takes that fd over. Without it, the
+	 * passthrough opens /proc/self/fd itself. */
+	bool proc_self_fd_given;
+	int proc_self_fd;
 };
 
 struct passthrough;

@@ -74,8 +74,8 @@ static void test_libvirt(void **state)
 	assert_int_equal(opts.rlimit_nofile, 1048576);
 	assert_true(opts.readdirplus);
 	assert_false(opts.xattr);
-	assert_int_equal(opts.sandbox, SANDBOX_NONE);
-	assert_int_equal(opts.seccomp, SECCOMP_NONE);
+	assert_int_equal(opts.sandbox, SANDBOX_NAMESPACE);
+	assert_int_equal(opts.seccomp, SECCOMP_KILL);
 	assert_int_equal(opts.log_level, LOG_LEVEL_INFO);
 }
 
@@ -153,8 +153,8 @@ static void test_defaults(void **state)
 	assert_false(opts.writeback);
 	assert_false(opts.syslog);
 	assert_int_equal(opts.log_level, LOG_LEVEL_INFO);
-	assert_int_equal(opts.sandbox, SANDBOX_NONE);
-	assert_int_equal(opts.seccomp, SECCOMP_NONE);
+	assert_int_equal(opts.sandbox, SANDBOX_NAMESPACE);
+	assert_int_equal(opts.seccomp, SECCOMP_KILL);
 }
 
 static void test_cache_modes(void **state)
@@ -293,9 +293,7 @@ static void test_unsupported_refused(void **state)
 		"--security-label", "--preserve-noatime", "--migration-mode=find-paths",
 		"--migration-on-error=abort", "--migration-verify-handles",
 		"--migration-confirm-paths", "--tag=fs0", "--allow-mmap", "--readonly",
-		"--modcaps=+sys_admin", "--inode-file-handles=mandatory",
-		"--inode-file-handles=prefer", "--sandbox=namespace", "--sandbox=chroot",
-		"--seccomp=kill", "--seccomp=log", "--seccomp=trap",
+		"--inode-file-handles=mandatory", "--inode-file-handles=prefer",
 	};
 
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
@@ -304,11 +302,32 @@ static void test_unsupported_refused(void **state)
 			fail_msg("%s: error '%s'", refused[i], err);
 	}
 	PARSE_FAILS("not supported yet", "--fd=3", "-o", "source=/tmp,xattrmap=:map::x.:");
-	PARSE_FAILS("not supported yet", "--fd=3", "-o", "source=/tmp,modcaps=-mknod");
-	PARSE_FAILS("not supported yet", "--fd=3", "-o", "source=/tmp,sandbox=chroot");
 	PARSE_FAILS("not supported yet", "--fd=3", "-o", "source=/tmp,security_label");
 	PARSE_FAILS("--daemonize", "--fd=3", "--shared-dir=/tmp", "--daemonize");
 	PARSE_FAILS("--sandbox", "--fd=3", "--shared-dir=/tmp", "--sandbox=jail");
+}
+
+static void test_sandbox_modes(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--sandbox=chroot", "--seccomp=trap",
+		 "--modcaps=+sys_admin:-mknod");
+	assert_int_equal(opts.sandbox, SANDBOX_CHROOT);
+	assert_int_equal(opts.seccomp, SECCOMP_TRAP);
+	assert_string_equal(opts.modcaps, "+sys_admin:-mknod");
+	options_free(&opts);
+	PARSE_OK("--fd=3", "-o", "source=/tmp,sandbox=namespace,modcaps=-mknod",
+		 "--seccomp", "log");
+	assert_int_equal(opts.sandbox, SANDBOX_NAMESPACE);
+	assert_int_equal(opts.seccomp, SECCOMP_LOG);
+	assert_string_equal(opts.modcaps, "-mknod");
+	options_free(&opts);
+	/* /dev/fuse must unmount a host path: no sandbox by default there,
+	 * and asking for one is an error. */
+	PARSE_OK("--shared-dir=/tmp", "--fuse-mount=/mnt");
+	assert_int_equal(opts.sandbox, SANDBOX_NONE);
+	options_free(&opts);
+	PARSE_FAILS("--fuse-mount", "--shared-dir=/tmp", "--fuse-mount=/mnt",
+		    "--sandbox=namespace");
 }
 
 static void test_harmless_accepted(void **state)
@@ -446,6 +465,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_socket_group, teardown),
 		cmocka_unit_test_teardown(test_unknown_option, teardown),
 		cmocka_unit_test_teardown(test_unsupported_refused, teardown),
+		cmocka_unit_test_teardown(test_sandbox_modes, teardown),
 		cmocka_unit_test_teardown(test_harmless_accepted, teardown),
 		cmocka_unit_test_teardown(test_print_capabilities, teardown),
 		cmocka_unit_test_teardown(test_version_and_help, teardown),
