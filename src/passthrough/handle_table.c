@@ -20,7 +20,6 @@ static void handle_free(struct pt_handle *handle)
 	if (handle->fd >= 0)
 		close(handle->fd);
 	pthread_mutex_destroy(&handle->dir_lock);
-	free(handle->dir_buf);
 	free(handle);
 }
 
@@ -51,6 +50,11 @@ static void table_link(struct handle_table *table, struct pt_handle *handle)
 	table->count++;
 }
 
+static bool full_locked(const struct handle_table *table)
+{
+	return table->limit && table->charged >= table->limit;
+}
+
 static void table_grow(struct handle_table *table)
 {
 	struct pt_handle **old = table->buckets, *handle, *next;
@@ -77,8 +81,13 @@ static void table_grow(struct handle_table *table)
 int handle_table_insert(struct handle_table *table, int fd, enum handle_kind kind,
 			uint64_t *fh)
 {
-	struct pt_handle *handle = calloc(1, sizeof(*handle));
+	struct pt_handle *handle;
 
+	if (handle_table_full(table)) {
+		close(fd);
+		return -EMFILE;
+	}
+	handle = calloc(1, sizeof(*handle));
 	if (!handle) {
 		close(fd);
 		return -ENOMEM;
@@ -88,6 +97,12 @@ int handle_table_insert(struct handle_table *table, int fd, enum handle_kind kin
 	handle->refcount = 1;
 	pthread_mutex_init(&handle->dir_lock, NULL);
 	pthread_mutex_lock(&table->lock);
+	if (full_locked(table)) {
+		pthread_mutex_unlock(&table->lock);
+		handle_free(handle);
+		return -EMFILE;
+	}
+	table->charged++;
 	handle->fh = table->next_fh++;
 	*fh = handle->fh;
 	table_link(table, handle);
@@ -146,6 +161,7 @@ int handle_table_remove(struct handle_table *table, uint64_t fh, enum handle_kin
 	}
 	*pp = handle->next;
 	table->count--;
+	table->charged--;
 	pthread_mutex_unlock(&table->lock);
 	handle_table_put(table, handle);
 	return 0;
@@ -167,6 +183,7 @@ void handle_table_clear(struct handle_table *table)
 		}
 		table->buckets[i] = NULL;
 	}
+	table->charged -= table->count;
 	table->count = 0;
 	pthread_mutex_unlock(&table->lock);
 	for (handle = dead; handle; handle = next) {
@@ -183,4 +200,35 @@ size_t handle_table_count(struct handle_table *table)
 	n = table->count;
 	pthread_mutex_unlock(&table->lock);
 	return n;
+}
+
+int handle_table_charge(struct handle_table *table)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&table->lock);
+	if (full_locked(table))
+		ret = -EMFILE;
+	else
+		table->charged++;
+	pthread_mutex_unlock(&table->lock);
+	return ret;
+}
+
+void handle_table_uncharge(struct handle_table *table)
+{
+	pthread_mutex_lock(&table->lock);
+	if (table->charged)
+		table->charged--;
+	pthread_mutex_unlock(&table->lock);
+}
+
+bool handle_table_full(struct handle_table *table)
+{
+	bool full;
+
+	pthread_mutex_lock(&table->lock);
+	full = full_locked(table);
+	pthread_mutex_unlock(&table->lock);
+	return full;
 }

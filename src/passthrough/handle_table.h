@@ -20,9 +20,9 @@ struct pt_handle {
 	enum handle_kind kind;
 	uint64_t refcount;	/* under the table lock */
 	struct pt_handle *next;
-	/* Directories: getdents64 state, serialised per handle. */
+	/* Directories: seek + getdents64 are serialised per handle (the
+	 * buffer is per request, so an idle open directory costs no memory). */
 	pthread_mutex_t dir_lock;
-	char *dir_buf;
 };
 
 struct handle_table {
@@ -31,11 +31,17 @@ struct handle_table {
 	size_t nbuckets;	/* power of two */
 	size_t count;
 	uint64_t next_fh;
+	/* Open fds charged to the guest: the handles plus the other fds a
+	 * guest can make us keep (POSIX lock owners' files). At most limit
+	 * (0: no limit); past it, -EMFILE. */
+	size_t charged;
+	size_t limit;
 };
 
 int handle_table_init(struct handle_table *table);
 void handle_table_destroy(struct handle_table *table);
-/* Takes ownership of fd (closed on failure). Returns 0 and *fh, or -errno. */
+/* Takes ownership of fd (closed on failure). Returns 0 and *fh, or
+ * -EMFILE at the limit, -ENOMEM. */
 int handle_table_insert(struct handle_table *table, int fd, enum handle_kind kind,
 			uint64_t *fh);
 /* A referenced handle of that kind, or NULL. Pair with handle_table_put(). */
@@ -45,6 +51,13 @@ void handle_table_put(struct handle_table *table, struct pt_handle *handle);
 /* Removes fh from the table (RELEASE); the fd closes with the last user. */
 int handle_table_remove(struct handle_table *table, uint64_t fh, enum handle_kind kind);
 void handle_table_clear(struct handle_table *table);
+/* Charges one fd that is not a handle; -EMFILE at the limit. Pair with
+ * handle_table_uncharge() when it is closed. */
+int handle_table_charge(struct handle_table *table);
+void handle_table_uncharge(struct handle_table *table);
+/* Whether one more fd would pass the limit now (a hint before opening
+ * or creating something; insert and charge decide). */
+bool handle_table_full(struct handle_table *table);
 size_t handle_table_count(struct handle_table *table);
 
 #endif

@@ -42,7 +42,7 @@ static bool key_equal(const struct inode_key *a, const struct inode_key *b)
 	return a->dev == b->dev && a->ino == b->ino && a->mnt_id == b->mnt_id;
 }
 
-static void inode_free(struct pt_inode *inode)
+static void inode_free(struct inode_table *table, struct pt_inode *inode)
 {
 	struct pt_plock *p, *next;
 
@@ -50,6 +50,8 @@ static void inode_free(struct pt_inode *inode)
 		next = p->next;
 		close(p->fd);
 		free(p);
+		if (table->fd_budget)
+			handle_table_uncharge(table->fd_budget);
 	}
 	pthread_mutex_destroy(&inode->plock_mutex);
 	if (inode->fd >= 0)
@@ -144,7 +146,7 @@ void inode_table_destroy(struct inode_table *table)
 
 		for (; inode; inode = next) {
 			next = inode->next_by_id;
-			inode_free(inode);
+			inode_free(table, inode);
 		}
 	}
 	free(table->by_id);
@@ -223,26 +225,53 @@ void inode_table_put(struct inode_table *table, struct pt_inode *inode)
 	left = --inode->refcount;
 	pthread_mutex_unlock(&table->lock);
 	if (!left)
-		inode_free(inode);
+		inode_free(table, inode);
 }
 
-uint64_t inode_table_lookup(struct inode_table *table, const struct inode_key *key, int fd,
-			    mode_t type)
+static struct pt_inode *find_by_key(struct inode_table *table, const struct inode_key *key)
 {
-	struct pt_inode *inode, *fresh = NULL;
-	uint64_t nodeid;
+	struct pt_inode *inode = table->by_key[key_bucket(table, key)];
 
-	pthread_mutex_lock(&table->lock);
-	inode = table->by_key[key_bucket(table, key)];
 	while (inode && !key_equal(&inode->key, key))
 		inode = inode->next_by_key;
+	return inode;
+}
+
+static bool full_locked(const struct inode_table *table)
+{
+	return table->limit && table->count >= table->limit;
+}
+
+bool inode_table_full(struct inode_table *table)
+{
+	bool full;
+
+	pthread_mutex_lock(&table->lock);
+	full = full_locked(table);
+	pthread_mutex_unlock(&table->lock);
+	return full;
+}
+
+int inode_table_lookup(struct inode_table *table, const struct inode_key *key, int fd,
+		       mode_t type, uint64_t *nodeid)
+{
+	struct pt_inode *inode, *fresh = NULL;
+
+	pthread_mutex_lock(&table->lock);
+	inode = find_by_key(table, key);
 	if (inode) {
 		inode->nlookup++;
-		nodeid = inode->nodeid;
+		*nodeid = inode->nodeid;
 		pthread_mutex_unlock(&table->lock);
 		/* our fd duplicates the one the inode already holds */
 		close(fd);
-		return nodeid;
+		return 0;
+	}
+	if (full_locked(table)) {
+		/* the host is fine; our table is full until the guest forgets */
+		pthread_mutex_unlock(&table->lock);
+		close(fd);
+		return -ENFILE;
 	}
 	pthread_mutex_unlock(&table->lock);
 
@@ -250,26 +279,26 @@ uint64_t inode_table_lookup(struct inode_table *table, const struct inode_key *k
 	fresh = inode_alloc(0, key, fd, type);
 	if (!fresh) {
 		close(fd);
-		return 0;
+		return -ENOMEM;
 	}
 	pthread_mutex_lock(&table->lock);
-	inode = table->by_key[key_bucket(table, key)];
-	while (inode && !key_equal(&inode->key, key))
-		inode = inode->next_by_key;
-	if (inode) {
-		/* another thread inserted the same key meanwhile */
-		inode->nlookup++;
-		nodeid = inode->nodeid;
+	inode = find_by_key(table, key);
+	if (inode || full_locked(table)) {
+		/* another thread inserted the same key, or filled the table */
+		if (inode) {
+			inode->nlookup++;
+			*nodeid = inode->nodeid;
+		}
 		pthread_mutex_unlock(&table->lock);
-		inode_free(fresh);
-		return nodeid;
+		inode_free(table, fresh);
+		return inode ? 0 : -ENFILE;
 	}
 	fresh->nodeid = table->next_nodeid++;
-	nodeid = fresh->nodeid;
+	*nodeid = fresh->nodeid;
 	table_link(table, fresh);
 	table_grow(table);
 	pthread_mutex_unlock(&table->lock);
-	return nodeid;
+	return 0;
 }
 
 void inode_table_lookup_inode(struct inode_table *table, struct pt_inode *inode)
@@ -301,7 +330,7 @@ void inode_table_forget(struct inode_table *table, uint64_t nodeid, uint64_t n)
 		dead = forget_locked(table, inode, n);
 	pthread_mutex_unlock(&table->lock);
 	if (dead)
-		inode_free(dead);
+		inode_free(table, dead);
 }
 
 void inode_table_forget_all(struct inode_table *table)
@@ -328,7 +357,7 @@ void inode_table_forget_all(struct inode_table *table)
 	pthread_mutex_unlock(&table->lock);
 	for (inode = dead_list; inode; inode = next) {
 		next = inode->next_by_id;
-		inode_free(inode);
+		inode_free(table, inode);
 	}
 }
 

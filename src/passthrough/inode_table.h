@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "passthrough/handle_table.h"
+
 struct inode_key {
 	uint64_t dev;
 	uint64_t ino;
@@ -43,6 +45,7 @@ struct pt_inode {
 	/* POSIX lock owners of this inode; closed when the inode is freed. */
 	pthread_mutex_t plock_mutex;
 	struct pt_plock *plocks;
+	size_t nplocks;		/* length of plocks, at most PT_PLOCK_OWNERS_MAX */
 };
 
 struct inode_table {
@@ -53,6 +56,12 @@ struct inode_table {
 	size_t count;
 	uint64_t next_nodeid;
 	struct pt_inode *root;
+	/* Most inodes in the table, the root included; 0: no limit. Bounds
+	 * our O_PATH fds and the memory of the maps. */
+	size_t limit;
+	/* Where POSIX lock owners' files are charged (their fds count as
+	 * open handles); NULL when nothing charges them. */
+	struct handle_table *fd_budget;
 };
 
 int inode_table_init(struct inode_table *table);
@@ -68,9 +77,13 @@ void inode_table_ref(struct inode_table *table, struct pt_inode *inode);
 void inode_table_put(struct inode_table *table, struct pt_inode *inode);
 /* Counts one more guest lookup of the inode with key. Reuses an inode
  * with the same key (and closes fd) or creates one owning fd.
- * Returns the nodeid, or 0 with fd closed when out of memory. */
-uint64_t inode_table_lookup(struct inode_table *table, const struct inode_key *key, int fd,
-			    mode_t type);
+ * Returns 0 and *nodeid, or with fd closed: -ENFILE when a new inode
+ * would pass the limit, -ENOMEM. */
+int inode_table_lookup(struct inode_table *table, const struct inode_key *key, int fd,
+		       mode_t type, uint64_t *nodeid);
+/* Whether a new inode would pass the limit now (a hint before creating
+ * something on the host; inode_table_lookup() decides). */
+bool inode_table_full(struct inode_table *table);
 /* Counts one more lookup of an inode the caller already holds. */
 void inode_table_lookup_inode(struct inode_table *table, struct pt_inode *inode);
 /* Drops n lookups; the inode leaves the table at zero (never the root). */

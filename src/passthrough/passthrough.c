@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -96,6 +97,75 @@ static int root_open(struct passthrough *fs)
 	return ret;
 }
 
+/* Fds the daemon keeps for itself, outside the guest's budget: the
+ * vhost-user socket, kick/call/err eventfds (3 per queue), the VMM's
+ * memory region fds (up to 509, twice while a new table replaces the old
+ * one), log and /proc fds, and the transient fds of requests in flight
+ * (a lookup's new O_PATH fd before the table refuses it, a dup in FLUSH,
+ * an fdinfo read, a syncfs reopen). 1/8 of the limit, at least 64 and at
+ * most 4096: the whole worst case (~1300) at the default limit (raised
+ * to fs.nr_open, 1048576), a proportional share at a small one. */
+#define PT_FD_RESERVE_MIN 64
+#define PT_FD_RESERVE_MAX 4096
+/* RLIMIT_NOFILE cannot pass fs.nr_open (at most INT_MAX); clamp an
+ * RLIM_INFINITY anyway. */
+#define PT_NOFILE_MAX (1ULL << 31)
+
+void passthrough_limits_from_rlimit(uint64_t nofile, uint64_t *inode_limit,
+				    uint64_t *handle_limit)
+{
+	uint64_t reserve, avail;
+
+	if (nofile > PT_NOFILE_MAX)
+		nofile = PT_NOFILE_MAX;
+	reserve = nofile / 8;
+	if (reserve < PT_FD_RESERVE_MIN)
+		reserve = PT_FD_RESERVE_MIN;
+	if (reserve > PT_FD_RESERVE_MAX)
+		reserve = PT_FD_RESERVE_MAX;
+	/* a tiny limit: still serve something, half of it */
+	avail = nofile > 2 * reserve ? nofile - reserve : nofile / 2;
+	*inode_limit = avail / 4 * 3 + (avail % 4) * 3 / 4;
+	*handle_limit = avail - *inode_limit;
+	if (*inode_limit < 1)
+		*inode_limit = 1;
+	if (*handle_limit < 1)
+		*handle_limit = 1;
+}
+
+static void set_limits(struct passthrough *fs, const struct passthrough_config *config)
+{
+	uint64_t inodes = config->inode_limit, handles = config->handle_limit;
+	struct rlimit rl;
+
+	if (!inodes || !handles) {
+		uint64_t di, dh;
+		uint64_t nofile = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (uint64_t)rl.rlim_cur : 1024;
+
+		passthrough_limits_from_rlimit(nofile, &di, &dh);
+		if (!inodes)
+			inodes = di;
+		if (!handles)
+			handles = dh;
+	}
+	if (inodes > SIZE_MAX)
+		inodes = SIZE_MAX;
+	if (handles > SIZE_MAX)
+		handles = SIZE_MAX;
+	fs->inodes.limit = (size_t)inodes;
+	fs->inodes.fd_budget = &fs->handles;
+	fs->handles.limit = (size_t)handles;
+	fs->cfg.inode_limit = inodes;
+	fs->cfg.handle_limit = handles;
+}
+
+void passthrough_get_limits(struct passthrough *fs, uint64_t *inode_limit,
+			    uint64_t *handle_limit)
+{
+	*inode_limit = fs->cfg.inode_limit;
+	*handle_limit = fs->cfg.handle_limit;
+}
+
 struct passthrough *passthrough_new(const struct passthrough_config *config, int *err)
 {
 	struct passthrough *fs = calloc(1, sizeof(*fs));
@@ -118,6 +188,7 @@ struct passthrough *passthrough_new(const struct passthrough_config *config, int
 	ret = handle_table_init(&fs->handles);
 	if (ret < 0)
 		goto fail_inodes;
+	set_limits(fs, config);
 	fs->proc_self_fd = config->proc_self_fd_given ? config->proc_self_fd :
 		open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fs->proc_self_fd < 0) {
@@ -159,8 +230,9 @@ void passthrough_free(struct passthrough *fs)
 {
 	if (!fs)
 		return;
-	handle_table_destroy(&fs->handles);
+	/* inodes first: their lock owners' files are charged to handles */
 	inode_table_destroy(&fs->inodes);
+	handle_table_destroy(&fs->handles);
 	close(fs->proc_self_fd);
 	close(fs->root_rdonly_fd);
 	if (fs->proc_self_fdinfo >= 0)
@@ -199,7 +271,9 @@ int pt_init(void *opaque, struct fs_init *init)
 		log_warn("posix_acl needs xattr support; not enabling it");
 
 	want &= init->kernel_flags;
-	init->want_flags = want;
+	/* want_flags arrives holding what the server itself handles (large
+	 * requests, extended INIT...): add ours, never replace them. */
+	init->want_flags |= want;
 	init->time_gran = 1;
 	fs->writeback = want & FUSE_WRITEBACK_CACHE;
 	fs->dont_mask = want & FUSE_DONT_MASK;
@@ -316,9 +390,9 @@ int pt_entry_from_fd(struct passthrough *fs, struct pt_inode *parent, int fd,
 	key = (struct inode_key){ .dev = makedev(stx.stx_dev_major, stx.stx_dev_minor),
 				  .ino = stx.stx_ino,
 				  .mnt_id = (stx.stx_mask & STATX_MNT_ID) ? stx.stx_mnt_id : 0 };
-	nodeid = inode_table_lookup(&fs->inodes, &key, fd, stx.stx_mode);
-	if (!nodeid)
-		return -ENOMEM;
+	ret = inode_table_lookup(&fs->inodes, &key, fd, stx.stx_mode, &nodeid);
+	if (ret < 0)
+		return ret;
 	fill_entry(fs, parent, nodeid, &stx, out);
 	return 0;
 }

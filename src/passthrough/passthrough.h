@@ -35,7 +35,24 @@ struct passthrough_config {
 	 * passthrough opens /proc/self/fd itself. */
 	bool proc_self_fd_given;
 	int proc_self_fd;
+	/* Caps on what the guest can make us hold, so it cannot exhaust our
+	 * fds or memory (CVE-2020-10717): inodes in the table (each holds an
+	 * O_PATH fd) and open fds for it (file and directory handles plus
+	 * POSIX lock owners' files). 0 derives them from RLIMIT_NOFILE at
+	 * passthrough_new() (passthrough_limits_from_rlimit()). At the cap,
+	 * new inodes get -ENFILE and new opens -EMFILE until the guest sends
+	 * FORGET or RELEASE. */
+	uint64_t inode_limit;
+	uint64_t handle_limit;
 };
+
+/* The defaults for a soft RLIMIT_NOFILE of nofile: a reserve for the
+ * daemon's own fds (sockets, eventfds, memory regions, transient fds of
+ * requests in flight; nofile/8 within [64, 4096]) comes off the top; of
+ * the rest the inode table may hold 3/4 and open handles 1/4 (a guest
+ * walks far more names than it keeps open). Each is at least 1. */
+void passthrough_limits_from_rlimit(uint64_t nofile, uint64_t *inode_limit,
+				    uint64_t *handle_limit);
 
 struct passthrough;
 
@@ -43,6 +60,9 @@ struct passthrough;
  * errno) when it cannot be opened as a directory. */
 struct passthrough *passthrough_new(const struct passthrough_config *config, int *err);
 void passthrough_free(struct passthrough *fs);
+/* The limits in force (after deriving the defaults). */
+void passthrough_get_limits(struct passthrough *fs, uint64_t *inode_limit,
+			    uint64_t *handle_limit);
 
 extern const struct fs_ops passthrough_ops;
 

@@ -22,7 +22,12 @@ int pt_opendir(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint32_t
 
 	if (ret < 0)
 		return ret;
-	fd = S_ISDIR(inode->type) ? pt_reopen(fs, inode, O_RDONLY | O_DIRECTORY) : -ENOTDIR;
+	if (!S_ISDIR(inode->type))
+		fd = -ENOTDIR;
+	else if (handle_table_full(&fs->handles))
+		fd = -EMFILE;	/* at our limit: refuse before opening */
+	else
+		fd = pt_reopen(fs, inode, O_RDONLY | O_DIRECTORY);
 	pt_inode_put(fs, inode);
 	if (fd < 0)
 		return fd;
@@ -54,19 +59,14 @@ static int readdir_add(struct passthrough *fs, struct pt_inode *dir, const struc
 
 static int readdir_locked(struct passthrough *fs, struct pt_handle *handle,
 			  struct pt_inode *dir, uint64_t offset, bool plus,
-			  struct fs_dir_filler *filler)
+			  struct fs_dir_filler *filler, char *buf)
 {
 	bool added = false;
 
-	if (!handle->dir_buf) {
-		handle->dir_buf = malloc(PT_DIR_BUF_SIZE);
-		if (!handle->dir_buf)
-			return -ENOMEM;
-	}
 	if (offset > INT64_MAX || lseek(handle->fd, (off_t)offset, SEEK_SET) < 0)
 		return offset > INT64_MAX ? -EINVAL : -errno;
 	for (;;) {
-		ssize_t n = getdents64(handle->fd, handle->dir_buf, PT_DIR_BUF_SIZE);
+		ssize_t n = getdents64(handle->fd, buf, PT_DIR_BUF_SIZE);
 		ssize_t pos;
 
 		if (n < 0)
@@ -74,7 +74,7 @@ static int readdir_locked(struct passthrough *fs, struct pt_handle *handle,
 		if (n == 0)
 			return 0;
 		for (pos = 0; pos < n;) {
-			const struct dirent64 *d = (const void *)(handle->dir_buf + pos);
+			const struct dirent64 *d = (const void *)(buf + pos);
 
 			if (readdir_add(fs, dir, d, plus, filler))
 				return 0;
@@ -90,6 +90,7 @@ int pt_readdir(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t
 	struct passthrough *fs = pt_from(opaque);
 	struct pt_handle *handle;
 	struct pt_inode *dir = NULL;
+	char *buf;
 	int ret;
 
 	/* only READDIRPLUS looks names up and needs the directory inode */
@@ -103,9 +104,18 @@ int pt_readdir(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t
 		pt_inode_put(fs, dir);
 		return -EBADF;
 	}
-	pthread_mutex_lock(&handle->dir_lock);
-	ret = readdir_locked(fs, handle, dir, offset, plus, filler);
-	pthread_mutex_unlock(&handle->dir_lock);
+	/* Each READDIR seeks to its offset, so nothing is kept between
+	 * requests: the buffer lives for this request only, and memory is
+	 * bounded by the requests in flight, not by the open directories. */
+	buf = malloc(PT_DIR_BUF_SIZE);
+	if (!buf) {
+		ret = -ENOMEM;
+	} else {
+		pthread_mutex_lock(&handle->dir_lock);
+		ret = readdir_locked(fs, handle, dir, offset, plus, filler, buf);
+		pthread_mutex_unlock(&handle->dir_lock);
+		free(buf);
+	}
 	handle_table_put(&fs->handles, handle);
 	pt_inode_put(fs, dir);
 	return ret;

@@ -104,6 +104,9 @@ static int make_entry(struct passthrough *fs, const struct fs_ctx *ctx, uint64_t
 
 	if (pt_name_is_dots(a->name))
 		return -EEXIST;
+	/* every kind makes a new inode: do not create what we cannot hold */
+	if (inode_table_full(&fs->inodes))
+		return -ENFILE;
 	ret = pt_inode_get(fs, parent_id, &parent);
 	if (ret < 0)
 		return ret;

@@ -31,6 +31,18 @@ static int open_handle(struct passthrough *fs, int fd, struct fuse_open_out *out
 	return 0;
 }
 
+/* Before creating a file that gets an inode and a handle: -EMFILE or
+ * -ENFILE when either table is full, so nothing is made on the host that
+ * the guest could not be given. */
+static int create_room(struct passthrough *fs)
+{
+	if (handle_table_full(&fs->handles))
+		return -EMFILE;
+	if (inode_table_full(&fs->inodes))
+		return -ENFILE;
+	return 0;
+}
+
 /* Fallback when CAP_FSETID cannot be dropped: clear the bits by hand. */
 static void kill_suidgid_fd(int fd)
 {
@@ -74,6 +86,11 @@ int pt_open(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint32_t fl
 
 	if (ret < 0)
 		return ret;
+	/* at our limit: refuse before opening anything */
+	if (handle_table_full(&fs->handles)) {
+		pt_inode_put(fs, inode);
+		return -EMFILE;
+	}
 	fd = reopen_kill(fs, inode, pt_open_flags(fs, flags), open_flags);
 	pt_inode_put(fs, inode);
 	if (fd < 0)
@@ -147,6 +164,9 @@ int pt_create(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, const 
 
 	if (pt_name_is_dots(name))
 		return -EEXIST;
+	ret = create_room(fs);
+	if (ret < 0)
+		return ret;
 	ret = pt_inode_get(fs, parent_id, &parent);
 	if (ret < 0)
 		return ret;
@@ -184,6 +204,9 @@ int pt_tmpfile(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, uint3
 	struct pt_creds creds;
 	int fd, ret;
 
+	ret = create_room(fs);
+	if (ret < 0)
+		return ret;
 	ret = pt_inode_get(fs, parent_id, &parent);
 	if (ret < 0)
 		return ret;
@@ -286,9 +309,11 @@ int pt_flush(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 	/* a guest close(): close a duplicate so the host file system sees a
 	 * close (NFS flushes, reports write-back errors) */
 	fd = dup(handle->fd);
-	if (fd < 0)
+	if (fd >= 0 && close(fd) < 0)
 		ret = -errno;
-	else if (close(fd) < 0)
+	/* out of fds (EMFILE/ENFILE): the close by the guest still happened;
+	 * only the host's flush-on-close is skipped */
+	else if (fd < 0 && errno != EMFILE && errno != ENFILE)
 		ret = -errno;
 	handle_table_put(&fs->handles, handle);
 	/* a close() of any fd of the file drops the owner's POSIX locks */

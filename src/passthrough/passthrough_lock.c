@@ -22,10 +22,25 @@
 #include <unistd.h>
 
 #define PT_OFFSET_MAX INT64_MAX
+/* Lock owners per inode: the owner list is searched linearly on every
+ * lock request, so its length is capped; past it a new owner gets
+ * ENOLCK (the lock table is full), as a host with a full lock table
+ * would answer. Every owner's fd also counts against the handle limit. */
+#define PT_PLOCK_OWNERS_MAX 4096
 
 /* ---- lock owners ---- */
 
-static void plock_put(struct pt_inode *inode, struct pt_plock *p)
+/* Each owner's file is an fd the guest makes us keep: it is charged to
+ * the handle table's limit, so a guest using millions of lock owners gets
+ * -EMFILE for the new ones instead of exhausting our fds. */
+static void plock_free(struct passthrough *fs, struct pt_plock *p)
+{
+	close(p->fd);
+	free(p);
+	handle_table_uncharge(&fs->handles);
+}
+
+static void plock_put(struct passthrough *fs, struct pt_inode *inode, struct pt_plock *p)
 {
 	bool last;
 
@@ -34,10 +49,8 @@ static void plock_put(struct pt_inode *inode, struct pt_plock *p)
 	pthread_mutex_lock(&inode->plock_mutex);
 	last = --p->refcount == 0;
 	pthread_mutex_unlock(&inode->plock_mutex);
-	if (last) {
-		close(p->fd);
-		free(p);
-	}
+	if (last)
+		plock_free(fs, p);
 }
 
 static struct pt_plock *plock_find(struct pt_inode *inode, uint64_t owner)
@@ -57,42 +70,54 @@ static struct pt_plock *plock_get(struct passthrough *fs, struct pt_inode *inode
 				  uint64_t owner, bool create, int *err)
 {
 	struct pt_plock *p, *fresh;
+	bool full;
 	int fd;
 
 	*err = 0;
 	pthread_mutex_lock(&inode->plock_mutex);
 	p = plock_find(inode, owner);
+	full = inode->nplocks >= PT_PLOCK_OWNERS_MAX;
 	pthread_mutex_unlock(&inode->plock_mutex);
 	if (p || !create)
 		return p;
+	if (full) {
+		*err = -ENOLCK;
+		return NULL;
+	}
+	*err = handle_table_charge(&fs->handles);
+	if (*err < 0)
+		return NULL;
 	/* read locks need a readable, write locks a writable file; the guest
 	 * has checked its own fd's mode already */
 	fd = pt_reopen(fs, inode, O_RDWR);
 	if (fd == -EACCES || fd == -EROFS || fd == -ETXTBSY || fd == -EISDIR || fd == -EPERM)
 		fd = pt_reopen(fs, inode, O_RDONLY);
 	if (fd < 0) {
+		handle_table_uncharge(&fs->handles);
 		*err = fd;
 		return NULL;
 	}
 	fresh = calloc(1, sizeof(*fresh));
 	if (!fresh) {
 		close(fd);
+		handle_table_uncharge(&fs->handles);
 		*err = -ENOMEM;
 		return NULL;
 	}
 	*fresh = (struct pt_plock){ .owner = owner, .fd = fd, .refcount = 2 };
 	pthread_mutex_lock(&inode->plock_mutex);
 	p = plock_find(inode, owner);	/* another request of the owner won */
-	if (!p) {
+	if (!p && inode->nplocks < PT_PLOCK_OWNERS_MAX) {
 		fresh->next = inode->plocks;
 		inode->plocks = p = fresh;
+		inode->nplocks++;
 		fresh = NULL;
 	}
 	pthread_mutex_unlock(&inode->plock_mutex);
-	if (fresh) {
-		close(fresh->fd);
-		free(fresh);
-	}
+	if (fresh)
+		plock_free(fs, fresh);
+	if (!p)
+		*err = -ENOLCK;
 	return p;
 }
 
@@ -109,6 +134,7 @@ static void plock_drop(struct passthrough *fs, uint64_t nodeid, bool by_fh, uint
 	for (pp = &inode->plocks; (p = *pp);) {
 		if ((by_fh ? p->fh : p->owner) == key) {
 			*pp = p->next;
+			inode->nplocks--;
 			p->next = dropped;
 			dropped = p;
 		} else {
@@ -119,7 +145,7 @@ static void plock_drop(struct passthrough *fs, uint64_t nodeid, bool by_fh, uint
 	/* closing an owner's file drops its locks (once no request uses it) */
 	for (p = dropped; p; p = dropped) {
 		dropped = p->next;
-		plock_put(inode, p);
+		plock_put(fs, inode, p);
 	}
 	pt_inode_put(fs, inode);
 }
@@ -226,7 +252,7 @@ static uint32_t conflict_pid(struct passthrough *fs, struct pt_inode *inode, uin
 			pid = candidates[i]->pid;
 			pthread_mutex_unlock(&inode->plock_mutex);
 		}
-		plock_put(inode, candidates[i]);
+		plock_put(fs, inode, candidates[i]);
 	}
 	return pid;
 }
@@ -267,7 +293,7 @@ int pt_getlk(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 		lock->pid = conflict_pid(fs, inode, owner, lock);
 	}
 out:
-	plock_put(inode, own);
+	plock_put(fs, inode, own);
 	pt_inode_put(fs, inode);
 out_handle:
 	handle_table_put(&fs->handles, handle);
@@ -382,7 +408,7 @@ static int do_posix_lock(struct passthrough *fs, uint64_t nodeid, uint64_t fh, u
 		pthread_mutex_unlock(&inode->plock_mutex);
 		ret = fcntl(p->fd, sleep ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0 ? -errno : 0;
 	}
-	plock_put(inode, p);
+	plock_put(fs, inode, p);
 	pt_inode_put(fs, inode);
 	return ret;
 }

@@ -14,6 +14,11 @@
 
 #include "util/log.h"
 
+/* The largest xattr value and name list we handle (the kernel's
+ * XATTR_SIZE_MAX and XATTR_LIST_MAX): no guest value or host answer
+ * makes us allocate or copy more. */
+#define PT_XATTR_MAX (64 * 1024)
+
 enum xattr_op {
 	XATTR_OP_SET,
 	XATTR_OP_GET,
@@ -117,6 +122,8 @@ int pt_setxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, const c
 
 	if (flags & ~(uint32_t)(XATTR_CREATE | XATTR_REPLACE))
 		return -EINVAL;
+	if (size > PT_XATTR_MAX)
+		return -E2BIG;
 	if (fs->cfg.xattr && trusted_denied(ctx, name))
 		return -EPERM;
 	ret = (int)xattr_on_inode(fs, nodeid, &a);
@@ -134,6 +141,9 @@ ssize_t pt_getxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, con
 
 	if (fs->cfg.xattr && trusted_denied(ctx, name))
 		return -ENODATA;
+	/* no value is larger: a bigger buffer is never filled past this */
+	if (a.size > PT_XATTR_MAX)
+		a.size = PT_XATTR_MAX;
 	return xattr_on_inode(fs, nodeid, &a);
 }
 
@@ -174,6 +184,8 @@ static ssize_t list_untrusted(struct passthrough *fs, uint64_t nodeid, char *lis
 		ret = xattr_on_inode(fs, nodeid, &a);
 		if (ret <= 0)
 			return ret;
+		if (ret > PT_XATTR_MAX)
+			return -E2BIG;
 		buf = malloc((size_t)ret);
 		if (!buf)
 			return -ENOMEM;
@@ -201,8 +213,10 @@ ssize_t pt_listxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, ch
 	struct passthrough *fs = pt_from(opaque);
 	struct xattr_args a = { .op = XATTR_OP_LIST, .buf = list, .size = size };
 
+	if (a.size > PT_XATTR_MAX)
+		a.size = PT_XATTR_MAX;
 	if (fs->cfg.xattr && ctx->uid != 0)
-		return list_untrusted(fs, nodeid, list, size);
+		return list_untrusted(fs, nodeid, list, a.size);
 	return xattr_on_inode(fs, nodeid, &a);
 }
 

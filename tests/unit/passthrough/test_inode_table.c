@@ -7,9 +7,11 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +24,14 @@ static int path_fd(void)
 
 	assert_true(fd >= 0);
 	return fd;
+}
+
+/* inode_table_lookup() for the tests: the nodeid, or 0 on failure. */
+static uint64_t lookup(struct inode_table *t, const struct inode_key *k, int fd, mode_t type)
+{
+	uint64_t id = 0;
+
+	return inode_table_lookup(t, k, fd, type, &id) == 0 ? id : 0;
 }
 
 static bool fd_is_open(int fd)
@@ -75,8 +85,8 @@ static void test_same_key_reuses_inode(void **state)
 	struct inode_table *t = *state;
 	struct inode_key k = { .dev = 5, .ino = 42, .mnt_id = 7 };
 	int fd1 = path_fd(), fd2 = path_fd();
-	uint64_t a = inode_table_lookup(t, &k, fd1, S_IFREG);
-	uint64_t b = inode_table_lookup(t, &k, fd2, S_IFREG);
+	uint64_t a = lookup(t, &k, fd1, S_IFREG);
+	uint64_t b = lookup(t, &k, fd2, S_IFREG);
 
 	assert_true(a > FUSE_ROOT_ID);
 	assert_int_equal(a, b);
@@ -88,7 +98,7 @@ static void test_same_key_reuses_inode(void **state)
 
 	/* another mount id is another inode */
 	k.mnt_id = 8;
-	assert_int_not_equal(inode_table_lookup(t, &k, path_fd(), S_IFREG), a);
+	assert_int_not_equal(lookup(t, &k, path_fd(), S_IFREG), a);
 	assert_int_equal(inode_table_count(t), 3);
 }
 
@@ -97,10 +107,10 @@ static void test_forget_to_zero_frees(void **state)
 	struct inode_table *t = *state;
 	struct inode_key k = { .dev = 5, .ino = 43 };
 	int fd = path_fd();
-	uint64_t id = inode_table_lookup(t, &k, fd, S_IFREG);
+	uint64_t id = lookup(t, &k, fd, S_IFREG);
 
-	inode_table_lookup(t, &k, path_fd(), S_IFREG);
-	inode_table_lookup(t, &k, path_fd(), S_IFREG);
+	lookup(t, &k, path_fd(), S_IFREG);
+	lookup(t, &k, path_fd(), S_IFREG);
 	inode_table_forget(t, id, 2);
 	assert_int_equal(nlookup_of(t, id), 1);
 	inode_table_forget(t, id, 1);
@@ -109,14 +119,14 @@ static void test_forget_to_zero_frees(void **state)
 	assert_int_equal(inode_table_count(t), 1);
 
 	/* a new lookup of the key gets a new nodeid: never reused */
-	assert_true(inode_table_lookup(t, &k, path_fd(), S_IFREG) > id);
+	assert_true(lookup(t, &k, path_fd(), S_IFREG) > id);
 }
 
 static void test_forget_more_than_counted(void **state)
 {
 	struct inode_table *t = *state;
 	struct inode_key k = { .dev = 5, .ino = 44 };
-	uint64_t id = inode_table_lookup(t, &k, path_fd(), S_IFREG);
+	uint64_t id = lookup(t, &k, path_fd(), S_IFREG);
 
 	inode_table_forget(t, id, 1000);
 	assert_null(inode_table_get(t, id));
@@ -127,7 +137,7 @@ static void test_reference_outlives_forget(void **state)
 	struct inode_table *t = *state;
 	struct inode_key k = { .dev = 5, .ino = 45 };
 	int fd = path_fd();
-	uint64_t id = inode_table_lookup(t, &k, fd, S_IFREG);
+	uint64_t id = lookup(t, &k, fd, S_IFREG);
 	struct pt_inode *inode = inode_table_get(t, id);
 
 	assert_non_null(inode);
@@ -176,13 +186,13 @@ static void test_growth(void **state)
 		struct inode_key k = { .dev = 9, .ino = (uint64_t)i };
 
 		/* fd -1: the table never uses fds itself, and 5000 would hit RLIMIT_NOFILE */
-		ids[i] = inode_table_lookup(t, &k, -1, S_IFREG);
+		ids[i] = lookup(t, &k, -1, S_IFREG);
 	}
 	assert_int_equal(inode_table_count(t), 5001);
 	for (i = 0; i < 5000; i++) {
 		struct inode_key k = { .dev = 9, .ino = (uint64_t)i };
 
-		assert_int_equal(inode_table_lookup(t, &k, -1, S_IFREG), ids[i]);
+		assert_int_equal(lookup(t, &k, -1, S_IFREG), ids[i]);
 		assert_int_equal(nlookup_of(t, ids[i]), 2);
 	}
 	inode_table_forget_all(t);
@@ -207,7 +217,7 @@ static void *worker_run(void *arg)
 		for (k = 0; k < KEYS; k++) {
 			struct inode_key key = { .dev = 11, .ino = (uint64_t)k };
 			int fd = open("/", O_PATH | O_CLOEXEC);
-			uint64_t id = inode_table_lookup(w->t, &key, fd, S_IFREG);
+			uint64_t id = lookup(w->t, &key, fd, S_IFREG);
 			struct pt_inode *inode = inode_table_get(w->t, id);
 
 			if (!inode)
@@ -253,6 +263,74 @@ static void test_concurrent_lookups(void **state)
 	assert_int_equal(count_open_fds(), fds_before);
 }
 
+/* At the limit (root included) a new key gets -ENFILE with its fd closed,
+ * a known key still counts, and a forget makes room again. */
+static void test_limit(void **state)
+{
+	struct inode_table *t = *state;
+	struct inode_key k = { .dev = 13, .ino = 1 };
+	uint64_t id, first;
+	int fd, i;
+
+	t->limit = 4;
+	for (i = 1; i <= 3; i++) {
+		k.ino = (uint64_t)i;
+		assert_int_equal(inode_table_lookup(t, &k, path_fd(), S_IFREG, &id), 0);
+		if (i == 1)
+			first = id;
+	}
+	assert_true(inode_table_full(t));
+	k.ino = 99;
+	fd = path_fd();
+	assert_int_equal(inode_table_lookup(t, &k, fd, S_IFREG, &id), -ENFILE);
+	assert_false(fd_is_open(fd));
+	assert_int_equal(inode_table_count(t), 4);
+	k.ino = 1;
+	assert_int_equal(inode_table_lookup(t, &k, path_fd(), S_IFREG, &id), 0);
+	assert_int_equal(id, first);
+	inode_table_forget(t, first, 2);
+	assert_false(inode_table_full(t));
+	k.ino = 99;
+	assert_int_equal(inode_table_lookup(t, &k, path_fd(), S_IFREG, &id), 0);
+	assert_true(id > first);
+}
+
+static long vm_rss_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* FORGET of nodeids the guest was never given: no allocation, no state. */
+static void test_forget_flood_constant_memory(void **state)
+{
+	struct inode_table *t = *state;
+	size_t buckets = t->buckets;
+	long before, after;
+	uint64_t i;
+
+	/* warm up whatever the first calls touch */
+	for (i = 0; i < 1000; i++)
+		inode_table_forget(t, 0x100000000ULL + i, UINT64_MAX);
+	before = vm_rss_kib();
+	for (i = 0; i < 1000000; i++)
+		inode_table_forget(t, (i * 0x9e3779b97f4a7c15ULL) | 0x8000000000000000ULL, i + 1);
+	after = vm_rss_kib();
+	assert_int_equal(inode_table_count(t), 1);
+	assert_int_equal(t->buckets, buckets);
+	/* a byte per forget would be ~1 MiB; allow page noise only */
+	assert_true(after - before < 512);
+	assert_non_null(t->root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +342,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_root_never_freed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_growth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_lookups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forget_flood_constant_memory, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
