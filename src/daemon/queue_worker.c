@@ -72,17 +72,33 @@ static bool worker_spawn(struct queue_worker *w)
 	return true;
 }
 
+/* How long a thread beyond the resident count waits idle before it
+ * exits: long enough that a burst of blocking requests does not create
+ * and destroy a thread per request. */
+#define SURPLUS_IDLE_SECONDS 2
+
+static int follower_wait(struct queue_worker *w, bool surplus)
+{
+	if (!surplus)
+		return pthread_cond_wait(&w->followers, &w->lock);
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += SURPLUS_IDLE_SECONDS;
+	return pthread_cond_timedwait(&w->followers, &w->lock, &deadline);
+}
+
 /* Wait, as a follower, until nobody leads. Returns false when the thread
- * should exit: the queue stops, or it is a surplus thread and another
- * one already waits. Called with the lock held. */
+ * should exit: the queue stops, or it is a surplus thread that stayed
+ * idle for SURPLUS_IDLE_SECONDS. Called with the lock held. */
 static bool worker_become_leader(struct queue_worker *w)
 {
 	while (!w->stopping && w->leader_present) {
-		if (w->running > w->resident && w->idle > 0)
-			return false;
+		bool surplus = w->running > w->resident;
 		w->idle++;
-		pthread_cond_wait(&w->followers, &w->lock);
+		int err = follower_wait(w, surplus);
 		w->idle--;
+		if (err == ETIMEDOUT && surplus && w->leader_present && !w->stopping)
+			return false;
 	}
 	if (w->stopping)
 		return false;

@@ -28,7 +28,8 @@ struct fs_ctx {
 struct fs_init {
 	uint32_t proto_minor;   /* negotiated minor version */
 	uint64_t kernel_flags;  /* FUSE_* capability bits the guest offers */
-	uint64_t want_flags;    /* out: bits the file system wants (subset of kernel_flags) */
+	uint64_t want_flags;    /* in: what the server handles itself (keep them);
+				 * out: plus the bits the file system wants */
 	uint32_t max_write;     /* out: may lower the server's default */
 	uint32_t time_gran;     /* out: timestamp granularity in ns (0 = 1) */
 };

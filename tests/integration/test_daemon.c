@@ -171,6 +171,25 @@ static void test_bad_request_then_good(void)
 	daemon_stop(&d);
 }
 
+/* INIT offers 1 MiB requests (max_pages 256) together with the file
+ * system's own flags: a file system that replaced the server's flags once
+ * left the guest at 128 KiB per READ/WRITE. */
+static void test_init_negotiates_large_io(void)
+{
+	struct daemon d;
+	struct vfs_client *c = session_open(&d, 1);
+	if (!c)
+		return;
+	const struct fuse_init_out *init = vfs_client_init_out(c);
+	CHECK(init->flags & FUSE_MAX_PAGES, "FUSE_MAX_PAGES not granted (flags %#x)", init->flags);
+	CHECK(init->max_pages == 256, "max_pages %u, want 256", init->max_pages);
+	CHECK(init->max_write == 1u << 20, "max_write %u, want 1 MiB", init->max_write);
+	CHECK(init->flags & FUSE_POSIX_LOCKS, "FUSE_POSIX_LOCKS not granted with -o posix_lock");
+	CHECK(vfs_client_max_io(c) == 1u << 20, "client I/O size %zu", vfs_client_max_io(c));
+	vfs_client_close(c);
+	daemon_stop(&d);
+}
+
 /* Closing the connection (as QEMU does when the VM stops) ends the daemon
  * with status 0. */
 static void test_exit_status_on_disconnect(void)
@@ -211,6 +230,7 @@ int main(void)
 	t_run("blocked_lock_does_not_stall_queue", test_blocked_lock_does_not_stall_queue);
 	t_run("multiqueue", test_multiqueue);
 	t_run("bad_request_then_good", test_bad_request_then_good);
+	t_run("init_negotiates_large_io", test_init_negotiates_large_io);
 	t_run("exit_status_on_disconnect", test_exit_status_on_disconnect);
 	return t_finish();
 }
