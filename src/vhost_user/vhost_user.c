@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -890,15 +891,21 @@ static int unlink_stale_socket(const char *path)
 	return 0;
 }
 
+/* The socket is bound under a temporary name, given its owner and mode,
+ * made to listen, and only then renamed into place: whoever sees the
+ * path (a VMM polling for it) can connect at once, and nobody can connect
+ * while it is still world-accessible (the daemon runs with umask 0). */
 int vhost_user_listen(const char *path, const char *group_name)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	gid_t gid = 0;
 	int fd, ret;
 
-	if (!path || strlen(path) >= sizeof(addr.sun_path))
+	if (!path)
+		return -EINVAL;
+	int len = snprintf(addr.sun_path, sizeof(addr.sun_path), "%s.%d.tmp", path, getpid());
+	if (len < 0 || (size_t)len >= sizeof(addr.sun_path))
 		return -ENAMETOOLONG;
-	strcpy(addr.sun_path, path);
 	if (group_name) {
 		ret = group_lookup(group_name, &gid);
 		if (ret)
@@ -907,21 +914,23 @@ int vhost_user_listen(const char *path, const char *group_name)
 	ret = unlink_stale_socket(path);
 	if (ret)
 		return ret;
+	unlink(addr.sun_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+	if (fchmod(fd, 0600) < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
 		goto fail;
-	/* Before listen(): nobody can connect while permissions change. */
-	if (group_name && (chown(path, (uid_t)-1, gid) < 0 || chmod(path, 0660) < 0))
+	if (chmod(addr.sun_path, group_name ? 0660 : 0600) < 0)
 		goto fail_unlink;
-	if (listen(fd, 1) < 0)
+	if (group_name && chown(addr.sun_path, (uid_t)-1, gid) < 0)
+		goto fail_unlink;
+	if (listen(fd, 1) < 0 || rename(addr.sun_path, path) < 0)
 		goto fail_unlink;
 	return fd;
 
 fail_unlink:
 	ret = -errno;
-	unlink(path);
+	unlink(addr.sun_path);
 	close(fd);
 	return ret;
 fail:

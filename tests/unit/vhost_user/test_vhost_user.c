@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 
@@ -429,12 +430,22 @@ static void test_listen(void **state)
 	/* A regular file is not a stale socket: left alone. */
 	assert_int_equal(vhost_user_listen(path, NULL), -EEXIST);
 	unlink(path);
+	/* Even with umask 0 (as the daemon runs), only the owner may
+	 * connect, and the socket listens as soon as its path exists. */
+	mode_t old_umask = umask(0);
 	lfd = vhost_user_listen(path, NULL);
+	umask(old_umask);
 	assert_true(lfd >= 0);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
 	close(lfd);
 	/* The stale socket left behind is replaced. */
 	lfd = vhost_user_listen(path, "root");
 	assert_true(lfd >= 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0660);
 	c = socket(AF_UNIX, SOCK_STREAM, 0);
 	strcpy(addr.sun_path, path);
 	assert_int_equal(connect(c, (struct sockaddr *)&addr, sizeof(addr)), 0);
