@@ -73,25 +73,38 @@ static bool ptr_aligned(const void *p, uintptr_t align)
 	return ((uintptr_t)p & (align - 1)) == 0;
 }
 
+static bool ranges_overlap(const char *a, uint64_t a_len, const char *b, uint64_t b_len)
+{
+	return a < b + b_len && b < a + a_len;
+}
+
 /* Host pointers for the three rings in mem; each ring must sit inside one
  * region and be aligned as the spec requires (unaligned would also make
- * our atomic loads undefined). */
+ * our atomic loads undefined), and no ring may overlap another: a used
+ * ring laid over the avail index would make every completion look like a
+ * new request (found by fuzzing). */
 static int vq_translate(struct virtqueue *vq, const struct guest_memory *mem)
 {
 	uint64_t n = vq->size;
 	uint64_t event = vq->event_idx ? sizeof(uint16_t) : 0;
+	uint64_t desc_len = n * sizeof(struct vring_desc);
+	uint64_t avail_len = sizeof(struct vring_avail) + n * sizeof(uint16_t) + event;
+	uint64_t used_len = sizeof(struct vring_used) + n * sizeof(struct vring_used_elem) + event;
 	void *desc, *avail, *used;
 
 	if (n == 0)
 		return -EINVAL;
-	desc = guest_memory_uva_to_host(mem, vq->desc_user_addr, n * sizeof(struct vring_desc));
-	avail = guest_memory_uva_to_host(mem, vq->avail_user_addr,
-					 sizeof(struct vring_avail) + n * sizeof(uint16_t) + event);
-	used = guest_memory_uva_to_host(mem, vq->used_user_addr,
-					sizeof(struct vring_used) +
-					n * sizeof(struct vring_used_elem) + event);
+	desc = guest_memory_uva_to_host(mem, vq->desc_user_addr, desc_len);
+	avail = guest_memory_uva_to_host(mem, vq->avail_user_addr, avail_len);
+	used = guest_memory_uva_to_host(mem, vq->used_user_addr, used_len);
 	if (!desc || !avail || !used)
 		return -EFAULT;
+	if (ranges_overlap(desc, desc_len, avail, avail_len) ||
+	    ranges_overlap(desc, desc_len, used, used_len) ||
+	    ranges_overlap(avail, avail_len, used, used_len)) {
+		log_error_once("virtqueue %u: rings overlap each other", vq->index);
+		return -EFAULT;
+	}
 	if (!ptr_aligned(desc, VRING_DESC_ALIGN_SIZE) ||
 	    !ptr_aligned(avail, VRING_AVAIL_ALIGN_SIZE) ||
 	    !ptr_aligned(used, VRING_USED_ALIGN_SIZE))
@@ -331,7 +344,14 @@ static int vq_scratch_alloc(struct virtqueue *vq)
  * available, -ENOMEM. */
 static int vq_pop_locked(struct virtqueue *vq, struct vq_elem **elem)
 {
-	for (;;) {
+	/* However the guest lays out its memory, one call skips at most a
+	 * ring's worth of bad chains, so a worker never spins under the lock. */
+	for (unsigned skipped = 0;; skipped++) {
+		if (skipped > vq->size) {
+			log_error_once("virtqueue %u: more than %u bad chains in a row",
+				       vq->index, vq->size);
+			return 0;
+		}
 		uint16_t avail_idx, pending, head;
 		struct chain c = { .iov = vq->scratch_iov };
 
