@@ -20,6 +20,11 @@ packages=(
 	attr acl coreutils
 	# timeouts, process handling
 	procps
+	# real-program workloads (tests/e2e/run-workloads.sh), also run inside
+	# the 9p "tools" guest, whose root is the host's /
+	fio stress-ng dbench git tar diffutils findutils
+	# libFuzzer targets (scripts/fuzz.sh)
+	clang-14 libclang-rt-14-dev
 )
 
 check_only=0

@@ -20,6 +20,9 @@
 #   --daemon-log FILE    daemon's stdout+stderr (default: LOG.daemon)
 #   --interactive        console on this terminal (for a shell in the guest);
 #                        still logged to LOG
+#   --hostroot           also export the host's / read-only over 9p (tag
+#                        hostroot) for a "tools" guest (an initramfs made
+#                        with make-initramfs.sh --hostroot)
 #
 # Exit status: the payload's exit status as the guest printed it
 # (`virtiofs-guest: payload exit status N`); 124 if the run timed out;
@@ -31,7 +34,7 @@ die() { printf 'run-guest: %s\n' "$*" >&2; exit 2; }
 say() { printf '%s\n' "run-guest: $*" >&2; }
 
 kernel="" initrd="" shared="" log="" tag="share" timeout_s=300 sock_timeout=20
-mem=1G smp=2 guest_args="" daemon_log="" interactive=0
+mem=1G smp=2 guest_args="" daemon_log="" interactive=0 hostroot=0
 while (($#)); do
 	case "$1" in
 		--kernel) kernel=${2:?}; shift 2 ;;
@@ -46,7 +49,8 @@ while (($#)); do
 		--guest-args) guest_args=${2?}; shift 2 ;;
 		--daemon-log) daemon_log=${2:?}; shift 2 ;;
 		--interactive) interactive=1; shift ;;
-		-h | --help) sed -n '2,30p' "$0"; exit 0 ;;
+		--hostroot) hostroot=1; shift ;;
+		-h | --help) sed -n '2,33p' "$0"; exit 0 ;;
 		--) shift; break ;;
 		*) die "unknown argument: $1" ;;
 	esac
@@ -138,6 +142,11 @@ qemu=(
 	-append "$append"
 	-nographic -no-reboot
 )
+if ((hostroot)); then
+	# The host's root, read-only, for the tools guest's chroot.
+	# shellcheck disable=SC2054 # QEMU option syntax
+	qemu+=(-virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap)
+fi
 
 say "booting guest (TCG, bound ${timeout_s}s), console log $log"
 start=$SECONDS
