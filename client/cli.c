@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "virtiofs_client.h"
+#include "bench.h"
 
 #define PROG "virtiofs-client"
 #define DIRBUF (64 * 1024)
@@ -531,6 +532,8 @@ int main(int argc, char **argv)
 	size_t i;
 	int opt, err, ret;
 
+	if (argc > 1 && !strcmp(argv[1], "bench"))
+		return bench_main(argc - 1, argv + 1);
 	while ((opt = getopt_long(argc, argv, "+s:q:vh", lopts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
