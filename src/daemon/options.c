@@ -252,6 +252,7 @@ static int opt_seccomp(struct parser *p, const char *name, const char *value)
 	for (unsigned i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
 		if (strcmp(value, actions[i].name) == 0) {
 			p->opts->seccomp = actions[i].mode;
+			p->opts->seccomp_set = true;
 			return 0;
 		}
 	}
@@ -569,12 +570,16 @@ static int options_finish(struct parser *p)
 		return parser_fail(p, "--socket-group: only valid with --socket-path");
 	if (!o->shared_dir)
 		return parser_fail(p, "--shared-dir (or -o source=) is required");
-	/* The /dev/fuse mode unmounts a host path when it stops, which a
-	 * process whose root is the shared directory cannot reach. */
+	/* The /dev/fuse mode mounts and unmounts a host path, which neither
+	 * a process whose root is the shared directory nor the seccomp allow
+	 * list (no mount, no umount2) permits. */
 	if (o->fuse_mount) {
 		if (o->sandbox_set && o->sandbox != SANDBOX_NONE)
 			return parser_fail(p, "--sandbox: only none works with --fuse-mount");
+		if (o->seccomp_set && o->seccomp != SECCOMP_NONE)
+			return parser_fail(p, "--seccomp: only none works with --fuse-mount");
 		o->sandbox = SANDBOX_NONE;
+		o->seccomp = SECCOMP_NONE;
 	}
 	return 0;
 }
@@ -651,7 +656,7 @@ const char *options_usage(void)
 	"  --syslog                  log to syslog instead of stderr\n"
 	"  --rlimit-nofile=N         set RLIMIT_NOFILE; 0 leaves it unchanged\n"
 	"  --sandbox=MODE            namespace (default), chroot or none; --fuse-mount: none\n"
-	"  --seccomp=ACTION          kill (default), log, trap or none\n"
+	"  --seccomp=ACTION          kill (default), log, trap or none; --fuse-mount: none\n"
 	"  --modcaps=+CAP:-CAP       add or remove capabilities from the kept set\n"
 	"  --inode-file-handles=M    never (prefer and mandatory are not supported yet)\n"
 	"  --print-capabilities      print the vhost-user backend capabilities (JSON) and exit\n"

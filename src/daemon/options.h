@@ -40,6 +40,7 @@ struct options {
 	enum sandbox_mode sandbox;
 	bool sandbox_set;         /* given explicitly (--fuse-mount defaults to none) */
 	enum seccomp_mode seccomp;
+	bool seccomp_set;
 	char *modcaps;
 	bool print_capabilities;
 	bool show_version;

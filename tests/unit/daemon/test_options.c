@@ -325,9 +325,12 @@ static void test_sandbox_modes(void **state)
 	 * and asking for one is an error. */
 	PARSE_OK("--shared-dir=/tmp", "--fuse-mount=/mnt");
 	assert_int_equal(opts.sandbox, SANDBOX_NONE);
+	assert_int_equal(opts.seccomp, SECCOMP_NONE);
 	options_free(&opts);
 	PARSE_FAILS("--fuse-mount", "--shared-dir=/tmp", "--fuse-mount=/mnt",
 		    "--sandbox=namespace");
+	PARSE_FAILS("--fuse-mount", "--shared-dir=/tmp", "--fuse-mount=/mnt",
+		    "--seccomp=kill");
 }
 
 static void test_harmless_accepted(void **state)
