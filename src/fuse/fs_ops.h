@@ -44,6 +44,10 @@ int fs_dir_filler_add(struct fs_dir_filler *filler, const char *name, size_t nam
 		      uint64_t ino, uint32_t type, uint64_t next_offset,
 		      const struct fuse_entry_out *entry /* NULL for plain READDIR */);
 
+/* Bytes the reply may still take: lets a file system read no more of a
+ * directory than one reply can carry. */
+size_t fs_dir_filler_space(const struct fs_dir_filler *filler);
+
 struct fs_ops {
 	int (*init)(void *fs, struct fs_init *init);
 	void (*destroy)(void *fs);

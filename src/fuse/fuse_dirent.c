@@ -16,6 +16,11 @@ struct fs_dir_filler {
 	bool plus;
 };
 
+size_t fs_dir_filler_space(const struct fs_dir_filler *filler)
+{
+	return filler->left;
+}
+
 static bool dirent_name_valid(const char *name, size_t name_len)
 {
 	return name && name_len > 0 && name_len <= NAME_MAX && !memchr(name, '/', name_len) &&

@@ -36,6 +36,12 @@ int fs_dir_filler_add(struct fs_dir_filler *filler, const char *name, size_t nam
 	return 0;
 }
 
+size_t fs_dir_filler_space(const struct fs_dir_filler *filler)
+{
+	(void)filler;
+	return 4096;
+}
+
 static const struct fs_ops *ops = &passthrough_ops;
 static const struct fs_ctx root_ctx = { .uid = 0, .gid = 0, .pid = 1, .unique = 1 };
 

@@ -66,6 +66,13 @@ int fs_dir_filler_add(struct fs_dir_filler *filler, const char *name, size_t nam
 	return 0;
 }
 
+/* Like a 4 KiB READDIRPLUS reply: small enough that a large directory
+ * takes many getdents64 calls and many requests. */
+size_t fs_dir_filler_space(const struct fs_dir_filler *filler)
+{
+	return (filler->cap - filler->count) * 160;
+}
+
 /* ---- fixture ---- */
 
 struct fixture {
