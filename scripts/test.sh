@@ -42,16 +42,38 @@ count_meson() {
 	failed=$((failed + ${fail:-0} + ${timeout_count:-0}))
 }
 
-# e2e scripts print "e2e(...): N passed, M failed".
-count_e2e() {
+# Our suites end with "name(target): N passed, M failed".
+count_summary() {
 	local log=$1 line
-	line=$(grep -E 'e2e\([^)]*\): [0-9]+ passed, [0-9]+ failed' "$log" | tail -n1 || true)
+	line=$(grep -E '^[a-z0-9_-]+\([^)]*\): [0-9]+ passed, [0-9]+ failed' "$log" | tail -n1 || true)
 	if [ -z "$line" ]; then
 		failed=$((failed + 1))
 		return
 	fi
 	passed=$((passed + $(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")))
 	failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+}
+
+asan_daemon=$root/build-asan/src/daemon/virtiofsd
+
+# Run "$@ MOUNTPOINT" with our daemon serving a fresh directory there
+# through /dev/fuse, then unmount.
+with_fuse_mount() {
+	local dir status=0 pid
+	dir=$(mktemp -d /var/tmp/vfsd-fuse.XXXXXX)
+	mkdir "$dir/src" "$dir/mnt"
+	"$asan_daemon" --shared-dir="$dir/src" --fuse-mount="$dir/mnt" --xattr \
+		-o posix_lock -o flock --log-level=warn &
+	pid=$!
+	for _ in $(seq 200); do
+		mountpoint -q "$dir/mnt" && break
+		sleep 0.05
+	done
+	"$@" "$dir/mnt" || status=$?
+	kill -TERM "$pid"
+	wait "$pid" || status=$?
+	rm -rf "$dir"
+	return "$status"
 }
 
 mkdir -p build/test-logs
@@ -71,10 +93,26 @@ if [ "$quick" = 0 ]; then
 	# scan needs ptrace, which seccomp refuses; leaks are checked by the
 	# unconfined integration runs).
 	run_suite e2e-ours env ASAN_OPTIONS=detect_leaks=0 \
-		tests/e2e/run-e2e.sh --daemon "$root/build-asan/src/daemon/virtiofsd"
-	count_e2e build/test-logs/e2e-ours.log
+		tests/e2e/run-e2e.sh --daemon "$asan_daemon"
+	count_summary build/test-logs/e2e-ours.log
 	run_suite e2e-qemu tests/e2e/run-e2e.sh --daemon qemu
-	count_e2e build/test-logs/e2e-qemu.log
+	count_summary build/test-logs/e2e-qemu.log
+
+	# The POSIX suite on the host directory (reference), our /dev/fuse
+	# mount and our virtio-fs mount in a guest: results must match.
+	run_suite conformance env ASAN_OPTIONS=detect_leaks=0 \
+		tests/conformance/run-targets.sh --guest --daemon "$asan_daemon"
+	count_summary build/test-logs/conformance.log
+
+	run_suite workloads-fuse with_fuse_mount tests/e2e/run-workloads.sh --profile quick --target
+	count_summary build/test-logs/workloads-fuse.log
+	run_suite workloads-guest env ASAN_OPTIONS=detect_leaks=0 \
+		tests/e2e/run-workloads.sh --target guest --daemon "$asan_daemon"
+	count_summary build/test-logs/workloads-guest.log
+
+	run_suite fuzz scripts/fuzz.sh --seconds "${FUZZ_SECONDS:-60}"
+	passed=$((passed + $(grep -c '^fuzz(.*): ok' build/test-logs/fuzz.log || true)))
+	failed=$((failed + $(grep -c '^fuzz(.*): FAIL' build/test-logs/fuzz.log || true)))
 fi
 
 echo
