@@ -154,24 +154,28 @@ static struct vq_elem *worker_wait_request(struct queue_worker *w)
 
 /* Before serving elem inline, let another thread take the ring when
  * waiting would cost: requests already queued behind this one, or this
- * one may block. Called with the lock held. */
-static void worker_hand_over(struct queue_worker *w, struct vq_elem *elem)
+ * one may block. Called with the lock held. Returns false when elem may
+ * block and no other thread is idle or could be started: then it must
+ * not wait on the guest (a SETLKW storm would otherwise park every
+ * thread, the last leader included, and the queue would stop). */
+static bool worker_hand_over(struct queue_worker *w, struct vq_elem *elem)
 {
 	bool may_block = fuse_request_may_block(elem->out, elem->out_count);
 	if (!may_block && !virtqueue_has_pending(w->vq))
-		return;
+		return true;
 	if (w->idle > 0) {
 		pthread_cond_signal(&w->followers);
-		return;
+		return true;
 	}
 	if (may_block)
-		worker_spawn(w);
+		return worker_spawn(w);
+	return true;
 }
 
-static void worker_serve(struct queue_worker *w, struct vq_elem *elem)
+static void worker_serve(struct queue_worker *w, struct vq_elem *elem, bool may_wait)
 {
-	size_t len = fuse_server_handle(w->server, elem->out, elem->out_count, elem->in,
-					elem->in_count);
+	size_t len = fuse_server_handle_flags(w->server, elem->out, elem->out_count, elem->in,
+					      elem->in_count, may_wait ? 0 : FUSE_HANDLE_NO_WAIT);
 	virtqueue_push(w->vq, elem, (uint32_t)len);
 }
 
@@ -193,11 +197,11 @@ static void *worker_main(void *arg)
 			pthread_cond_broadcast(&w->followers);
 			continue;
 		}
-		worker_hand_over(w, elem);
+		bool may_wait = worker_hand_over(w, elem);
 		self->serving = true;
 		pthread_mutex_unlock(&w->lock);
 
-		worker_serve(w, elem);
+		worker_serve(w, elem, may_wait);
 
 		pthread_mutex_lock(&w->lock);
 		self->serving = false;

@@ -64,6 +64,8 @@ struct fuse_req {
 	uint32_t minor;
 	uint64_t flags;
 	uint32_t max_write;
+	/* FUSE_HANDLE_NO_WAIT: must not wait on the guest (SETLKW). */
+	bool no_wait;
 };
 
 /* fuse_server.c */

@@ -199,8 +199,17 @@ static int setlk_common(struct fuse_req *req, bool sleep)
 	int err = lk_in_decode(req, &in);
 	if (err)
 		return err;
-	return fs_result(FS_CALL(req, setlk, req->hdr.nodeid, in.fh, in.owner, &in.lk, sleep,
-				 in.lk_flags & FUSE_LK_FLOCK));
+	/* No thread may be parked for the guest: try without waiting, and
+	 * tell a conflict apart from other failures. */
+	bool try_only = sleep && req->no_wait;
+	err = fs_result(FS_CALL(req, setlk, req->hdr.nodeid, in.fh, in.owner, &in.lk,
+				sleep && !try_only, in.lk_flags & FUSE_LK_FLOCK));
+	if (try_only && (err == -EAGAIN || err == -EACCES || err == -EWOULDBLOCK)) {
+		log_error_once("fuse: SETLKW would wait with no thread left to serve the "
+			       "queue: answered ENOLCK");
+		err = -ENOLCK;
+	}
+	return err;
 }
 
 int do_setlk(struct fuse_req *req)

@@ -373,7 +373,15 @@ static void req_init(struct fuse_req *req, struct fuse_server *server)
 size_t fuse_server_handle(struct fuse_server *server, const struct iovec *in,
 			  unsigned in_count, const struct iovec *out, unsigned out_count)
 {
-	struct fuse_req req = { .in_count = in_count, .out_count = out_count };
+	return fuse_server_handle_flags(server, in, in_count, out, out_count, 0);
+}
+
+size_t fuse_server_handle_flags(struct fuse_server *server, const struct iovec *in,
+				unsigned in_count, const struct iovec *out,
+				unsigned out_count, unsigned flags)
+{
+	struct fuse_req req = { .in_count = in_count, .out_count = out_count,
+				.no_wait = (flags & FUSE_HANDLE_NO_WAIT) != 0 };
 	iov_cursor_init(&req.in, in, in_count);
 	iov_cursor_init(&req.out, out, out_count);
 	struct iov_cursor hdr_cur = req.out;

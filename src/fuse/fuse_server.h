@@ -38,6 +38,16 @@ void fuse_server_free(struct fuse_server *server);
 size_t fuse_server_handle(struct fuse_server *server, const struct iovec *in,
 			  unsigned in_count, const struct iovec *out, unsigned out_count);
 
+/* FUSE_HANDLE_NO_WAIT: the caller has no other thread to keep its queue
+ * moving, so the request must not wait for the guest itself: a SETLKW
+ * that would wait for a conflicting lock is answered ENOLCK instead of
+ * parking the last thread (a guest could otherwise stop its own queue
+ * with lock waits, and with it everything else on that queue). */
+#define FUSE_HANDLE_NO_WAIT 1u
+size_t fuse_server_handle_flags(struct fuse_server *server, const struct iovec *in,
+				unsigned in_count, const struct iovec *out,
+				unsigned out_count, unsigned flags);
+
 /* Whether the request may block for long (SETLKW, FSYNC, large READ or
  * WRITE, COPY_FILE_RANGE, ...); the thread model uses it to hand the
  * queue to another thread before serving it. Only peeks the header. */

@@ -595,6 +595,47 @@ static void test_name_split_across_iovecs(void **state)
 	assert_string_equal(M.name, "split-name");
 }
 
+/* A SETLKW storm must not park the queue's last thread: served with
+ * FUSE_HANDLE_NO_WAIT, a SETLKW only tries the lock, and a conflict is
+ * answered ENOLCK; without the flag it waits as usual. */
+static size_t send_flags(unsigned flags)
+{
+	struct iovec in = { R.b, R.len };
+	struct iovec out = { OUT, sizeof(OUT) };
+	return fuse_server_handle_flags(S, &in, 1, &out, 1, flags);
+}
+
+static void test_setlkw_no_wait(void **state)
+{
+	struct fuse_lk_in in = { .fh = 5, .owner = 1, .lk = { .type = F_WRLCK } };
+
+	rb_begin(FUSE_SETLKW, 26);
+	rb_add(&in, sizeof(in));
+	rb_finish();
+	assert_ok_reply(send_flags(FUSE_HANDLE_NO_WAIT), 0);
+	assert_false(M.sleep);
+
+	MC.ret = -EAGAIN;       /* F_OFD_SETLK's answer to a conflict */
+	assert_error_reply(send_flags(FUSE_HANDLE_NO_WAIT), ENOLCK);
+	assert_false(M.sleep);
+	MC.ret = -EACCES;
+	assert_error_reply(send_flags(FUSE_HANDLE_NO_WAIT), ENOLCK);
+	MC.ret = -EBADF;        /* other errors pass through */
+	assert_error_reply(send_flags(FUSE_HANDLE_NO_WAIT), EBADF);
+
+	MC.ret = 0;
+	assert_ok_reply(send_flags(0), 0);
+	assert_true(M.sleep);
+
+	/* SETLK is never changed by the flag. */
+	rb_begin(FUSE_SETLK, 26);
+	rb_add(&in, sizeof(in));
+	rb_finish();
+	MC.ret = -EAGAIN;
+	assert_error_reply(send_flags(FUSE_HANDLE_NO_WAIT), EAGAIN);
+	assert_false(M.sleep);
+}
+
 static const char *fuse_opcode_name_for_test(uint32_t opcode)
 {
 	static char buf[16];
@@ -611,7 +652,7 @@ int main(void)
 		T(test_len_larger_than_bytes), T(test_len_smaller_than_bytes),
 		T(test_extensions_refused), T(test_short_header), T(test_reply_space_too_small),
 		T(test_reply_split_header), T(test_names), T(test_names_without_nul),
-		T(test_name_split_across_iovecs),
+		T(test_name_split_across_iovecs), T(test_setlkw_no_wait),
 	};
 	/* Debug level: every log line's formatting runs under the sanitizers. */
 	log_init(LOG_LEVEL_DEBUG, false);
