@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds (plain and ASan/UBSan, warnings as
-# errors) and runs every test: unit, integration (through the user-space
-# driver), and end to end in a real Linux guest against our daemon and
-# QEMU's. Ends with one "N passed, M failed" line; exits non-zero on any
+# errors) and runs every test: unit, integration and hostile-guest tests
+# (through the user-space driver), end to end in a real Linux guest against
+# our daemon and QEMU's, the conformance suite on three targets, real
+# programs on /dev/fuse and in a guest, and the fuzzers for a minute each. Ends with one "N passed, M failed" line; exits non-zero on any
 # failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -84,9 +85,9 @@ run_suite() {
 	if "$@" 2>&1 | tee "$log"; then :; else failures+=("$name"); fi
 }
 
-run_suite unit-and-integration-asan \
-	meson test -C build-asan --print-errorlogs --suite unit --suite integration
-count_meson build/test-logs/unit-and-integration-asan.log
+run_suite unit-integration-hostile-asan \
+	meson test -C build-asan --print-errorlogs --suite unit --suite integration --suite hostile
+count_meson build/test-logs/unit-integration-hostile-asan.log
 
 if [ "$quick" = 0 ]; then
 	# Our daemon as deployed: sandboxed, seccomp on (LeakSanitizer's exit
