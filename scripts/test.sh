@@ -12,7 +12,7 @@ root=$PWD
 quick=0
 for arg in "$@"; do
 	case "$arg" in
-	--quick) quick=1 ;; # unit + integration only, no guest
+	--quick) quick=1 ;; # unit, integration and hostile tests only
 	*) echo "usage: $0 [--quick]" >&2; exit 2 ;;
 	esac
 done
