@@ -3,9 +3,9 @@
  * pops; the request is then served inline on that thread (measured here:
  * handing each request to a pool thread costs a ~30 us cross-CPU wake-up
  * and made metadata 2x slower). The leader promotes a follower only when
- * more requests are already pending or the request may block (SETLKW,
- * fsync, large I/O), and spawns an extra thread (bounded) when a request
- * may block and nobody is idle, so a slow request never stalls the queue. */
+ * the request may block (SETLKW, fsync, fallocate...), and spawns an extra
+ * thread (bounded) when nobody is idle, so a blocked request never stalls
+ * the queue; past the bound a SETLKW gets ENOLCK rather than waiting. */
 #ifndef VFSD_QUEUE_WORKER_H
 #define VFSD_QUEUE_WORKER_H
 
