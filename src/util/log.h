@@ -32,13 +32,15 @@ void log_message(enum log_level level, const char *fmt, ...)
 #define log_trace(...) \
 	do { if (log_enabled(LOG_LEVEL_TRACE)) log_message(LOG_LEVEL_TRACE, __VA_ARGS__); } while (0)
 
-/* A hostile guest can repeat a bad request forever; this logs the first
- * occurrence at each call site and counts the rest silently. */
-#define log_error_once(...) \
+/* A hostile guest can repeat a bad request forever; these log the first
+ * occurrence at each call site and count the rest silently. */
+#define log_once(level, ...) \
 	do { \
 		static int logged_once_; \
 		if (!__atomic_exchange_n(&logged_once_, 1, __ATOMIC_RELAXED)) \
-			log_message(LOG_LEVEL_ERROR, __VA_ARGS__); \
+			log_message(level, __VA_ARGS__); \
 	} while (0)
+#define log_error_once(...) log_once(LOG_LEVEL_ERROR, __VA_ARGS__)
+#define log_warn_once(...) log_once(LOG_LEVEL_WARN, __VA_ARGS__)
 
 #endif
