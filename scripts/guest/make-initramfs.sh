@@ -61,6 +61,12 @@ done
 [[ -z "$payload" || -f "$payload" ]] || die "no payload at $payload"
 [[ "$hmnt" =~ ^/[A-Za-z0-9_./-]*$ && "$hmnt" != / ]] || die "bad --hostroot-mnt: $hmnt"
 
+# The tools guest mounts a tmpfs on /tmp; a checkout that lives under the
+# host's /tmp (a fresh clone in CI, say) must stay reachable in the guest.
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+keep_tmp=""
+case "$repo" in /tmp/?*) keep_tmp=${repo#/tmp/}; keep_tmp=${keep_tmp%%/*} ;; esac
+
 kver=$(basename "$kernel")
 kver=${kver#vmlinuz-}
 moddir=$(cd "$(dirname "$kernel")/.." && pwd)/lib/modules/$kver
@@ -174,7 +180,13 @@ else
 	ln -s /proc/self/fd/2 \$H/dev/stderr
 	mount -t tmpfs shm \$H/dev/shm
 	mount -t devpts pts \$H/dev/pts
+	mkdir -p /hosttmp
+	mount -o bind \$H/tmp /hosttmp
 	mount -t tmpfs tmp \$H/tmp
+	if [ -n "$keep_tmp" ]; then
+		mkdir -p \$H/tmp/$keep_tmp
+		mount -o bind /hosttmp/$keep_tmp \$H/tmp/$keep_tmp
+	fi
 	mount -t tmpfs run \$H/run
 	chmod 1777 \$H/tmp \$H/dev/shm
 	if [ -f /payload ]; then
