@@ -121,5 +121,5 @@ if [ ${#failures[@]} -gt 0 ]; then
 	echo "failed suites: ${failures[*]}"
 	[ "$failed" -gt 0 ] || failed=${#failures[@]}
 fi
-echo "all tests: $passed passed, $failed failed"
+echo "total: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ ${#failures[@]} -eq 0 ]
