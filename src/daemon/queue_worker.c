@@ -172,22 +172,21 @@ static struct vq_elem *worker_wait_request(struct queue_worker *w)
  * are not a reason: measured on a quiet 2-vCPU machine, handing the ring
  * over whenever more requests were pending cost twice QEMU's CPU per
  * lookup and 0.5-0.8x its throughput at depth 16-64, while serving
- * inline matched it; parallelism comes from several request queues. Called with the lock held. Returns false when elem may
- * block and no other thread is idle or could be started: then it must
- * not wait on the guest (a SETLKW storm would otherwise park every
- * thread, the last leader included, and the queue would stop). */
+ * inline matched it; parallelism comes from several request queues.
+ *
+ * Called with the lock held. Returns false when elem may block and no
+ * other thread is idle or could be started: then it must not wait on the
+ * guest (a SETLKW storm would otherwise park every thread, the last
+ * leader included, and the queue would stop). */
 static bool worker_hand_over(struct queue_worker *w, struct vq_elem *elem)
 {
-	bool may_block = fuse_request_may_block(elem->out, elem->out_count);
-	if (!may_block)
+	if (!fuse_request_may_block(elem->out, elem->out_count))
 		return true;
 	if (w->idle > 0) {
 		pthread_cond_signal(&w->followers);
 		return true;
 	}
-	if (may_block)
-		return worker_spawn(w);
-	return true;
+	return worker_spawn(w);
 }
 
 static void worker_serve(struct queue_worker *w, struct vq_elem *elem, bool may_wait)

@@ -48,9 +48,10 @@ size_t fuse_server_handle_flags(struct fuse_server *server, const struct iovec *
 				unsigned in_count, const struct iovec *out,
 				unsigned out_count, unsigned flags);
 
-/* Whether the request may block for long (SETLKW, FSYNC, large READ or
- * WRITE, COPY_FILE_RANGE, ...); the thread model uses it to hand the
- * queue to another thread before serving it. Only peeks the header. */
+/* Whether the request may block for long (SETLKW, FSYNC, FSYNCDIR,
+ * SYNCFS, FALLOCATE, COPY_FILE_RANGE; not READ/WRITE, however large);
+ * the thread model uses it to hand the queue to another thread before
+ * serving it. Only peeks the header. */
 bool fuse_request_may_block(const struct iovec *in, unsigned in_count);
 
 /* Whether the guest has sent DESTROY (or INIT failed): for /dev/fuse. */
