@@ -166,6 +166,21 @@ void passthrough_get_limits(struct passthrough *fs, uint64_t *inode_limit,
 	*handle_limit = fs->cfg.handle_limit;
 }
 
+/* What passthrough_new opens before the tables, and free() itself:
+ * released last, by a failed passthrough_new and by passthrough_free. */
+static void passthrough_release(struct passthrough *fs)
+{
+	if (fs->proc_self_fd >= 0)
+		close(fs->proc_self_fd);
+	if (fs->root_rdonly_fd >= 0)
+		close(fs->root_rdonly_fd);
+	if (fs->proc_self_fdinfo >= 0)
+		close(fs->proc_self_fdinfo);
+	pthread_mutex_destroy(&fs->waiters_lock);
+	free(fs->shared_dir);
+	free(fs);
+}
+
 struct passthrough *passthrough_new(const struct passthrough_config *config, int *err)
 {
 	struct passthrough *fs = calloc(1, sizeof(*fs));
@@ -211,15 +226,7 @@ fail_handles:
 fail_inodes:
 	inode_table_destroy(&fs->inodes);
 fail_free:
-	if (fs->proc_self_fd >= 0)
-		close(fs->proc_self_fd);
-	if (fs->root_rdonly_fd >= 0)
-		close(fs->root_rdonly_fd);
-	if (fs->proc_self_fdinfo >= 0)
-		close(fs->proc_self_fdinfo);
-	pthread_mutex_destroy(&fs->waiters_lock);
-	free(fs->shared_dir);
-	free(fs);
+	passthrough_release(fs);
 fail:
 	if (err)
 		*err = ret;
@@ -233,13 +240,7 @@ void passthrough_free(struct passthrough *fs)
 	/* inodes first: their lock owners' files are charged to handles */
 	inode_table_destroy(&fs->inodes);
 	handle_table_destroy(&fs->handles);
-	close(fs->proc_self_fd);
-	close(fs->root_rdonly_fd);
-	if (fs->proc_self_fdinfo >= 0)
-		close(fs->proc_self_fdinfo);
-	pthread_mutex_destroy(&fs->waiters_lock);
-	free(fs->shared_dir);
-	free(fs);
+	passthrough_release(fs);
 }
 
 int pt_init(void *opaque, struct fs_init *init)
