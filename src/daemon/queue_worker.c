@@ -111,48 +111,43 @@ static bool worker_stopping(struct queue_worker *w)
 	return __atomic_load_n(&w->stopping, __ATOMIC_ACQUIRE);
 }
 
-/* The leader looks at the ring at least this often even without a kick.
- * The hostile suite saw, about once in a thousand cases, a request after
- * a malformed chain that was never kicked or whose kick we missed (cause
- * not found yet): the queue must not stall on it for ever. */
-#define IDLE_RECHECK_MS 1000
-
 /* As the leader: pop the next request, sleeping on the kick fd when the
  * ring is empty. Returns NULL when the queue stops. */
 static struct vq_elem *worker_wait_request(struct queue_worker *w)
 {
 	struct virtqueue *vq = w->vq;
 	struct vq_elem *elem;
-	bool woke_without_kick = false;
 
 	while (!worker_stopping(w)) {
-		if (virtqueue_pop(vq, &elem) == 1) {
-			if (woke_without_kick)
-				log_warn_once("queue %u: found a request that came without a kick",
-					      vq->index);
+		int ret = virtqueue_pop(vq, &elem);
+
+		if (ret == 1)
 			return elem;
-		}
+		if (ret == -EAGAIN)
+			continue;	/* a flood of bad chains: not empty yet */
 		/* Ask for kicks, then look again: a buffer may have been added
 		 * before the driver saw that we want to be kicked. */
 		virtqueue_set_notification(vq, true);
-		if (virtqueue_pop(vq, &elem) == 1) {
+		ret = virtqueue_pop(vq, &elem);
+		if (ret == 1) {
 			virtqueue_set_notification(vq, false);
 			return elem;
 		}
+		if (ret == -EAGAIN)
+			continue;
 		struct pollfd fds[2] = {
 			{ .fd = vq->kick_fd, .events = POLLIN },
 			{ .fd = w->stop_fd, .events = POLLIN },
 		};
-		int ready = poll(fds, 2, IDLE_RECHECK_MS);
+		/* No timeout: an empty ring with kicks asked for is woken by the
+		 * driver's next buffer, or by the stop fd. */
+		int ready = poll(fds, 2, -1);
 		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("queue %u: poll: %s", vq->index, strerror(errno));
 			return NULL;
 		}
-		woke_without_kick = ready == 0;
-		if (ready == 0)
-			continue;
 		if (fds[1].revents)
 			return NULL;
 		if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {

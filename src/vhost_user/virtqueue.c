@@ -341,16 +341,19 @@ static int vq_scratch_alloc(struct virtqueue *vq)
 }
 
 /* Under vq->lock, rings mapped. 1 with *elem, 0 when nothing (valid) is
- * available, -ENOMEM. */
+ * available, -EAGAIN after skipping a ring's worth of bad chains (call
+ * again), -ENOMEM. */
 static int vq_pop_locked(struct virtqueue *vq, struct vq_elem **elem)
 {
+	bool consumed = false;
+
 	/* However the guest lays out its memory, one call skips at most a
 	 * ring's worth of bad chains, so a worker never spins under the lock. */
 	for (unsigned skipped = 0;; skipped++) {
 		if (skipped > vq->size) {
 			log_error_once("virtqueue %u: more than %u bad chains in a row",
 				       vq->index, vq->size);
-			return 0;
+			return -EAGAIN;
 		}
 		uint16_t avail_idx, pending, head;
 		struct chain c = { .iov = vq->scratch_iov };
@@ -358,6 +361,16 @@ static int vq_pop_locked(struct virtqueue *vq, struct vq_elem **elem)
 		/* Acquire: the ring entries below were written before the index. */
 		avail_idx = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
 		pending = (uint16_t)(avail_idx - vq->last_avail_idx);
+		if (pending == 0 && consumed && !vq->notify_off) {
+			/* Skipped entries moved last_avail_idx past the kick we
+			 * asked for: ask again at the new end, then look once
+			 * more, or a buffer the driver adds now (seeing the old
+			 * avail_event) would come without a kick. */
+			vq_arm_kick(vq);
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			consumed = false;
+			continue;
+		}
 		if (pending == 0)
 			return 0;
 		if (pending > vq->size) {
@@ -368,6 +381,7 @@ static int vq_pop_locked(struct virtqueue *vq, struct vq_elem **elem)
 		head = __atomic_load_n(&vq->avail->ring[vq->last_avail_idx % vq->size],
 				       __ATOMIC_RELAXED);
 		vq->last_avail_idx++;
+		consumed = true;
 		if (head >= vq->size) {
 			/* No valid id to give back; the driver has lost it anyway. */
 			log_error_once("virtqueue %u: avail head %u out of range (%u)",

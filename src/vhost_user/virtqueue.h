@@ -81,9 +81,13 @@ void virtqueue_destroy(struct virtqueue *vq);
 int virtqueue_map_rings(struct virtqueue *vq);
 
 /* Pop the next available chain. Returns 1 with *elem set, 0 when the
- * ring is empty, or -errno when the ring itself is unusable (rings not
- * mapped). A malformed chain never reaches the caller: it is completed
- * with length 0 and the next one is tried. Free *elem with push. */
+ * ring is empty, -EAGAIN when it skipped a ring's worth of malformed
+ * chains and more may be waiting (call again), or -errno when the ring
+ * itself is unusable (rings not mapped). A malformed chain never reaches
+ * the caller: it is completed with length 0 and the next one is tried.
+ * With notifications on, a return of 0 leaves avail_event at the new end
+ * of the ring, so the driver's next buffer comes with a kick. Free *elem
+ * with push. */
 int virtqueue_pop(struct virtqueue *vq, struct vq_elem **elem);
 
 /* Return elem on the used ring with len bytes written, free it, and

@@ -223,7 +223,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (flags & 8)
 			virtqueue_set_notification(&vq, iterations & 1);
 		ret = virtqueue_pop(&vq, &elem);
-		FUZZ_CHECK(ret == 0 || ret == 1, "pop returned %d", ret);
+		FUZZ_CHECK(ret == 0 || ret == 1 || ret == -EAGAIN, "pop returned %d", ret);
+		if (ret == -EAGAIN)
+			continue;
 		if (ret == 0)
 			break;
 		FUZZ_CHECK(elem->head < qsize, "head %u >= size %u", elem->head, qsize);
