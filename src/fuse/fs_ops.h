@@ -9,19 +9,27 @@
 #ifndef VFSD_FS_OPS_H
 #define VFSD_FS_OPS_H
 
-#include <linux/fuse.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
-/* Who asks: from the request header. */
+#include "fuse/fuse_kernel.h"
+
+/* Who asks: from the request header, and on requests that create an
+ * inode (CREATE, MKNOD, MKDIR, SYMLINK, TMPFILE) the supplementary groups
+ * the guest sent with FUSE_CREATE_SUPP_GROUP: at most FS_MAX_SUPP_GROUPS
+ * (Linux sends the one matching the parent directory's group, when the
+ * caller is in it). No other request carries supplementary groups. */
+#define FS_MAX_SUPP_GROUPS 32
 struct fs_ctx {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
 	uint64_t unique;
+	const gid_t *groups;
+	unsigned ngroups;
 };
 
 /* INIT: what the guest offers, what the file system takes. */

@@ -23,6 +23,83 @@ int req_read_compat(struct fuse_req *req, void *dst, size_t full, size_t len)
 	return req_read(req, dst, len < full ? len : full);
 }
 
+/* Requests the guest sends FUSE_CREATE_SUPP_GROUP's group with. */
+static bool opcode_creates(uint32_t opcode)
+{
+	switch (opcode) {
+	case FUSE_CREATE:
+	case FUSE_MKNOD:
+	case FUSE_MKDIR:
+	case FUSE_SYMLINK:
+	case FUSE_TMPFILE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int ext_read_groups(struct fuse_req *req, struct iov_cursor *ext)
+{
+	uint32_t nr;
+
+	if (req->ctx.ngroups) {
+		log_error_once("fuse: %s: supplementary groups sent twice", req->opname);
+		return -EINVAL;
+	}
+	if (iov_cursor_read(ext, &nr, sizeof(nr)) < 0 || nr > FS_MAX_SUPP_GROUPS ||
+	    iov_cursor_read(ext, req->groups, nr * sizeof(req->groups[0])) < 0) {
+		log_error_once("fuse: %s: malformed supplementary groups extension", req->opname);
+		return -EINVAL;
+	}
+	/* only a new inode's group is decided with them */
+	if (opcode_creates(req->hdr.opcode)) {
+		req->ctx.groups = req->groups;
+		req->ctx.ngroups = nr;
+	}
+	return 0;
+}
+
+int req_take_extensions(struct fuse_req *req)
+{
+	size_t len = (size_t)req->hdr.total_extlen * 8, body = iov_cursor_remaining(&req->in);
+	struct iov_cursor ext = req->in;
+
+	if (len == 0)
+		return 0;
+	if (!(req->flags & (FUSE_CREATE_SUPP_GROUP | FUSE_SECURITY_CTX))) {
+		log_error_once("fuse: %s: extensions that were never negotiated", req->opname);
+		return -EINVAL;
+	}
+	if (len > body) {
+		log_error_once("fuse: %s: %zu bytes of extensions in a body of %zu", req->opname,
+			       len, body);
+		return -EINVAL;
+	}
+	iov_cursor_limit(&req->in, body - len);
+	iov_cursor_skip(&ext, body - len);
+	while (iov_cursor_remaining(&ext) > 0) {
+		struct fuse_ext_header xh;
+		struct iov_cursor one;
+		int err;
+
+		if (iov_cursor_read(&ext, &xh, sizeof(xh)) < 0 || xh.size < sizeof(xh) ||
+		    xh.size % 8 || xh.size - sizeof(xh) > iov_cursor_remaining(&ext)) {
+			log_error_once("fuse: %s: malformed extension header", req->opname);
+			return -EINVAL;
+		}
+		one = ext;
+		iov_cursor_limit(&one, xh.size - sizeof(xh));
+		iov_cursor_skip(&ext, xh.size - sizeof(xh));
+		/* security contexts (types 1-31) and newer types: not ours */
+		if (xh.type != VFSD_FUSE_EXT_GROUPS)
+			continue;
+		err = ext_read_groups(req, &one);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* Whether a NUL byte comes anywhere in the rest of the request: tells a
  * name that is too long from one that is not terminated at all. */
 static bool cursor_has_nul(const struct iov_cursor *cur)

@@ -66,6 +66,8 @@ struct fuse_req {
 	uint32_t max_write;
 	/* FUSE_HANDLE_NO_WAIT: must not wait on the guest (SETLKW). */
 	bool no_wait;
+	/* The supplementary groups of a creating request (ctx.groups). */
+	gid_t groups[FS_MAX_SUPP_GROUPS];
 };
 
 /* fuse_server.c */
@@ -80,6 +82,11 @@ int req_read(struct fuse_req *req, void *dst, size_t len);
 /* Read the first len bytes of a struct of full size: the rest is zeroed
  * (older protocol minors send shorter structs). */
 int req_read_compat(struct fuse_req *req, void *dst, size_t full, size_t len);
+/* Request extensions (7.38) end the request: take them off the body the
+ * handler reads, and hand a creating request's supplementary groups to
+ * the file system in ctx. -EINVAL for extensions never negotiated or
+ * malformed. */
+int req_take_extensions(struct fuse_req *req);
 int req_read_name(struct fuse_req *req, char name[NAME_MAX + 1], enum fuse_name_kind kind);
 int req_read_xattr_name(struct fuse_req *req, char name[XATTR_NAME_MAX + 1]);
 /* NUL-terminated symlink target, at most PATH_MAX - 1 bytes. */

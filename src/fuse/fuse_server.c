@@ -152,7 +152,7 @@ static void session_snapshot(struct fuse_req *req)
 /* Flags a file system may add: everything 7.38 defines except what needs
  * server support we lack (security context extensions, DAX mappings). */
 #define FS_ALLOWED_INIT_FLAGS \
-	(((((uint64_t)FUSE_INIT_EXT << 1) - 1) | FUSE_HAS_EXPIRE_ONLY) & \
+	(((((uint64_t)FUSE_INIT_EXT << 1) - 1) | FUSE_HAS_EXPIRE_ONLY | FUSE_CREATE_SUPP_GROUP) & \
 	 ~((uint64_t)FUSE_MAP_ALIGNMENT | FUSE_SECURITY_CTX | FUSE_HAS_INODE_DAX))
 
 /* Read what follows major/minor: its size depends on the guest's minor. */
@@ -320,11 +320,6 @@ static int header_check(const struct fuse_req *req, size_t in_len)
 			       req->hdr.len, in_len);
 		return -EINVAL;
 	}
-	/* Extensions come only with FUSE_SECURITY_CTX, never negotiated. */
-	if (req->hdr.total_extlen != 0) {
-		log_error_once("fuse: %s: unexpected request extensions", req->opname);
-		return -EINVAL;
-	}
 	return 0;
 }
 
@@ -337,6 +332,9 @@ static int request_serve(struct fuse_req *req, const struct fuse_opcode_info *in
 		}
 		session_snapshot(req);
 	}
+	int err = req_take_extensions(req);
+	if (err)
+		return err;
 	if (!info || !info->handler) {
 		log_debug("fuse: opcode %u (%s) not implemented", req->hdr.opcode, req->opname);
 		return -ENOSYS;

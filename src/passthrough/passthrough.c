@@ -265,6 +265,10 @@ int pt_init(void *opaque, struct fs_init *init)
 		want |= FUSE_SUBMOUNTS;
 	if (cfg->killpriv_v2)
 		want |= FUSE_HANDLE_KILLPRIV_V2;
+	/* a create in a setgid or group-writable directory then gets the
+	 * group rights the caller has on a local file system */
+	if (fs->switch_creds)
+		want |= FUSE_CREATE_SUPP_GROUP;
 	/* ACLs live in xattrs: without xattr support they cannot work */
 	if (cfg->posix_acl && cfg->xattr)
 		want |= FUSE_POSIX_ACL | FUSE_DONT_MASK;
@@ -449,26 +453,6 @@ int pt_reopen(struct passthrough *fs, struct pt_inode *inode, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
-bool pt_keep_sgid(struct passthrough *fs, int fd, uint32_t mode)
-{
-	char name[PT_PROCNAME_MAX];
-	struct statx stx;
-
-	/* Only a create as another fsuid/fsgid can lose it; mkdir takes
-	 * S_ISGID from the parent alone, and never from mode. */
-	if (!fs->switch_creds || (mode & (S_ISGID | S_IXGRP)) != (S_ISGID | S_IXGRP))
-		return false;
-	if (pt_statx(fd, &stx) < 0 || (stx.stx_mode & S_ISGID) || S_ISDIR(stx.stx_mode) ||
-	    S_ISLNK(stx.stx_mode))
-		return false;
-	pt_procname(fd, name);
-	if (fchmodat(fs->proc_self_fd, name, (stx.stx_mode & 07777) | S_ISGID, 0) < 0) {
-		log_error_once("restoring S_ISGID of a new file failed");
-		return false;
-	}
-	return true;
-}
-
 int pt_open_flags(struct passthrough *fs, uint32_t flags)
 {
 	int allowed = O_ACCMODE | O_APPEND | O_DSYNC | O_SYNC | O_NOATIME | O_TRUNC;
@@ -501,6 +485,23 @@ uint32_t pt_fopen_flags(struct passthrough *fs, bool dir)
 	}
 }
 
+int pt_caller_enter(struct passthrough *fs, const struct fs_ctx *ctx, enum cred_rights rights,
+		    struct cred_saved *saved)
+{
+	const struct cred_identity id = { .uid = ctx->uid, .gid = ctx->gid,
+					  .groups = ctx->groups, .ngroups = ctx->ngroups };
+
+	*saved = (struct cred_saved){ 0 };
+	if (!fs->switch_creds)
+		return 0;
+	return credentials_become(&id, rights, saved);
+}
+
+void pt_caller_leave(struct cred_saved *saved)
+{
+	credentials_restore(saved);
+}
+
 int pt_creds_enter(struct passthrough *fs, const struct fs_ctx *ctx, uint32_t mask,
 		   struct pt_creds *creds)
 {
@@ -513,10 +514,7 @@ int pt_creds_enter(struct passthrough *fs, const struct fs_ctx *ctx, uint32_t ma
 	if (ret < 0)
 		return ret;
 	creds->umask_set = true;
-	creds->cred.switched = false;
-	if (!fs->switch_creds)
-		return 0;
-	ret = credentials_switch(ctx->uid, ctx->gid, &creds->cred);
+	ret = pt_caller_enter(fs, ctx, CRED_CALLER, &creds->cred);
 	if (ret < 0) {
 		umask(creds->old_umask);
 		creds->umask_set = false;
@@ -526,8 +524,20 @@ int pt_creds_enter(struct passthrough *fs, const struct fs_ctx *ctx, uint32_t ma
 
 void pt_creds_leave(struct pt_creds *creds)
 {
-	credentials_restore(&creds->cred);
+	pt_caller_leave(&creds->cred);
 	if (creds->umask_set)
 		umask(creds->old_umask);
 	creds->umask_set = false;
+}
+
+int pt_data_rights(struct passthrough *fs, bool keep_suidgid)
+{
+	int ret;
+
+	if (!fs->switch_creds)
+		return 0;
+	ret = credentials_fsetid(keep_suidgid);
+	if (ret < 0)
+		log_error_once("cannot set CAP_FSETID for a write: %s", strerror(-ret));
+	return ret;
 }

@@ -22,16 +22,6 @@ int pt_getattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, bool has
 
 #define PT_FATTR_TIMES (FATTR_ATIME | FATTR_MTIME | FATTR_ATIME_NOW | FATTR_MTIME_NOW)
 
-static mode_t suidgid_bits(mode_t mode)
-{
-	mode_t kill = mode & S_ISUID;
-
-	/* setgid without group-exec marks mandatory locking: it stays */
-	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
-		kill |= S_ISGID;
-	return kill;
-}
-
 static int chmod_inode(struct passthrough *fs, struct pt_inode *inode, mode_t mode)
 {
 	char name[PT_PROCNAME_MAX];
@@ -45,40 +35,22 @@ static int chmod_inode(struct passthrough *fs, struct pt_inode *inode, mode_t mo
 	return 0;
 }
 
-/* The daemon has CAP_FSETID, so the host will not drop setuid/setgid for
- * the guest's writer: do what a local fs does for an unprivileged one. */
-static int kill_suidgid(struct passthrough *fs, struct pt_inode *inode)
-{
-	struct statx stx;
-	mode_t kill;
-	int ret;
-
-	if (!S_ISREG(inode->type))
-		return 0;
-	ret = pt_statx(inode->fd, &stx);
-	if (ret < 0)
-		return ret;
-	kill = suidgid_bits(stx.stx_mode);
-	return kill ? chmod_inode(fs, inode, stx.stx_mode & ~kill) : 0;
-}
-
-static int set_owner(struct passthrough *fs, struct pt_inode *inode,
-		     const struct fuse_setattr_in *in)
+/* The host clears setuid/setgid on a chown as the kernel rules say, for
+ * root as for anyone. */
+static int set_owner(struct pt_inode *inode, const struct fuse_setattr_in *in)
 {
 	uid_t uid = (in->valid & FATTR_UID) ? in->uid : (uid_t)-1;
 	gid_t gid = (in->valid & FATTR_GID) ? in->gid : (gid_t)-1;
 
 	if (fchownat(inode->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
-	return kill_suidgid(fs, inode);
+	return 0;
 }
 
 static int set_size(struct passthrough *fs, struct pt_inode *inode,
 		    const struct fuse_setattr_in *in)
 {
 	struct pt_handle *handle = NULL;
-	struct cap_saved caps = { 0 };
-	bool kill = in->valid & FATTR_KILL_SUIDGID;
 	int fd, ret = 0;
 
 	if (in->size > INT64_MAX)
@@ -95,13 +67,12 @@ static int set_size(struct passthrough *fs, struct pt_inode *inode,
 		if (fd < 0)
 			return fd;
 	}
-	if (kill && credentials_drop_fsetid(&caps) < 0)
-		caps.dropped = false;
-	if (ftruncate(fd, (off_t)in->size) < 0)
+	/* FATTR_KILL_SUIDGID: the guest found the caller without CAP_FSETID
+	 * (a caller other than root has none here anyway) */
+	if (in->valid & FATTR_KILL_SUIDGID)
+		ret = pt_data_rights(fs, false);
+	if (ret == 0 && ftruncate(fd, (off_t)in->size) < 0)
 		ret = -errno;
-	credentials_restore_caps(&caps);
-	if (ret == 0 && kill)
-		ret = kill_suidgid(fs, inode);
 	if (handle)
 		handle_table_put(&fs->handles, handle);
 	else
@@ -147,6 +118,52 @@ static int set_times(struct passthrough *fs, struct pt_inode *inode,
 	return ret < 0 ? -errno : 0;
 }
 
+/* A mode change that only clears setuid/setgid: what a Linux guest sends
+ * (FATTR_MODE alone) when its caller wrote to or truncated a file it does
+ * not own, without killpriv. The host kernel does exactly this for a
+ * local writer, so it is done as the daemon. */
+static bool only_clears_suidgid(struct pt_inode *inode, const struct fuse_setattr_in *in)
+{
+	struct statx stx;
+	uint32_t old, new = in->mode & 07777, diff;
+
+	if ((in->valid & ~(uint32_t)(FATTR_FH | FATTR_LOCKOWNER)) != FATTR_MODE ||
+	    pt_statx(inode->fd, &stx) < 0)
+		return false;
+	old = stx.stx_mode & 07777;
+	diff = old ^ new;
+	/* something changes, only those bits, and only from set to clear */
+	return diff && !(diff & ~(uint32_t)(S_ISUID | S_ISGID)) && !(new & diff);
+}
+
+static int setattr_as_caller(struct passthrough *fs, const struct fs_ctx *ctx,
+			     struct pt_inode *inode, const struct fuse_setattr_in *in)
+{
+	struct cred_saved cred;
+	int ret;
+
+	if (only_clears_suidgid(inode, in))
+		return chmod_inode(fs, inode, in->mode);
+	/* ownership, mode, times and size as the host rules for this caller:
+	 * chown only with CAP_CHOWN, chmod and explicit times only by the
+	 * owner, S_ISGID only for a member of the file's group */
+	ret = pt_caller_enter(fs, ctx, CRED_CALLER_GUEST_DAC, &cred);
+	if (ret < 0)
+		return ret;
+	/* ownership before mode: a mode given with a chown is what the
+	 * guest wants in the end, even with setuid bits in it */
+	if (in->valid & (FATTR_UID | FATTR_GID))
+		ret = set_owner(inode, in);
+	if (ret == 0 && (in->valid & FATTR_MODE))
+		ret = chmod_inode(fs, inode, in->mode);
+	if (ret == 0 && (in->valid & FATTR_SIZE))
+		ret = set_size(fs, inode, in);
+	if (ret == 0 && (in->valid & PT_FATTR_TIMES))
+		ret = set_times(fs, inode, in);
+	pt_caller_leave(&cred);
+	return ret;
+}
+
 int pt_setattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid,
 	       const struct fuse_setattr_in *in, struct fuse_attr_out *out)
 {
@@ -156,16 +173,7 @@ int pt_setattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid,
 
 	if (ret < 0)
 		return ret;
-	/* ownership before mode: a mode given with a chown is what the
-	 * guest wants in the end, even with setuid bits in it */
-	if (in->valid & (FATTR_UID | FATTR_GID))
-		ret = set_owner(fs, inode, in);
-	if (ret == 0 && (in->valid & FATTR_MODE))
-		ret = chmod_inode(fs, inode, in->mode);
-	if (ret == 0 && (in->valid & FATTR_SIZE))
-		ret = set_size(fs, inode, in);
-	if (ret == 0 && (in->valid & PT_FATTR_TIMES))
-		ret = set_times(fs, inode, in);
+	ret = setattr_as_caller(fs, ctx, inode, in);
 	if (ret == 0)
 		ret = pt_getattr_fd(fs, inode->fd, out);
 	pt_inode_put(fs, inode);
@@ -213,16 +221,14 @@ int pt_access(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint32_t 
 	ret = pt_inode_get(fs, nodeid, &inode);
 	if (ret < 0 || mask == F_OK)
 		goto out;
-	cred.switched = false;
-	if (fs->switch_creds)
-		ret = credentials_switch(ctx->uid, ctx->gid, &cred);
+	ret = pt_caller_enter(fs, ctx, CRED_CALLER, &cred);
 	if (ret < 0)
 		goto out;
 	pt_procname(inode->fd, name);
-	/* AT_EACCESS: check with the fsuid/fsgid just set */
+	/* AT_EACCESS: check with the effective ids just set */
 	if (faccessat(fs->proc_self_fd, name, (int)mask, AT_EACCESS) < 0)
 		ret = -errno;
-	credentials_restore(&cred);
+	pt_caller_leave(&cred);
 out:
 	pt_inode_put(fs, inode);
 	return ret;

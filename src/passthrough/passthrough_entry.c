@@ -83,17 +83,6 @@ static int make_at(int dirfd, enum make_kind kind, const struct make_args *a)
 	return ret < 0 ? -errno : 0;
 }
 
-static void keep_sgid_of(struct passthrough *fs, struct fuse_entry_out *out, uint32_t mode)
-{
-	struct pt_inode *inode;
-
-	if (pt_inode_get(fs, out->nodeid, &inode) < 0)
-		return;
-	if (pt_keep_sgid(fs, inode->fd, mode))
-		out->attr.mode |= S_ISGID;
-	pt_inode_put(fs, inode);
-}
-
 static int make_entry(struct passthrough *fs, const struct fs_ctx *ctx, uint64_t parent_id,
 		      enum make_kind kind, const struct make_args *a, uint32_t umask,
 		      struct fuse_entry_out *out)
@@ -117,8 +106,6 @@ static int make_entry(struct passthrough *fs, const struct fs_ctx *ctx, uint64_t
 	pt_creds_leave(&creds);
 	if (ret == 0)
 		ret = pt_do_lookup(fs, parent, a->name, out);
-	if (ret == 0 && kind == MAKE_NODE)
-		keep_sgid_of(fs, out, a->mode);
 out:
 	pt_inode_put(fs, parent);
 	return ret;
@@ -167,9 +154,13 @@ int pt_mkdir(void *opaque, const struct fs_ctx *ctx, uint64_t parent, const char
 	return make_entry(pt_from(opaque), ctx, parent, MAKE_DIR, &a, umask, out);
 }
 
-static int remove_entry(struct passthrough *fs, uint64_t parent_id, const char *name, int flags)
+/* Unlink, rmdir and rename run as the caller with the guest's DAC
+ * check: a sticky directory's owner rule is the host's to apply. */
+static int remove_entry(struct passthrough *fs, const struct fs_ctx *ctx, uint64_t parent_id,
+			const char *name, int flags)
 {
 	struct pt_inode *parent;
+	struct cred_saved cred;
 	int ret;
 
 	/* the host refuses these too; refuse before touching anything */
@@ -178,20 +169,22 @@ static int remove_entry(struct passthrough *fs, uint64_t parent_id, const char *
 	ret = pt_inode_get(fs, parent_id, &parent);
 	if (ret < 0)
 		return ret;
-	if (unlinkat(parent->fd, name, flags) < 0)
+	ret = pt_caller_enter(fs, ctx, CRED_CALLER_GUEST_DAC, &cred);
+	if (ret == 0 && unlinkat(parent->fd, name, flags) < 0)
 		ret = -errno;
+	pt_caller_leave(&cred);
 	pt_inode_put(fs, parent);
 	return ret;
 }
 
 int pt_unlink(void *opaque, const struct fs_ctx *ctx, uint64_t parent, const char *name)
 {
-	return remove_entry(pt_from(opaque), parent, name, 0);
+	return remove_entry(pt_from(opaque), ctx, parent, name, 0);
 }
 
 int pt_rmdir(void *opaque, const struct fs_ctx *ctx, uint64_t parent, const char *name)
 {
-	return remove_entry(pt_from(opaque), parent, name, AT_REMOVEDIR);
+	return remove_entry(pt_from(opaque), ctx, parent, name, AT_REMOVEDIR);
 }
 
 int pt_rename(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, const char *name,
@@ -199,6 +192,7 @@ int pt_rename(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, const 
 {
 	struct passthrough *fs = pt_from(opaque);
 	struct pt_inode *parent, *new_parent = NULL;
+	struct cred_saved cred;
 	int ret;
 
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
@@ -211,8 +205,10 @@ int pt_rename(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, const 
 	ret = pt_inode_get(fs, new_parent_id, &new_parent);
 	if (ret < 0)
 		goto out;
-	if (renameat2(parent->fd, name, new_parent->fd, new_name, flags) < 0)
+	ret = pt_caller_enter(fs, ctx, CRED_CALLER_GUEST_DAC, &cred);
+	if (ret == 0 && renameat2(parent->fd, name, new_parent->fd, new_name, flags) < 0)
 		ret = -errno;
+	pt_caller_leave(&cred);
 out:
 	pt_inode_put(fs, new_parent);
 	pt_inode_put(fs, parent);
@@ -226,8 +222,9 @@ static int link_at(struct passthrough *fs, struct pt_inode *inode, struct pt_ino
 
 	if (linkat(inode->fd, "", new_parent->fd, new_name, AT_EMPTY_PATH) == 0)
 		return 0;
-	/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH, which a non-root fsuid
-	 * drops: link through the magic link instead */
+	/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH, which a caller other than
+	 * root lacks: link through the magic link instead (the host applies
+	 * fs.protected_hardlinks to the caller either way) */
 	if (errno != ENOENT)
 		return -errno;
 	pt_procname(inode->fd, name);
@@ -252,6 +249,7 @@ int pt_link(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t ne
 	ret = pt_inode_get(fs, new_parent_id, &new_parent);
 	if (ret < 0)
 		goto out;
+	/* a new name for an inode: exactly as the caller, like a create */
 	ret = pt_creds_enter(fs, ctx, 0, &creds);
 	if (ret < 0)
 		goto out;

@@ -43,38 +43,21 @@ static int create_room(struct passthrough *fs)
 	return 0;
 }
 
-/* Fallback when CAP_FSETID cannot be dropped: clear the bits by hand. */
-static void kill_suidgid_fd(int fd)
+/* Reopens inode. An O_TRUNC open truncates as the caller would: a caller
+ * other than root (or one the guest marked FUSE_OPEN_KILL_SUIDGID, as it
+ * lacks CAP_FSETID) gets setuid/setgid cleared by the host. */
+static int reopen_for(struct passthrough *fs, const struct fs_ctx *ctx, struct pt_inode *inode,
+		      int oflags, uint32_t open_flags)
 {
-	struct stat st;
-	mode_t kill;
+	if (oflags & O_TRUNC) {
+		int ret = pt_data_rights(fs, ctx->uid == 0 &&
+					     !(open_flags & FUSE_OPEN_KILL_SUIDGID));
 
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return;
-	kill = st.st_mode & S_ISUID;
-	if ((st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
-		kill |= S_ISGID;
-	if (kill)
-		fchmod(fd, st.st_mode & 07777 & ~kill);
-}
-
-/* Reopens inode; FUSE_OPEN_KILL_SUIDGID with O_TRUNC: the truncate clears
- * setuid/setgid as the caller's (it lacks CAP_FSETID) would. */
-static int reopen_kill(struct passthrough *fs, struct pt_inode *inode, int oflags,
-		       uint32_t open_flags)
-{
-	bool kill = (open_flags & FUSE_OPEN_KILL_SUIDGID) && (oflags & O_TRUNC);
-	struct cap_saved caps = { 0 };
-	int fd;
-
-	if (kill && credentials_drop_fsetid(&caps) < 0)
-		caps.dropped = false;
+		if (ret < 0)
+			return ret;
+	}
 	/* pt_reopen refuses FIFOs, sockets and devices with -ENXIO */
-	fd = pt_reopen(fs, inode, oflags);
-	credentials_restore_caps(&caps);
-	if (kill && fd >= 0)
-		kill_suidgid_fd(fd);
-	return fd;
+	return pt_reopen(fs, inode, oflags);
 }
 
 int pt_open(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint32_t flags,
@@ -91,7 +74,7 @@ int pt_open(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint32_t fl
 		pt_inode_put(fs, inode);
 		return -EMFILE;
 	}
-	fd = reopen_kill(fs, inode, pt_open_flags(fs, flags), open_flags);
+	fd = reopen_for(fs, ctx, inode, pt_open_flags(fs, flags), open_flags);
 	pt_inode_put(fs, inode);
 	if (fd < 0)
 		return fd;
@@ -132,9 +115,10 @@ static int created_reply(struct passthrough *fs, struct pt_inode *parent, int fd
 
 /* CREATE without O_EXCL of a name that exists (created behind the guest's
  * back): open it like OPEN would, regular files and directories only. */
-static int create_open_existing(struct passthrough *fs, struct pt_inode *parent,
-				const char *name, int oflags, uint32_t open_flags,
-				struct fuse_entry_out *entry, struct fuse_open_out *open)
+static int create_open_existing(struct passthrough *fs, const struct fs_ctx *ctx,
+				struct pt_inode *parent, const char *name, int oflags,
+				uint32_t open_flags, struct fuse_entry_out *entry,
+				struct fuse_open_out *open)
 {
 	struct pt_inode *inode;
 	int fd, ret = pt_do_lookup(fs, parent, name, entry);
@@ -144,7 +128,7 @@ static int create_open_existing(struct passthrough *fs, struct pt_inode *parent,
 	ret = pt_inode_get(fs, entry->nodeid, &inode);
 	if (ret < 0)
 		return ret;
-	fd = reopen_kill(fs, inode, oflags, open_flags);
+	fd = reopen_for(fs, ctx, inode, oflags, open_flags);
 	pt_inode_put(fs, inode);
 	ret = fd < 0 ? fd : open_handle(fs, fd, open);
 	if (ret < 0)
@@ -181,10 +165,10 @@ int pt_create(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, const 
 		err = errno;
 	pt_creds_leave(&creds);
 	if (fd >= 0) {
-		pt_keep_sgid(fs, fd, mode);
 		ret = created_reply(fs, parent, fd, entry, open);
 	} else if (err == EEXIST && !(flags & O_EXCL)) {
-		ret = create_open_existing(fs, parent, name, oflags, open_flags, entry, open);
+		ret = create_open_existing(fs, ctx, parent, name, oflags, open_flags, entry,
+					   open);
 	} else {
 		ret = -err;
 	}
@@ -217,10 +201,8 @@ int pt_tmpfile(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, uint3
 	if (fd < 0)
 		ret = -errno;
 	pt_creds_leave(&creds);
-	if (fd >= 0) {
-		pt_keep_sgid(fs, fd, mode);
+	if (fd >= 0)
 		ret = created_reply(fs, parent, fd, entry, open);
-	}
 out:
 	pt_inode_put(fs, parent);
 	return ret;
@@ -274,8 +256,6 @@ ssize_t pt_write(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 		 unsigned src_count)
 {
 	struct passthrough *fs = pt_from(opaque);
-	bool kill = write_flags & FUSE_WRITE_KILL_SUIDGID;
-	struct cap_saved caps = { 0 };
 	struct pt_handle *handle;
 	ssize_t ret;
 
@@ -286,13 +266,10 @@ ssize_t pt_write(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 		return ret;
 	/* without CAP_FSETID the host kernel clears setuid/setgid (and
 	 * security.capability) atomically with the write */
-	if (kill && credentials_drop_fsetid(&caps) < 0)
-		caps.dropped = false;
+	ret = pt_data_rights(fs, ctx->uid == 0 && !(write_flags & FUSE_WRITE_KILL_SUIDGID));
 	/* an O_APPEND fd appends whatever the offset, as on the host */
-	ret = rw_iov(handle->fd, src, src_count, (off_t)offset, true);
-	credentials_restore_caps(&caps);
-	if (kill && ret >= 0)
-		kill_suidgid_fd(handle->fd);
+	if (ret == 0)
+		ret = rw_iov(handle->fd, src, src_count, (off_t)offset, true);
 	handle_table_put(&fs->handles, handle);
 	return ret;
 }
@@ -367,7 +344,10 @@ int pt_fallocate(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 	ret = handle_fd_get(fs, fh, &handle);
 	if (ret < 0)
 		return ret;
-	if (fallocate(handle->fd, (int)mode, (off_t)offset, (off_t)length) < 0)
+	/* like a write, an allocation clears setuid/setgid for a caller
+	 * without CAP_FSETID */
+	ret = pt_data_rights(fs, ctx->uid == 0);
+	if (ret == 0 && fallocate(handle->fd, (int)mode, (off_t)offset, (off_t)length) < 0)
 		ret = -errno;
 	handle_table_put(&fs->handles, handle);
 	return ret;
@@ -418,6 +398,10 @@ ssize_t pt_copy_file_range(void *opaque, const struct fs_ctx *ctx, uint64_t node
 	if (ret < 0)
 		return ret;
 	ret = handle_fd_get(fs, fh_out, &out);
+	if (ret < 0)
+		goto out;
+	/* the destination is written for the caller: as in pt_write */
+	ret = pt_data_rights(fs, ctx->uid == 0);
 	if (ret < 0)
 		goto out;
 	ret = copy_file_range(in->fd, &oi, out->fd, &oo, len > PT_MAX_RW ? PT_MAX_RW : len,

@@ -73,22 +73,20 @@ int pt_reopen(struct passthrough *fs, struct pt_inode *inode, int flags);
 int pt_open_flags(struct passthrough *fs, uint32_t flags);
 uint32_t pt_fopen_flags(struct passthrough *fs, bool dir);
 bool pt_name_is_dots(const char *name);
-/* A create with S_ISGID|S_IXGRP in mode, in a setgid directory, by a
- * caller outside the directory's group loses S_ISGID on a local file
- * system (mode_strip_sgid). A 6.x guest's VFS has made that check already,
- * with the caller's supplementary groups: S_ISGID still in mode means the
- * caller keeps it. The host made it again for our fsuid/fsgid, which have
- * no supplementary groups, and may have stripped it wrongly: fd (O_PATH
- * or not) gets it back, set as the daemon. A pre-6.0 guest that does not
- * strip lets a non-member keep S_ISGID; its root could chmod anyway.
- * Returns true when S_ISGID was put back. */
-bool pt_keep_sgid(struct passthrough *fs, int fd, uint32_t mode);
 /* Counts a guest lookup of an inode we already hold (".", link). */
 int pt_entry_of_inode(struct passthrough *fs, struct pt_inode *parent, struct pt_inode *inode,
 		      struct fuse_entry_out *out);
 
-/* Identity for creating ops: caller's fsuid/fsgid, the umask given with
- * FUSE_DONT_MASK (else 0: the guest already applied it). */
+/* Acting as the caller (credentials.h) for a request that changes what
+ * exists on the host: a no-op when the daemon is not root, since it can
+ * then act as nobody else. */
+int pt_caller_enter(struct passthrough *fs, const struct fs_ctx *ctx, enum cred_rights rights,
+		    struct cred_saved *saved);
+void pt_caller_leave(struct cred_saved *saved);
+
+/* Requests that create an inode run exactly as the caller (CRED_CALLER,
+ * with the supplementary groups the guest sent), under the umask given
+ * with FUSE_DONT_MASK (else 0: the guest already applied it). */
 struct pt_creds {
 	struct cred_saved cred;
 	mode_t old_umask;
@@ -97,6 +95,11 @@ struct pt_creds {
 int pt_creds_enter(struct passthrough *fs, const struct fs_ctx *ctx, uint32_t umask,
 		   struct pt_creds *creds);
 void pt_creds_leave(struct pt_creds *creds);
+
+/* Data written, truncated or allocated for the caller: the host clears
+ * setuid/setgid unless the caller may keep them (root, and the guest did
+ * not ask for the bits to go). */
+int pt_data_rights(struct passthrough *fs, bool keep_suidgid);
 
 /* Ops, by file. */
 int pt_init(void *fs, struct fs_init *init);

@@ -49,7 +49,12 @@ static ssize_t xattr_call(const char *path, const struct xattr_args *a)
 	}
 }
 
-static ssize_t xattr_on_inode(struct passthrough *fs, uint64_t nodeid, const struct xattr_args *a)
+/* Reads run as the daemon; SET and REMOVE as the caller with the guest's
+ * DAC check: the host then applies its owner rule to ACLs and sticky
+ * directories, its privilege rules to trusted.* and security.*, and
+ * clears S_ISGID when an ACL is set by a non-member. */
+static ssize_t xattr_on_inode(struct passthrough *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+			      const struct xattr_args *a)
 {
 	char name[PT_PROCNAME_MAX];
 	struct pt_inode *inode;
@@ -68,9 +73,18 @@ static ssize_t xattr_on_inode(struct passthrough *fs, uint64_t nodeid, const str
 		goto out;
 	}
 	pt_procname(inode->fd, name);
-	ret = xattr_call(name, a);
-	if (ret < 0)
-		ret = -errno;
+	if (a->op == XATTR_OP_SET || a->op == XATTR_OP_REMOVE) {
+		struct cred_saved cred;
+
+		ret = pt_caller_enter(fs, ctx, CRED_CALLER_GUEST_DAC, &cred);
+		if (ret == 0 && xattr_call(name, a) < 0)
+			ret = -errno;
+		pt_caller_leave(&cred);
+	} else {
+		ret = xattr_call(name, a);
+		if (ret < 0)
+			ret = -errno;
+	}
 	/* leave the thread's cwd on the shared dir, not inside /proc */
 	if (fchdir(fs->inodes.root->fd) < 0)
 		log_error_once("fchdir back to the shared directory failed");
@@ -124,9 +138,7 @@ int pt_setxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, const c
 		return -EINVAL;
 	if (size > PT_XATTR_MAX)
 		return -E2BIG;
-	if (fs->cfg.xattr && trusted_denied(ctx, name))
-		return -EPERM;
-	ret = (int)xattr_on_inode(fs, nodeid, &a);
+	ret = (int)xattr_on_inode(fs, ctx, nodeid, &a);
 	if (ret == 0 && (setxattr_flags & FUSE_SETXATTR_ACL_KILL_SGID) &&
 	    !strcmp(name, "system.posix_acl_access"))
 		acl_kill_sgid(fs, nodeid);
@@ -144,7 +156,7 @@ ssize_t pt_getxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, con
 	/* no value is larger: a bigger buffer is never filled past this */
 	if (a.size > PT_XATTR_MAX)
 		a.size = PT_XATTR_MAX;
-	return xattr_on_inode(fs, nodeid, &a);
+	return xattr_on_inode(fs, ctx, nodeid, &a);
 }
 
 /* Removes the trusted.* names from a list of len bytes; the new length. */
@@ -171,7 +183,8 @@ static size_t drop_trusted(char *list, size_t len)
 /* LISTXATTR for a caller who may not see trusted.*: the full list is read
  * into a buffer of our own, so that the size asked for (or answered for a
  * size-0 query) is that of the filtered list. */
-static ssize_t list_untrusted(struct passthrough *fs, uint64_t nodeid, char *list, size_t size)
+static ssize_t list_untrusted(struct passthrough *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+			      char *list, size_t size)
 {
 	struct xattr_args a = { .op = XATTR_OP_LIST };
 	ssize_t ret = -ERANGE;
@@ -181,7 +194,7 @@ static ssize_t list_untrusted(struct passthrough *fs, uint64_t nodeid, char *lis
 	for (i = 0; i < LIST_TRIES && ret == -ERANGE; i++) {
 		a.buf = NULL;
 		a.size = 0;
-		ret = xattr_on_inode(fs, nodeid, &a);
+		ret = xattr_on_inode(fs, ctx, nodeid, &a);
 		if (ret <= 0)
 			return ret;
 		if (ret > PT_XATTR_MAX)
@@ -192,7 +205,7 @@ static ssize_t list_untrusted(struct passthrough *fs, uint64_t nodeid, char *lis
 		a.buf = buf;
 		a.size = (size_t)ret;
 		/* ERANGE: the list grew in between; ask again */
-		ret = xattr_on_inode(fs, nodeid, &a);
+		ret = xattr_on_inode(fs, ctx, nodeid, &a);
 		if (ret >= 0) {
 			ret = (ssize_t)drop_trusted(buf, (size_t)ret);
 			if (size && (size_t)ret > size)
@@ -216,8 +229,8 @@ ssize_t pt_listxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, ch
 	if (a.size > PT_XATTR_MAX)
 		a.size = PT_XATTR_MAX;
 	if (fs->cfg.xattr && ctx->uid != 0)
-		return list_untrusted(fs, nodeid, list, a.size);
-	return xattr_on_inode(fs, nodeid, &a);
+		return list_untrusted(fs, ctx, nodeid, list, a.size);
+	return xattr_on_inode(fs, ctx, nodeid, &a);
 }
 
 int pt_removexattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, const char *name)
@@ -225,7 +238,5 @@ int pt_removexattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, cons
 	struct passthrough *fs = pt_from(opaque);
 	struct xattr_args a = { .op = XATTR_OP_REMOVE, .name = name };
 
-	if (fs->cfg.xattr && trusted_denied(ctx, name))
-		return -EPERM;
-	return (int)xattr_on_inode(fs, nodeid, &a);
+	return (int)xattr_on_inode(fs, ctx, nodeid, &a);
 }

@@ -44,8 +44,8 @@ static const int allowed[] = {
 	SCMP_SYS(removexattr), SCMP_SYS(lgetxattr), SCMP_SYS(lsetxattr),
 	SCMP_SYS(llistxattr), SCMP_SYS(lremovexattr), SCMP_SYS(fgetxattr),
 	SCMP_SYS(fsetxattr), SCMP_SYS(flistxattr), SCMP_SYS(fremovexattr),
-	/* per-request credentials (credentials.c) */
-	SCMP_SYS(setfsuid), SCMP_SYS(setfsgid), SCMP_SYS(capget), SCMP_SYS(capset),
+	/* per-request credentials (credentials.c; setres[ug]id filtered below) */
+	SCMP_SYS(setgroups), SCMP_SYS(capget), SCMP_SYS(capset),
 	SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
 	SCMP_SYS(getresuid), SCMP_SYS(getresgid),
 	/* vhost-user: the VMM's socket, guest memory, kick/call eventfds */
@@ -119,6 +119,19 @@ static int rules_add_filtered(scmp_filter_ctx ctx, bool syslog)
 	cmp = SCMP_A0(SCMP_CMP_EQ, CLONE_FS);
 	if (!ret)
 		ret = rule_add(ctx, SCMP_SYS(unshare), 1, &cmp);
+	/* a request acts as its caller through the effective ids alone: the
+	 * real and saved ids (-1: unchanged) keep the way back to the daemon */
+	{
+		struct scmp_arg_cmp keep[2] = {
+			SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffUL, 0xffffffffUL),
+			SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffUL, 0xffffffffUL),
+		};
+
+		if (!ret)
+			ret = rule_add(ctx, SCMP_SYS(setresuid), 2, keep);
+		if (!ret)
+			ret = rule_add(ctx, SCMP_SYS(setresgid), 2, keep);
+	}
 	/* getrlimit, never setrlimit: the new-limit pointer must be NULL */
 	cmp = SCMP_A2(SCMP_CMP_EQ, 0);
 	if (!ret)

@@ -106,6 +106,12 @@ int iov_cursor_skip(struct iov_cursor *cur, size_t len)
 	return 0;
 }
 
+void iov_cursor_limit(struct iov_cursor *cur, size_t len)
+{
+	if (len < cur->remaining)
+		cur->remaining = len;
+}
+
 int iov_cursor_read_string(struct iov_cursor *cur, char *dst, size_t max_len)
 {
 	struct iov_cursor probe = *cur;

@@ -32,6 +32,8 @@ int iov_cursor_write(struct iov_cursor *cur, const void *src, size_t len);
 /* Write zero bytes. */
 int iov_cursor_write_zeros(struct iov_cursor *cur, size_t len);
 int iov_cursor_skip(struct iov_cursor *cur, size_t len);
+/* Let the cursor see at most len more bytes (no-op when fewer remain). */
+void iov_cursor_limit(struct iov_cursor *cur, size_t len);
 
 /* Read a NUL-terminated string of at most max_len bytes (NUL excluded)
  * into dst (which holds max_len + 1). -EINVAL if no NUL comes within the

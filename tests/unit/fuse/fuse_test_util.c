@@ -23,8 +23,14 @@ static void note(const char *op, const struct fs_ctx *ctx)
 {
 	M.op = op;
 	M.count++;
-	if (ctx)
-		M.ctx = *ctx;
+	if (!ctx)
+		return;
+	M.ctx = *ctx;
+	/* the request's copy is gone once the call returns */
+	if (ctx->ngroups) {
+		memcpy(M.groups, ctx->groups, ctx->ngroups * sizeof(M.groups[0]));
+		M.ctx.groups = M.groups;
+	}
 }
 
 static void copy_name(char *dst, const char *src)

@@ -18,7 +18,8 @@
 struct mock_call {
 	const char *op;     /* name of the last fs_ops member called */
 	int count;          /* calls since reset */
-	struct fs_ctx ctx;
+	struct fs_ctx ctx;	/* ctx.groups points into groups below */
+	gid_t groups[FS_MAX_SUPP_GROUPS];
 	uint64_t nodeid, parent, new_parent, fh, fh_out, nodeid_out;
 	uint64_t offset, off_out, length, lock_owner, owner, nlookup, unique, cfr_flags;
 	char name[NAME_MAX + 2], name2[NAME_MAX + 2], target[PATH_MAX + 1];

@@ -354,7 +354,8 @@ static void test_len_smaller_than_bytes(void **state)
 
 static void test_extensions_refused(void **state)
 {
-	/* total_extlen without FUSE_SECURITY_CTX negotiated. */
+	/* total_extlen without FUSE_SECURITY_CTX or FUSE_CREATE_SUPP_GROUP
+	 * negotiated. */
 	rb_begin(FUSE_LOOKUP, 1);
 	rb_str("name");
 	rb_add("\0\0\0\0\0\0\0\0", 8);
@@ -363,6 +364,125 @@ static void test_extensions_refused(void **state)
 	memcpy(R.b + offsetof(struct fuse_in_header, total_extlen), &ext, sizeof(ext));
 	assert_error_reply(rb_send(S), EINVAL);
 	assert_int_equal(M.count, 0);
+}
+
+/* total_extlen counts 8-byte units at the end of the request. */
+static void rb_set_extlen(uint16_t units)
+{
+	memcpy(R.b + offsetof(struct fuse_in_header, total_extlen), &units, sizeof(units));
+}
+
+static void rb_mkdir_with_ext(const void *ext, size_t ext_len)
+{
+	struct fuse_mkdir_in in = { .mode = 0755 };
+
+	rb_begin(FUSE_MKDIR, 1);
+	rb_add(&in, sizeof(in));
+	rb_str("dir");
+	rb_add(ext, ext_len);
+	rb_finish();
+	rb_set_extlen((uint16_t)(ext_len / 8));
+}
+
+struct groups_ext {
+	struct fuse_ext_header h;
+	uint32_t nr;
+	uint32_t groups[3];
+};
+
+static struct groups_ext groups_ext(uint32_t nr, uint32_t g0)
+{
+	return (struct groups_ext){
+		.h = { .size = sizeof(struct groups_ext), .type = VFSD_FUSE_EXT_GROUPS },
+		.nr = nr, .groups = { g0, 0, 0 },
+	};
+}
+
+/* FUSE_CREATE_SUPP_GROUP: the group reaches the file system on creating
+ * requests only, and the name before the extension is read as sent. */
+static void test_supp_group_extension(void **state)
+{
+	struct fuse_server *s;
+	struct groups_ext ext = groups_ext(1, 4242);
+	struct {
+		struct fuse_ext_header h;
+		uint8_t ctx[8];
+	} secctx = { .h = { .size = 16, .type = 1 } };
+	uint8_t both[sizeof(secctx) + sizeof(ext)];
+
+	MC.init_add = FUSE_CREATE_SUPP_GROUP;
+	s = server_with_init(38, 0xffffffffu | FUSE_CREATE_SUPP_GROUP);
+
+	rb_mkdir_with_ext(&ext, sizeof(ext));
+	assert_ok_reply(rb_send(s), sizeof(struct fuse_entry_out));
+	assert_string_equal(M.op, "mkdir");
+	assert_string_equal(M.name, "dir");
+	assert_int_equal(M.mode, 0755);
+	assert_int_equal(M.ctx.ngroups, 1);
+	assert_int_equal(M.ctx.groups[0], 4242);
+
+	/* other extensions before it are skipped */
+	memcpy(both, &secctx, sizeof(secctx));
+	memcpy(both + sizeof(secctx), &ext, sizeof(ext));
+	rb_mkdir_with_ext(both, sizeof(both));
+	assert_ok_reply(rb_send(s), sizeof(struct fuse_entry_out));
+	assert_int_equal(M.ctx.ngroups, 1);
+
+	/* on a request that creates nothing it is not the fs's business */
+	rb_begin(FUSE_UNLINK, 1);
+	rb_str("dir");
+	rb_add(&ext, sizeof(ext));
+	rb_finish();
+	rb_set_extlen(sizeof(ext) / 8);
+	rb_send(s);
+	assert_string_equal(M.op, "unlink");
+	assert_string_equal(M.name, "dir");
+	assert_int_equal(M.ctx.ngroups, 0);
+	fuse_server_free(s);
+}
+
+static void test_supp_group_extension_malformed(void **state)
+{
+	struct fuse_server *s;
+	struct groups_ext ext;
+
+	MC.init_add = FUSE_CREATE_SUPP_GROUP;
+	s = server_with_init(38, 0xffffffffu | FUSE_CREATE_SUPP_GROUP);
+
+	ext = groups_ext(3, 1);		/* three groups in room for ... three: fine */
+	rb_mkdir_with_ext(&ext, sizeof(ext));
+	assert_ok_reply(rb_send(s), sizeof(struct fuse_entry_out));
+	assert_int_equal(M.ctx.ngroups, 3);
+
+	M.count = 0;
+	ext = groups_ext(4, 1);		/* more groups than the extension holds */
+	rb_mkdir_with_ext(&ext, sizeof(ext));
+	assert_error_reply(rb_send(s), EINVAL);
+	ext = groups_ext(0xffffffffu, 1);	/* absurd count */
+	rb_mkdir_with_ext(&ext, sizeof(ext));
+	assert_error_reply(rb_send(s), EINVAL);
+	ext = groups_ext(1, 1);
+	ext.h.size = 12;		/* not a multiple of 8 */
+	rb_mkdir_with_ext(&ext, sizeof(ext));
+	assert_error_reply(rb_send(s), EINVAL);
+	ext.h.size = 4;			/* smaller than its header */
+	rb_mkdir_with_ext(&ext, sizeof(ext));
+	assert_error_reply(rb_send(s), EINVAL);
+	ext.h.size = 64;		/* runs past the request */
+	rb_mkdir_with_ext(&ext, sizeof(ext));
+	assert_error_reply(rb_send(s), EINVAL);
+	ext = groups_ext(1, 1);		/* total_extlen larger than the body */
+	rb_mkdir_with_ext(&ext, sizeof(ext));
+	rb_set_extlen(0x100);
+	assert_error_reply(rb_send(s), EINVAL);
+	{
+		struct groups_ext two[2] = { groups_ext(1, 1), groups_ext(1, 2) };
+
+		rb_mkdir_with_ext(two, sizeof(two));	/* groups twice */
+		assert_error_reply(rb_send(s), EINVAL);
+	}
+	assert_int_equal(M.count, 0);
+	fuse_server_free(s);
 }
 
 static void test_short_header(void **state)
@@ -650,7 +770,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_valid_bodies_accepted), T(test_truncated_bodies),
 		T(test_len_larger_than_bytes), T(test_len_smaller_than_bytes),
-		T(test_extensions_refused), T(test_short_header), T(test_reply_space_too_small),
+		T(test_extensions_refused), T(test_supp_group_extension),
+		T(test_supp_group_extension_malformed), T(test_short_header), T(test_reply_space_too_small),
 		T(test_reply_split_header), T(test_names), T(test_names_without_nul),
 		T(test_name_split_across_iovecs), T(test_setlkw_no_wait),
 	};

@@ -1013,32 +1013,52 @@ static void test_xattr_trusted_unpriv(void **state)
 	assert_int_equal(ops->getxattr(f->fs, &f->ctx, id, "trusted.t", buf, sizeof(buf)), 2);
 }
 
-/* A member's create with S_ISGID in a setgid dir keeps it although the
- * daemon's switched fsgid has no supplementary groups. */
-static void test_create_keeps_sgid(void **state)
+/* S_ISGID on a new file is the host's decision for the caller's identity
+ * (CVE-2022-0358): a caller outside the file's group loses it, and the
+ * supplementary group the guest vouches for (FUSE_CREATE_SUPP_GROUP)
+ * makes it a member. The daemon never puts the bit back itself. */
+static void test_create_sgid_needs_group(void **state)
 {
 	struct fixture *f = *state;
+	static const gid_t shared = 3000;
 	struct fuse_entry_out e;
 	struct fuse_open_out o;
 
 	assert_int_equal(mkdir(host(f, "g"), 0777), 0);
-	assert_int_equal(chown(host(f, "g"), 0, 3000), 0);
-	assert_int_equal(chmod(host(f, "g"), 02777), 0);
+	assert_int_equal(chown(host(f, "g"), 0, shared), 0);
+	assert_int_equal(chmod(host(f, "g"), 03777), 0);
 	f->ctx.uid = 1000;
 	f->ctx.gid = 1000;
 	assert_int_equal(ops->create(f->fs, &f->ctx, lookup(f, 1, "g"), "c", 02755, O_RDWR, 0, 0,
 				     &e, &o), 0);
-	assert_int_equal(e.attr.mode & 07777, 02755);
-	assert_int_equal(host_stat(f, "g/c").st_mode & 07777, 02755);
-	assert_int_equal(host_stat(f, "g/c").st_gid, 3000);
+	assert_int_equal(e.attr.mode & 07777, 0755);
+	assert_int_equal(host_stat(f, "g/c").st_mode & 07777, 0755);
+	assert_int_equal(host_stat(f, "g/c").st_gid, shared);
 	assert_int_equal(ops->mknod(f->fs, &f->ctx, lookup(f, 1, "g"), "n", S_IFREG | 02750, 0, 0,
 				    &e), 0);
-	assert_int_equal(e.attr.mode & 07777, 02750);
-	assert_int_equal(host_stat(f, "g/n").st_mode & 07777, 02750);
-	/* without S_ISGID in mode (the guest stripped it): none */
-	assert_int_equal(ops->create(f->fs, &f->ctx, lookup(f, 1, "g"), "d", 0755, O_RDWR, 0, 0,
+	assert_int_equal(host_stat(f, "g/n").st_mode & 07777, 0750);
+	assert_int_equal(ops->tmpfile(f->fs, &f->ctx, lookup(f, 1, "g"), 02755, O_RDWR, 0, &e, &o),
+			 0);
+	assert_int_equal(e.attr.mode & 07777, 0755);
+	/* a directory takes S_ISGID from its parent, whoever makes it */
+	assert_int_equal(ops->mkdir(f->fs, &f->ctx, lookup(f, 1, "g"), "s", 0755, 0, &e), 0);
+	assert_int_equal(host_stat(f, "g/s").st_mode & 07777, 02755);
+
+	/* a member through the group the guest sent keeps it */
+	f->ctx.groups = &shared;
+	f->ctx.ngroups = 1;
+	assert_int_equal(ops->create(f->fs, &f->ctx, lookup(f, 1, "g"), "m", 02755, O_RDWR, 0, 0,
 				     &e, &o), 0);
-	assert_int_equal(host_stat(f, "g/d").st_mode & 07777, 0755);
+	assert_int_equal(host_stat(f, "g/m").st_mode & 07777, 02755);
+	assert_int_equal(ops->mknod(f->fs, &f->ctx, lookup(f, 1, "g"), "mn", S_IFREG | 02750, 0, 0,
+				    &e), 0);
+	assert_int_equal(host_stat(f, "g/mn").st_mode & 07777, 02750);
+	/* the group lasts for that request only */
+	f->ctx.groups = NULL;
+	f->ctx.ngroups = 0;
+	assert_int_equal(ops->create(f->fs, &f->ctx, lookup(f, 1, "g"), "x", 02755, O_RDWR, 0, 0,
+				     &e, &o), 0);
+	assert_int_equal(host_stat(f, "g/x").st_mode & 07777, 0755);
 }
 
 /* FUSE_OPEN_KILL_SUIDGID: an O_TRUNC open clears setuid/setgid. */
@@ -1509,7 +1529,7 @@ int main(void)
 		T(test_posix_locks),
 		T(test_posix_lock_owners),
 		T(test_xattr_trusted_unpriv),
-		T(test_create_keeps_sgid),
+		T(test_create_sgid_needs_group),
 		T(test_open_kill_suidgid),
 		T(test_setxattr_acl_kill_sgid),
 		T(test_flock),

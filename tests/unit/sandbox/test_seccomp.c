@@ -29,8 +29,14 @@ static char scratch[256];
 
 static void *thread_main(void *arg)
 {
-	/* what a worker does first: its own fs attributes, then credentials */
-	if (unshare(CLONE_FS) < 0 || syscall(SYS_setfsuid, -1) < 0)
+	/* what a worker does first: its own fs attributes, then acting as a
+	 * caller (effective ids only) and back */
+	gid_t group = getegid();
+
+	if (unshare(CLONE_FS) < 0 ||
+	    syscall(SYS_setgroups, 1, &group) < 0 || syscall(SYS_setgroups, 0, NULL) < 0 ||
+	    syscall(SYS_setresgid, (gid_t)-1, getegid(), (gid_t)-1) < 0 ||
+	    syscall(SYS_setresuid, (uid_t)-1, geteuid(), (uid_t)-1) < 0)
 		return NULL;
 	return arg;
 }
@@ -140,6 +146,18 @@ static int do_chroot(void)
 	return chroot("/");
 }
 
+/* Changing the real or saved uid would end the way back to the daemon's
+ * own identity (or make it permanent). */
+static int do_setresuid_real(void)
+{
+	return (int)syscall(SYS_setresuid, geteuid(), (uid_t)-1, (uid_t)-1);
+}
+
+static int do_setresgid_saved(void)
+{
+	return (int)syscall(SYS_setresgid, (gid_t)-1, (gid_t)-1, getegid());
+}
+
 static void expect_sigsys(int kind, int (*forbidden)(void))
 {
 	struct filter_case fc = { .kind = kind, .forbidden = forbidden };
@@ -172,6 +190,7 @@ static void test_kill_stops_escapes(void **state)
 	int (*const escapes[])(void) = {
 		do_ptrace, do_mount, do_execve, do_fork, do_unshare_mount_ns,
 		do_setrlimit, do_tiocsti, do_open_by_handle, do_chroot,
+		do_setresuid_real, do_setresgid_saved,
 	};
 
 	for (size_t i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++) {
