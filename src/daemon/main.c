@@ -81,8 +81,16 @@ static int raise_fd_limit(const struct options *opts)
 		log_error("--rlimit-nofile=%llu: %s", (unsigned long long)want, strerror(err));
 		return -err;
 	}
-	log_warn("cannot raise the open file limit to %llu: %s", (unsigned long long)want,
-		 strerror(err));
+	/* Without CAP_SYS_RESOURCE the hard limit is as far as we may go. */
+	if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+		limit.rlim_cur = limit.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &limit);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &limit) < 0)
+		limit.rlim_cur = 0;
+	log_warn("cannot raise the open file limit to %llu (%s): it is %llu, which bounds the "
+		 "inodes and files the guest can hold", (unsigned long long)want, strerror(err),
+		 (unsigned long long)limit.rlim_cur);
 	return 0;
 }
 

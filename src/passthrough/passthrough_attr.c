@@ -118,16 +118,17 @@ static int set_times(struct passthrough *fs, struct pt_inode *inode,
 	return ret < 0 ? -errno : 0;
 }
 
-/* A mode change that only clears setuid/setgid: what a Linux guest sends
- * (FATTR_MODE alone) when its caller wrote to or truncated a file it does
- * not own, without killpriv. The host kernel does exactly this for a
- * local writer, so it is done as the daemon. */
-static bool only_clears_suidgid(struct pt_inode *inode, const struct fuse_setattr_in *in)
+/* Whether FATTR_MODE only clears setuid/setgid bits the file has: what a
+ * Linux guest without killpriv sends, alone or with the size of a
+ * truncate, when its caller writes to or truncates a file it does not
+ * own. The host kernel clears them itself for a local writer, whoever owns
+ * the file, so that part is done as the daemon once the rest succeeded. */
+static bool mode_only_kills_suidgid(struct pt_inode *inode, const struct fuse_setattr_in *in)
 {
 	struct statx stx;
 	uint32_t old, new = in->mode & 07777, diff;
 
-	if ((in->valid & ~(uint32_t)(FATTR_FH | FATTR_LOCKOWNER)) != FATTR_MODE ||
+	if (!(in->valid & FATTR_MODE) || (in->valid & (FATTR_UID | FATTR_GID)) ||
 	    pt_statx(inode->fd, &stx) < 0)
 		return false;
 	old = stx.stx_mode & 07777;
@@ -136,31 +137,39 @@ static bool only_clears_suidgid(struct pt_inode *inode, const struct fuse_setatt
 	return diff && !(diff & ~(uint32_t)(S_ISUID | S_ISGID)) && !(new & diff);
 }
 
+#define PT_FATTR_CHANGES (FATTR_UID | FATTR_GID | FATTR_MODE | FATTR_SIZE | PT_FATTR_TIMES)
+
 static int setattr_as_caller(struct passthrough *fs, const struct fs_ctx *ctx,
 			     struct pt_inode *inode, const struct fuse_setattr_in *in)
 {
+	struct fuse_setattr_in rest = *in;
+	bool kill = mode_only_kills_suidgid(inode, in);
 	struct cred_saved cred;
-	int ret;
+	int ret = 0;
 
-	if (only_clears_suidgid(inode, in))
-		return chmod_inode(fs, inode, in->mode);
-	/* ownership, mode, times and size as the host rules for this caller:
-	 * chown only with CAP_CHOWN, chmod and explicit times only by the
-	 * owner, S_ISGID only for a member of the file's group */
-	ret = pt_caller_enter(fs, ctx, CRED_CALLER_GUEST_DAC, &cred);
-	if (ret < 0)
-		return ret;
-	/* ownership before mode: a mode given with a chown is what the
-	 * guest wants in the end, even with setuid bits in it */
-	if (in->valid & (FATTR_UID | FATTR_GID))
-		ret = set_owner(inode, in);
-	if (ret == 0 && (in->valid & FATTR_MODE))
+	if (kill)
+		rest.valid &= ~(uint32_t)FATTR_MODE;
+	if (rest.valid & PT_FATTR_CHANGES) {
+		/* ownership, mode, times and size as the host rules for this
+		 * caller: chown only with CAP_CHOWN, chmod and explicit times
+		 * only by the owner, S_ISGID only for a member of the group */
+		ret = pt_caller_enter(fs, ctx, CRED_CALLER_GUEST_DAC, &cred);
+		if (ret < 0)
+			return ret;
+		/* ownership before mode: a mode given with a chown is what the
+		 * guest wants in the end, even with setuid bits in it */
+		if (rest.valid & (FATTR_UID | FATTR_GID))
+			ret = set_owner(inode, &rest);
+		if (ret == 0 && (rest.valid & FATTR_MODE))
+			ret = chmod_inode(fs, inode, rest.mode);
+		if (ret == 0 && (rest.valid & FATTR_SIZE))
+			ret = set_size(fs, inode, &rest);
+		if (ret == 0 && (rest.valid & PT_FATTR_TIMES))
+			ret = set_times(fs, inode, &rest);
+		pt_caller_leave(&cred);
+	}
+	if (ret == 0 && kill)
 		ret = chmod_inode(fs, inode, in->mode);
-	if (ret == 0 && (in->valid & FATTR_SIZE))
-		ret = set_size(fs, inode, in);
-	if (ret == 0 && (in->valid & PT_FATTR_TIMES))
-		ret = set_times(fs, inode, in);
-	pt_caller_leave(&cred);
 	return ret;
 }
 

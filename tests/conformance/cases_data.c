@@ -432,6 +432,11 @@ static void t_lock_posix_wait(void)
 	waitpid(pid, NULL, 0);
 }
 
+static int ofd_lock_b(void *arg)
+{
+	return lock_fd(*(int *)arg, F_OFD_SETLK, F_WRLCK, 5, 1);
+}
+
 static void t_lock_ofd(void)
 {
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
@@ -452,7 +457,8 @@ static void t_lock_ofd(void)
 	expect_conflict("OFD lock survives closing another fd", lock_fd(b, F_OFD_SETLK, F_WRLCK, 5, 1));
 	expect_conflict("POSIX lock from other process conflicts with OFD lock", try_in_child(F_WRLCK, 0, 1));
 	close(a);
-	expect_ok("OFD lock released on close of its description", lock_fd(b, F_OFD_SETLK, F_WRLCK, 5, 1));
+	expect_ok("OFD lock released on close of its description",
+		  after_release(ofd_lock_b, &b));
 }
 
 static int child_flock(void *arg)
@@ -463,6 +469,11 @@ static int child_flock(void *arg)
 	if (fd < 0)
 		return 150;
 	return ERR(flock(fd, op));
+}
+
+static int flock_in_child(void *arg)
+{
+	return in_child(child_flock, arg);
 }
 
 static void t_lock_flock_ex(void)
@@ -484,7 +495,7 @@ static void t_lock_flock_ex(void)
 	expect_ok("LOCK_EX after LOCK_UN", ERR(flock(b, LOCK_EX | LOCK_NB)));
 	close(b);
 	op = LOCK_EX | LOCK_NB;
-	expect_ok("close releases", in_child(child_flock, &op));
+	expect_ok("close releases", after_release(flock_in_child, &op));
 }
 
 static void t_lock_flock_shared(void)

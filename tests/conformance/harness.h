@@ -108,6 +108,15 @@ int as(const struct cred *c, enum uk k, const char *p1, const char *p2,
 /* Runs fn(arg) in a forked child; returns its return value (0..199). */
 int in_child(int (*fn)(void *), void *arg);
 void *shared_page(void); /* MAP_SHARED anonymous page, visible to children */
+/* A lock that goes away when its open file description is closed (an OFD
+ * lock, a flock) goes away on a FUSE mount only when the kernel's RELEASE
+ * reaches the daemon, and over /dev/fuse the kernel sends RELEASE in the
+ * background after close() has returned (fs/fuse/file.c: only virtio-fs
+ * and fuseblk release synchronously). Repeats attempt(arg) while it says
+ * EAGAIN or EWOULDBLOCK, for at most RELEASE_WAIT_MS; returns its last
+ * result. On a local file system the first attempt decides. */
+#define RELEASE_WAIT_MS 5000
+int after_release(int (*attempt)(void *), void *arg);
 
 /* ---- case table ---- */
 struct tcase {

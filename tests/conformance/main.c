@@ -446,6 +446,24 @@ void *shared_page(void)
 	return p;
 }
 
+int after_release(int (*attempt)(void *), void *arg)
+{
+	struct timespec start, now, pause = { 0, 1000000 };
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		ret = attempt(arg);
+		if (ret != EAGAIN && ret != EWOULDBLOCK)
+			return ret;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 +
+		    (now.tv_nsec - start.tv_nsec) / 1000000 >= RELEASE_WAIT_MS)
+			return ret;
+		nanosleep(&pause, NULL);
+	}
+}
+
 /* ---- runner ---- */
 static int rm_cb(const char *p, const struct stat *sb, int type,
 		 struct FTW *ftw)
