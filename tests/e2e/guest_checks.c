@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -33,6 +34,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/utsname.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -972,6 +974,79 @@ static void t_locks(void)
 		close(fd);
 }
 
+/* Creating with S_ISGID in a setgid directory as an unprivileged user
+ * (CVE-2022-0358): a non-member must lose the bit, on the host too. A
+ * member through a supplementary group keeps it when the guest can tell
+ * the daemon (FUSE_CREATE_SUPP_GROUP, Linux 6.4 and later); an older
+ * guest's member loses it, as with every virtio-fs daemon. */
+struct sgid_create {
+	const char *path;
+	gid_t group;	/* the child's one supplementary group, 0: none */
+};
+
+static int child_sgid_create(void *arg)
+{
+	const struct sgid_create *c = arg;
+	int fd;
+
+	if ((c->group ? setgroups(1, &c->group) : setgroups(0, NULL)) < 0 || setgid(1000) < 0 ||
+	    setuid(1000) < 0)
+		return 100;
+	umask(0);
+	fd = open(c->path, O_WRONLY | O_CREAT | O_EXCL, 02755);
+	if (fd < 0)
+		return 101;
+	close(fd);
+	return 0;
+}
+
+static int fork_run(int (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0)
+		_exit(fn(arg));
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	return uname(&u) == 0 && sscanf(u.release, "%d.%d", &ma, &mi) == 2 &&
+	       (ma > major || (ma == major && mi >= minor));
+}
+
+static void t_setgid_create(void)
+{
+	struct sgid_create outsider = { "sgid-dir/nonmember", 0 };
+	struct sgid_create member = { "sgid-dir/member", 4242 };
+	bool supp_group = kernel_at_least(6, 4);
+	unsigned want_member = supp_group ? 02755 : 0755;
+	struct stat st;
+
+	CHECK(mkdir("sgid-dir", 0777) == 0 && chown("sgid-dir", 0, 4242) == 0 &&
+	      chmod("sgid-dir", 03777) == 0, "setgid create: directory root:4242 03777", "%s",
+	      strerror(errno));
+	CHECK(fork_run(child_sgid_create, &outsider) == 0,
+	      "setgid create: uid 1000 outside the group creates 02755", "child failed");
+	CHECK(stat(outsider.path, &st) == 0 && (st.st_mode & 07777) == 0755 && st.st_gid == 4242,
+	      "setgid create: a non-member's file is 0755, group 4242", "mode 0%o gid %u",
+	      st.st_mode & 07777, st.st_gid);
+	CHECK(fork_run(child_sgid_create, &member) == 0,
+	      "setgid create: uid 1000 in group 4242 (supplementary) creates 02755", "child failed");
+	CHECK(stat(member.path, &st) == 0 && (st.st_mode & 07777) == want_member,
+	      supp_group ? "setgid create: a member keeps S_ISGID (FUSE_CREATE_SUPP_GROUP)"
+			 : "setgid create: a member loses S_ISGID (no FUSE_CREATE_SUPP_GROUP before 6.4)",
+	      "mode 0%o, expected 0%o", st.st_mode & 07777, want_member);
+	record("mode %s 755", outsider.path);
+	record("mode %s %o", member.path, want_member);
+}
+
 static void t_misc(void)
 {
 	struct stat st;
@@ -1044,6 +1119,7 @@ int main(int argc, char **argv)
 	t_fsync();
 	t_mmap();
 	t_locks();
+	t_setgid_create();
 	t_misc();
 
 	if (results) {
