@@ -67,6 +67,13 @@ struct fs_ops {
 	/* fh is valid when FUSE_GETATTR_FH was set (has_fh). */
 	int (*getattr)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
 		       uint64_t fh, struct fuse_attr_out *out);
+	/* STATX (7.39): attributes with btime. sx_flags holds the AT_STATX_*
+	 * sync bits the guest asked for, sx_mask the STATX_* fields; out->stat.mask
+	 * says which are filled. Optional: without it the guest gets ENOSYS
+	 * and keeps to GETATTR. */
+	int (*statx)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
+		     uint64_t fh, uint32_t sx_flags, uint32_t sx_mask,
+		     struct vfsd_fuse_statx_out *out);
 	int (*setattr)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 		       const struct fuse_setattr_in *in, struct fuse_attr_out *out);
 	/* Returns the target length written into buf (not NUL-terminated). */

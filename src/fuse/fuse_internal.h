@@ -131,6 +131,6 @@ fuse_handler_fn do_lookup, do_forget, do_batch_forget, do_getattr, do_setattr,
 	do_statfs, do_release, do_fsync, do_flush, do_setxattr, do_getxattr,
 	do_listxattr, do_removexattr, do_opendir, do_readdir, do_readdirplus,
 	do_releasedir, do_fsyncdir, do_getlk, do_setlk, do_setlkw, do_access,
-	do_interrupt, do_fallocate, do_lseek, do_copy_file_range, do_syncfs;
+	do_interrupt, do_fallocate, do_lseek, do_copy_file_range, do_syncfs, do_statx;
 
 #endif

@@ -91,6 +91,26 @@ int do_getattr(struct fuse_req *req)
 	return reply_attr(req, &out);
 }
 
+int do_statx(struct fuse_req *req)
+{
+	struct vfsd_fuse_statx_in in;
+	struct vfsd_fuse_statx_out out = { 0 };
+
+	if (!req->ops->statx)
+		return -ENOSYS;
+	int err = req_read(req, &in, sizeof(in));
+	if (!err)
+		err = reply_reserve(req, sizeof(out));
+	if (err)
+		return err;
+	bool has_fh = in.getattr_flags & FUSE_GETATTR_FH;
+	err = fs_result(FS_CALL(req, statx, req->hdr.nodeid, has_fh, has_fh ? in.fh : 0,
+				in.sx_flags, in.sx_mask, &out));
+	if (err)
+		return err;
+	return reply_put(req, &out, sizeof(out));
+}
+
 int do_setattr(struct fuse_req *req)
 {
 	struct fuse_setattr_in in;

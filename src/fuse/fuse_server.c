@@ -71,6 +71,7 @@ static const struct fuse_opcode_info opcode_table[] = {
 	OP(REMOVEMAPPING, NULL),
 	OP(SYNCFS, do_syncfs),
 	OP(TMPFILE, do_tmpfile),
+	[VFSD_FUSE_STATX] = { "STATX", do_statx, false },
 };
 
 static const struct fuse_opcode_info *opcode_info(uint32_t opcode)
@@ -149,11 +150,13 @@ static void session_snapshot(struct fuse_req *req)
 	(FUSE_ASYNC_READ | FUSE_PARALLEL_DIROPS | FUSE_BIG_WRITES | FUSE_MAX_PAGES | \
 	 FUSE_ATOMIC_O_TRUNC | FUSE_SETXATTR_EXT | FUSE_INIT_EXT)
 
-/* Flags a file system may add: everything 7.38 defines except what needs
- * server support we lack (security context extensions, DAX mappings). */
+/* Flags a file system may add: everything up to 7.41 except what needs
+ * server support we lack (security context extensions, DAX mappings,
+ * backing files, resend notifications, idmapped mounts). */
 #define FS_ALLOWED_INIT_FLAGS \
-	(((((uint64_t)FUSE_INIT_EXT << 1) - 1) | FUSE_HAS_EXPIRE_ONLY | FUSE_CREATE_SUPP_GROUP) & \
-	 ~((uint64_t)FUSE_MAP_ALIGNMENT | FUSE_SECURITY_CTX | FUSE_HAS_INODE_DAX))
+	(((((uint64_t)FUSE_INIT_EXT << 1) - 1) & ~(uint64_t)FUSE_MAP_ALIGNMENT) | \
+	 FUSE_CREATE_SUPP_GROUP | FUSE_HAS_EXPIRE_ONLY | FUSE_DIRECT_IO_ALLOW_MMAP | \
+	 FUSE_NO_EXPORT_SUPPORT)
 
 /* Read what follows major/minor: its size depends on the guest's minor. */
 static int init_read_rest(struct fuse_req *req, struct fuse_init_in *in)
@@ -198,8 +201,8 @@ static int session_negotiate(struct fuse_req *req, const struct fuse_init_in *in
 	if (in->flags & FUSE_INIT_EXT)
 		guest |= (uint64_t)in->flags2 << 32;
 
-	uint32_t minor = in->minor < FUSE_KERNEL_MINOR_VERSION ? in->minor :
-								 FUSE_KERNEL_MINOR_VERSION;
+	uint32_t minor = in->minor < VFSD_FUSE_MINOR ? in->minor :
+								 VFSD_FUSE_MINOR;
 	struct fs_init init = {
 		.proto_minor = minor,
 		.kernel_flags = guest,
@@ -257,11 +260,11 @@ static int init_locked(struct fuse_req *req, const struct fuse_init_in *in)
 	if (in->major > FUSE_KERNEL_VERSION) {
 		/* A newer guest retries with major 7 when told ours. */
 		out.major = FUSE_KERNEL_VERSION;
-		out.minor = FUSE_KERNEL_MINOR_VERSION;
+		out.minor = VFSD_FUSE_MINOR;
 		return reply_put(req, &out, FUSE_COMPAT_INIT_OUT_SIZE);
 	}
-	uint32_t minor = in->minor < FUSE_KERNEL_MINOR_VERSION ? in->minor :
-								 FUSE_KERNEL_MINOR_VERSION;
+	uint32_t minor = in->minor < VFSD_FUSE_MINOR ? in->minor :
+								 VFSD_FUSE_MINOR;
 	size_t out_size = init_out_size(minor);
 	int err = reply_reserve(req, out_size);
 	if (err)

@@ -18,6 +18,7 @@ const struct fs_ops passthrough_ops = {
 	.lookup = pt_lookup,
 	.forget = pt_forget,
 	.getattr = pt_getattr,
+	.statx = pt_statx_attr,
 	.setattr = pt_setattr,
 	.readlink = pt_readlink,
 	.symlink = pt_symlink,

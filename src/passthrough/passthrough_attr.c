@@ -20,6 +20,55 @@ int pt_getattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, bool has
 	return ret;
 }
 
+static void sx_time(struct vfsd_fuse_sx_time *dst, const struct statx_timestamp *src)
+{
+	*dst = (struct vfsd_fuse_sx_time){ .tv_sec = src->tv_sec, .tv_nsec = src->tv_nsec };
+}
+
+/* The guest gets what statx(2) on the host says, birth time included,
+ * but not the host's device numbers (its own superblock's stand in) nor
+ * attribute bits such as STATX_ATTR_MOUNT_ROOT, which describe host mounts
+ * and which the guest's FUSE client ignores anyway. */
+int pt_statx_attr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
+		  uint64_t fh, uint32_t sx_flags, uint32_t sx_mask,
+		  struct vfsd_fuse_statx_out *out)
+{
+	const uint32_t served = STATX_BASIC_STATS | STATX_BTIME;
+	struct passthrough *fs = pt_from(opaque);
+	struct pt_inode *inode;
+	struct statx stx;
+	int ret = pt_inode_get(fs, nodeid, &inode);
+
+	if (ret < 0)
+		return ret;
+	if (statx(inode->fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW |
+		  (int)(sx_flags & AT_STATX_SYNC_TYPE), (sx_mask & served) | STATX_BASIC_STATS,
+		  &stx) < 0)
+		ret = -errno;
+	pt_inode_put(fs, inode);
+	if (ret < 0)
+		return ret;
+	*out = (struct vfsd_fuse_statx_out){ .attr_valid = fs->timeout };
+	out->stat = (struct vfsd_fuse_statx){
+		.mask = stx.stx_mask & served,
+		.blksize = stx.stx_blksize,
+		.nlink = stx.stx_nlink,
+		.uid = stx.stx_uid,
+		.gid = stx.stx_gid,
+		.mode = stx.stx_mode,
+		.ino = stx.stx_ino,
+		.size = stx.stx_size,
+		.blocks = stx.stx_blocks,
+		.rdev_major = stx.stx_rdev_major,
+		.rdev_minor = stx.stx_rdev_minor,
+	};
+	sx_time(&out->stat.atime, &stx.stx_atime);
+	sx_time(&out->stat.btime, &stx.stx_btime);
+	sx_time(&out->stat.ctime, &stx.stx_ctime);
+	sx_time(&out->stat.mtime, &stx.stx_mtime);
+	return 0;
+}
+
 #define PT_FATTR_TIMES (FATTR_ATIME | FATTR_MTIME | FATTR_ATIME_NOW | FATTR_MTIME_NOW)
 
 static int chmod_inode(struct passthrough *fs, struct pt_inode *inode, mode_t mode)

@@ -124,6 +124,9 @@ int pt_link(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t new_pa
 
 int pt_getattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh, uint64_t fh,
 	       struct fuse_attr_out *out);
+int pt_statx_attr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
+		  uint64_t fh, uint32_t sx_flags, uint32_t sx_mask,
+		  struct vfsd_fuse_statx_out *out);
 int pt_setattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 	       const struct fuse_setattr_in *in, struct fuse_attr_out *out);
 int pt_statfs(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, struct fuse_kstatfs *out);

@@ -1,4 +1,6 @@
 /* fuse_test_util.c: the recording mock file system and request builder. */
+#include <sys/stat.h>
+
 #include "fuse_test_util.h"
 
 #include <errno.h>
@@ -99,6 +101,24 @@ static int m_getattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool h
 	memset(out, 0, sizeof(*out));
 	out->attr_valid = 1;
 	out->attr.ino = nodeid;
+	return MC.ret;
+}
+
+static int m_statx(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, bool has_fh,
+		   uint64_t fh, uint32_t sx_flags, uint32_t sx_mask,
+		   struct vfsd_fuse_statx_out *out)
+{
+	note("statx", ctx);
+	M.nodeid = nodeid;
+	M.has_fh = has_fh;
+	M.fh = fh;
+	M.flags = sx_flags;
+	M.mask = sx_mask;
+	memset(out, 0, sizeof(*out));
+	out->attr_valid = 1;
+	out->stat.mask = STATX_BASIC_STATS | STATX_BTIME;
+	out->stat.ino = nodeid;
+	out->stat.btime.tv_sec = 123;
 	return MC.ret;
 }
 
@@ -531,6 +551,7 @@ const struct fs_ops mock_ops = {
 	.lookup = m_lookup,
 	.forget = m_forget,
 	.getattr = m_getattr,
+	.statx = m_statx,
 	.setattr = m_setattr,
 	.readlink = m_readlink,
 	.symlink = m_symlink,

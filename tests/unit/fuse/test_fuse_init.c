@@ -102,11 +102,19 @@ static void test_init_736(void **state)
 
 static void test_init_newer_minor(void **state)
 {
+	/* a guest newer than us is answered with our minor */
 	S = server_new();
-	size_t n = send_init(7, 40, FUSE_ASYNC_READ | FUSE_INIT_EXT, 0,
+	size_t n = send_init(7, VFSD_FUSE_MINOR + 2, FUSE_ASYNC_READ | FUSE_INIT_EXT, 0,
 			     sizeof(struct fuse_init_in));
 	assert_ok_reply(n, sizeof(struct fuse_init_out));
-	assert_int_equal(init_out()->minor, FUSE_KERNEL_MINOR_VERSION);
+	assert_int_equal(init_out()->minor, VFSD_FUSE_MINOR);
+	assert_int_equal(M.init.proto_minor, VFSD_FUSE_MINOR);
+	fuse_server_free(S);
+	/* an older one with its own */
+	S = server_new();
+	n = send_init(7, 40, FUSE_ASYNC_READ | FUSE_INIT_EXT, 0, sizeof(struct fuse_init_in));
+	assert_ok_reply(n, sizeof(struct fuse_init_out));
+	assert_int_equal(init_out()->minor, 40);
 }
 
 static void test_init_735_short_in(void **state)
@@ -156,7 +164,7 @@ static void test_init_major_8(void **state)
 	size_t n = send_init(8, 0, 0, 0, 8);
 	assert_ok_reply(n, FUSE_COMPAT_INIT_OUT_SIZE);
 	assert_int_equal(init_out()->major, 7);
-	assert_int_equal(init_out()->minor, FUSE_KERNEL_MINOR_VERSION);
+	assert_int_equal(init_out()->minor, VFSD_FUSE_MINOR);
 	assert_int_equal(M.count, 0);
 	/* Not initialised: the guest retries with 7.x. */
 	rb_begin(FUSE_STATFS, 1);

@@ -5,6 +5,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include "fuse_test_util.h"
 
 static struct fuse_server *S;
@@ -158,6 +161,36 @@ static void test_getattr(void **state)
 	assert_ok_reply(rb_send(S), sizeof(struct fuse_attr_out));
 	assert_false(M.has_fh);
 	assert_int_equal(M.fh, 0);
+}
+
+static void test_statx(void **state)
+{
+	struct vfsd_fuse_statx_in in = { .getattr_flags = FUSE_GETATTR_FH, .fh = 31,
+					 .sx_flags = AT_STATX_FORCE_SYNC,
+					 .sx_mask = STATX_BASIC_STATS | STATX_BTIME };
+	rb_begin(VFSD_FUSE_STATX, 5);
+	rb_add(&in, sizeof(in));
+	rb_finish();
+	assert_ok_reply(rb_send(S), sizeof(struct vfsd_fuse_statx_out));
+	assert_called("statx");
+	assert_ctx();
+	assert_int_equal(M.nodeid, 5);
+	assert_true(M.has_fh);
+	assert_int_equal(M.fh, 31);
+	assert_int_equal(M.flags, AT_STATX_FORCE_SYNC);
+	assert_int_equal(M.mask, STATX_BASIC_STATS | STATX_BTIME);
+	const struct vfsd_fuse_statx_out *out = (const void *)PAYLOAD;
+	assert_int_equal(out->stat.ino, 5);
+	assert_int_equal(out->stat.btime.tv_sec, 123);
+	assert_int_equal(out->stat.mask, STATX_BASIC_STATS | STATX_BTIME);
+
+	/* a short body is refused before the file system sees it */
+	M.count = 0;
+	rb_begin(VFSD_FUSE_STATX, 5);
+	rb_add(&in, sizeof(in) - 1);
+	rb_finish();
+	assert_error_reply(rb_send(S), EINVAL);
+	assert_int_equal(M.count, 0);
 }
 
 static void test_setattr(void **state)
@@ -1253,7 +1286,7 @@ static void test_syncfs(void **state)
 static void test_unknown_opcode(void **state)
 {
 	static const uint32_t codes[] = { FUSE_BMAP, FUSE_IOCTL, FUSE_POLL, FUSE_SETUPMAPPING,
-					  FUSE_REMOVEMAPPING, 7, 19, 52, 4096, 0xffffffff };
+					  FUSE_REMOVEMAPPING, 7, 19, 53, 4096, 0xffffffff };
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		rb_begin(codes[i], 1);
 		rb_add("\0\0\0\0\0\0\0\0", 8);
@@ -1413,7 +1446,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_lookup), T(test_lookup_dot_allowed), T(test_lookup_error),
 		T(test_forget), T(test_batch_forget), T(test_batch_forget_count_too_big),
-		T(test_getattr), T(test_setattr), T(test_readlink), T(test_symlink),
+		T(test_getattr), T(test_statx), T(test_setattr), T(test_readlink), T(test_symlink),
 		T(test_symlink_target_limits), T(test_mknod), T(test_mkdir),
 		T(test_umask_with_dont_mask), T(test_unlink_rmdir), T(test_rename),
 		T(test_rename2), T(test_link), T(test_open), T(test_create),

@@ -274,6 +274,37 @@ static void test_lookup_getattr(void **state)
 	assert_int_equal(e.attr.ino, host_stat(f, "").st_ino);
 }
 
+/* STATX: what statx(2) on the host says, birth time included when the
+ * host file system keeps one; no host device numbers. */
+static void test_statx_btime(void **state)
+{
+	struct fixture *f = *state;
+	struct vfsd_fuse_statx_out out;
+	struct statx hst;
+	uint64_t id;
+
+	host_write(f, "b", "born");
+	id = lookup(f, 1, "b");
+	assert_int_equal(statx(AT_FDCWD, host(f, "b"), AT_SYMLINK_NOFOLLOW,
+			       STATX_BASIC_STATS | STATX_BTIME, &hst), 0);
+	assert_int_equal(ops->statx(f->fs, &f->ctx, id, false, 0, 0,
+				    STATX_BASIC_STATS | STATX_BTIME, &out), 0);
+	assert_int_equal(out.stat.mask & STATX_BASIC_STATS, STATX_BASIC_STATS);
+	assert_int_equal(out.stat.mask & STATX_BTIME, hst.stx_mask & STATX_BTIME);
+	if (hst.stx_mask & STATX_BTIME) {
+		assert_int_equal(out.stat.btime.tv_sec, hst.stx_btime.tv_sec);
+		assert_int_equal(out.stat.btime.tv_nsec, hst.stx_btime.tv_nsec);
+	}
+	assert_int_equal(out.stat.ino, hst.stx_ino);
+	assert_int_equal(out.stat.size, 4);
+	assert_int_equal(out.stat.mode, hst.stx_mode);
+	assert_int_equal(out.stat.mtime.tv_nsec, hst.stx_mtime.tv_nsec);
+	assert_int_equal(out.stat.dev_major, 0);
+	assert_int_equal(out.stat.dev_minor, 0);
+	assert_int_equal(ops->statx(f->fs, &f->ctx, 9999, false, 0, 0, STATX_BASIC_STATS, &out),
+			 -EBADF);
+}
+
 static void test_unknown_ids(void **state)
 {
 	struct fixture *f = *state;
@@ -1511,6 +1542,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_lookup_getattr),
+		T(test_statx_btime),
 		T(test_unknown_ids),
 		T(test_create_write_read),
 		T(test_large_offset_and_append),
