@@ -13,8 +13,8 @@
  * split points; (out pieces - 1) u16 split points; L request bytes }.
  * control: bits 0-1 in pieces - 1, bits 2-3 out pieces - 1 (3 means 70
  * pieces cut at points drawn from one u16 seed), bit 4 "fix the
- * header" (len = L, total_extlen = 0), bit 5 run as uid/gid 0, bit 6 reply
- * space & 0xff (tiny replies). SETLKW is sent as SETLK (a blocking lock
+ * header" (len = L, total_extlen = 0 unless bit 7), bit 5 run as uid/gid 0,
+ * bit 6 reply space & 0xff (tiny replies), bit 7 keep extensions. SETLKW is sent as SETLK (a blocking lock
  * wait in a single-threaded fuzzer is a hang by construction).
  *
  * Every request and reply piece is its own exact-size heap block, so ASan
@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -37,6 +38,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/fuse.h>
 #include <linux/magic.h>
 
@@ -334,12 +336,46 @@ static bool no_reply_opcode(uint32_t op)
 	       op == FUSE_NOTIFY_REPLY;
 }
 
+static bool cap_bits(int cap, bool permitted)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return false;
+	return (permitted ? data[cap / 32].permitted : data[cap / 32].effective) &
+	       (1u << (cap % 32));
+}
+
+static bool cap_effective_has(int cap)
+{
+	return cap_bits(cap, false);
+}
+
+static bool cap_permitted_has(int cap)
+{
+	return cap_bits(cap, true);
+}
+
+/* After every request the thread is the daemon again: ids, no
+ * supplementary group left from a create, and (checked loosely, since a
+ * write may leave CAP_FSETID off until the next root caller) the rest of
+ * its capabilities. */
 static void check_creds(void)
 {
 	long fsuid = syscall(SYS_setfsuid, -1), fsgid = syscall(SYS_setfsgid, -1);
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
+	int ngroups = getgroups(0, NULL);
 
 	FUZZ_CHECK(fsuid == 0 && fsgid == 0, "thread identity not restored: fsuid %ld fsgid %ld",
 		   fsuid, fsgid);
+	FUZZ_CHECK(getresuid(&ruid, &euid, &suid) == 0 && getresgid(&rgid, &egid, &sgid) == 0 &&
+		   euid == 0 && egid == 0, "effective ids not restored: %u %u", (unsigned)euid,
+		   (unsigned)egid);
+	FUZZ_CHECK(ngroups == 0, "%d supplementary groups left behind", ngroups);
+	FUZZ_CHECK(cap_effective_has(CAP_CHOWN) == cap_permitted_has(CAP_CHOWN),
+		   "CAP_CHOWN not back in the effective set");
 }
 
 /* Serve one request; returns the reply header (zeroed when none). */
@@ -495,8 +531,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (h->opcode == FUSE_SETLKW)
 				h->opcode = FUSE_SETLK;
 			if (control & 0x10) {
+				/* bit 7: keep some extension bytes at the end
+				 * (FUSE_CREATE_SUPP_GROUP is negotiated) */
 				h->len = (uint32_t)len;
-				h->total_extlen = 0;
+				h->total_extlen = (control & 0x80) ?
+					(uint16_t)(h->total_extlen % (len / 8 + 1)) : 0;
 			}
 			if (control & 0x20) {
 				h->uid = 0;

@@ -16,6 +16,7 @@
  * on the out / in byte counts and piece counts. Used ring: each push lands
  * in the slot used_idx % size with the pushed head and a length clamped to
  * the element's in bytes. */
+#include <errno.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -171,6 +172,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *content;
 	size_t clen = fuzz_take(&in, &content, RAM_SIZE);
 	unsigned n = 0, i, k, iterations = 0;
+	const uint8_t *avail_event = NULL;
+	bool avail_event_clobbered = false;
 	int fds_before = fuzz_count_fds();
 
 	if (!elems)
@@ -212,6 +215,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	ram.avail_event_live = vq.event_idx;
 	ram.avail_event_gpa = used_off + 4 + 8ull * qsize;
+	avail_event = (const uint8_t *)(const void *)&vq.used->ring[qsize];
 
 	while (iterations++ < 2 * qsize + 8) {
 		struct vq_elem *elem;
@@ -226,8 +230,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(ret == 0 || ret == 1 || ret == -EAGAIN, "pop returned %d", ret);
 		if (ret == -EAGAIN)
 			continue;
-		if (ret == 0)
+		if (ret == 0) {
+			/* an empty ring with kicks asked for: the kick position is
+			 * its end, or the driver's next buffer would never kick */
+			uint16_t avail_idx = __atomic_load_n(&vq.avail->idx, __ATOMIC_RELAXED);
+			uint16_t event = __atomic_load_n((const uint16_t *)(const void *)avail_event,
+							 __ATOMIC_RELAXED);
+
+			FUZZ_CHECK(!vq.event_idx || vq.notify_off || avail_event_clobbered ||
+				   avail_idx != virtqueue_last_avail(&vq) ||
+				   event == virtqueue_last_avail(&vq),
+				   "empty ring with kicks on, but avail_event %u != last avail %u",
+				   event, virtqueue_last_avail(&vq));
 			break;
+		}
 		FUZZ_CHECK(elem->head < qsize, "head %u >= size %u", elem->head, qsize);
 		FUZZ_CHECK(elem->out == elem->iov && elem->in == elem->iov + elem->out_count,
 			   "out iovecs must come first, then in iovecs");
@@ -260,8 +276,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)p[0];
 			(void)p[elem->out[i].iov_len - 1];
 		}
-		for (i = 0; i < elem->in_count; i++)
+		for (i = 0; i < elem->in_count; i++) {
+			const uint8_t *b = elem->in[i].iov_base;
+
+			/* a reply laid over avail_event overwrites it: the
+			 * guest's own doing, so the kick check below is off */
+			if (b < avail_event + 2 && avail_event < b + elem->in[i].iov_len)
+				avail_event_clobbered = true;
 			memset(elem->in[i].iov_base, 0x5a, elem->in[i].iov_len);
+		}
 
 		if (flags & 2) {
 			uint32_t len = (uint32_t)(in_bytes + (len_seed % 3)) - 1;
