@@ -17,6 +17,7 @@ static struct passthrough_config daemon_fs_config(const struct options *opts)
 		.posix_acl = opts->posix_acl,
 		.writeback = opts->writeback,
 		.allow_direct_io = opts->allow_direct_io,
+		.allow_mmap = opts->allow_mmap,
 		.readdirplus = opts->readdirplus,
 		.announce_submounts = opts->announce_submounts,
 		.posix_lock = opts->posix_lock,

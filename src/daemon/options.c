@@ -211,6 +211,8 @@ static int opt_flag(struct parser *p, const char *name, const char *value)
 		o->writeback = true;
 	else if (strcmp(name, "--allow-direct-io") == 0)
 		o->allow_direct_io = true;
+	else if (strcmp(name, "--allow-mmap") == 0)
+		o->allow_mmap = true;
 	else if (strcmp(name, "--readdirplus") == 0)
 		p->readdirplus = 1;
 	else if (strcmp(name, "--no-readdirplus") == 0)
@@ -306,6 +308,7 @@ static const struct option_spec long_options[] = {
 	{ "posix-acl", ARG_NONE, opt_flag },
 	{ "writeback", ARG_NONE, opt_flag },
 	{ "allow-direct-io", ARG_NONE, opt_flag },
+	{ "allow-mmap", ARG_NONE, opt_flag },
 	{ "readdirplus", ARG_NONE, opt_flag },
 	{ "no-readdirplus", ARG_NONE, opt_flag },
 	{ "announce-submounts", ARG_NONE, opt_flag },
@@ -332,7 +335,6 @@ static const struct option_spec long_options[] = {
 	{ "migration-confirm-paths", ARG_NONE, opt_unsupported },
 	{ "security-label", ARG_NONE, opt_unsupported },
 	{ "preserve-noatime", ARG_NONE, opt_unsupported },
-	{ "allow-mmap", ARG_NONE, opt_unsupported },
 	{ "readonly", ARG_NONE, opt_unsupported },
 };
 
@@ -646,6 +648,8 @@ const char *options_usage(void)
 	"  --posix-acl               enable POSIX ACLs (implies --xattr)\n"
 	"  --writeback               enable the guest's writeback cache\n"
 	"  --allow-direct-io         honour O_DIRECT from the guest\n"
+	"  --allow-mmap              with --cache=never or metadata, let the guest mmap files\n"
+	"                            MAP_SHARED (only when the guest alone uses the directory)\n"
 	"  --readdirplus             enable READDIRPLUS (default, except with --cache=never)\n"
 	"  --no-readdirplus          disable READDIRPLUS\n"
 	"  --announce-submounts      tell the guest which directories are mount points (default)\n"
@@ -674,7 +678,7 @@ const char *options_usage(void)
 	"  -f                        ignored: virtiofsd always runs in the foreground\n"
 	"\n"
 	"Not supported yet (refused): --xattrmap, --translate-uid, --translate-gid,\n"
-	"  --uid-map, --gid-map, --tag, --security-label, --preserve-noatime, --allow-mmap,\n"
+	"  --uid-map, --gid-map, --tag, --security-label, --preserve-noatime,\n"
 	"  --readonly, --migration-*, --daemonize.\n";
 }
 

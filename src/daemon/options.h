@@ -28,6 +28,7 @@ struct options {
 	bool posix_acl;
 	bool writeback;
 	bool allow_direct_io;
+	bool allow_mmap;          /* MAP_SHARED with --cache=never/metadata */
 	bool readdirplus;
 	bool announce_submounts;
 	bool posix_lock;

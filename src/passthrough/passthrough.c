@@ -266,6 +266,8 @@ int pt_init(void *opaque, struct fs_init *init)
 		want |= FUSE_SUBMOUNTS;
 	if (cfg->killpriv_v2)
 		want |= FUSE_HANDLE_KILLPRIV_V2;
+	if (cfg->allow_mmap)
+		want |= FUSE_DIRECT_IO_ALLOW_MMAP;
 	/* a create in a setgid or group-writable directory then gets the
 	 * group rights the caller has on a local file system */
 	if (fs->switch_creds)

@@ -25,6 +25,9 @@ struct passthrough_config {
 	bool posix_acl;
 	bool writeback;
 	bool allow_direct_io;
+	/* FUSE_DIRECT_IO_ALLOW_MMAP: the guest may mmap MAP_SHARED a file
+	 * opened with FOPEN_DIRECT_IO (cache never or metadata). */
+	bool allow_mmap;
 	bool readdirplus;
 	bool announce_submounts;
 	bool posix_lock;

@@ -292,7 +292,7 @@ static void test_unsupported_refused(void **state)
 		"--translate-gid=map:0:1000:1", "--uid-map=:0:1000:1:", "--gid-map=:0:1000:1:",
 		"--security-label", "--preserve-noatime", "--migration-mode=find-paths",
 		"--migration-on-error=abort", "--migration-verify-handles",
-		"--migration-confirm-paths", "--tag=fs0", "--allow-mmap", "--readonly",
+		"--migration-confirm-paths", "--tag=fs0", "--readonly",
 		"--inode-file-handles=mandatory", "--inode-file-handles=prefer",
 	};
 
@@ -305,6 +305,15 @@ static void test_unsupported_refused(void **state)
 	PARSE_FAILS("not supported yet", "--fd=3", "-o", "source=/tmp,security_label");
 	PARSE_FAILS("--daemonize", "--fd=3", "--shared-dir=/tmp", "--daemonize");
 	PARSE_FAILS("--sandbox", "--fd=3", "--shared-dir=/tmp", "--sandbox=jail");
+}
+
+static void test_allow_mmap(void **state)
+{
+	assert_int_equal(parse("--fd=3", "--shared-dir=/tmp", NULL), 0);
+	assert_false(opts.allow_mmap);
+	assert_int_equal(parse("--fd=3", "--shared-dir=/tmp", "--cache=never", "--allow-mmap", NULL),
+			 0);
+	assert_true(opts.allow_mmap);
 }
 
 static void test_sandbox_modes(void **state)
@@ -468,6 +477,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_socket_group, teardown),
 		cmocka_unit_test_teardown(test_unknown_option, teardown),
 		cmocka_unit_test_teardown(test_unsupported_refused, teardown),
+		cmocka_unit_test_teardown(test_allow_mmap, teardown),
 		cmocka_unit_test_teardown(test_sandbox_modes, teardown),
 		cmocka_unit_test_teardown(test_harmless_accepted, teardown),
 		cmocka_unit_test_teardown(test_print_capabilities, teardown),

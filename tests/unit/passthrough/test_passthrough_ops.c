@@ -1430,6 +1430,15 @@ static void test_init_flags(void **state)
 	assert_true(want & FUSE_SETXATTR_EXT);
 	assert_false(want & FUSE_POSIX_ACL);
 	assert_false(want & FUSE_ATOMIC_O_TRUNC);
+	assert_false(want & FUSE_DIRECT_IO_ALLOW_MMAP);
+	/* a root daemon acts as the caller: it takes the creator's group */
+	assert_int_equal(!!(want & FUSE_CREATE_SUPP_GROUP), geteuid() == 0);
+	passthrough_free(fs);
+	cfg.allow_mmap = true;
+	fs = passthrough_new(&cfg, NULL);
+	init = (struct fs_init){ .kernel_flags = ~0ULL };
+	assert_int_equal(ops->init(fs, &init), 0);
+	assert_true(init.want_flags & FUSE_DIRECT_IO_ALLOW_MMAP);
 	/* only what the guest offers */
 	init = (struct fs_init){ .kernel_flags = FUSE_POSIX_LOCKS | FUSE_ASYNC_READ };
 	assert_int_equal(ops->init(fs, &init), 0);
