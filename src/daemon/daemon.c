@@ -2,6 +2,7 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -78,7 +79,8 @@ static void daemon_queue_start(struct vu_dev *dev, struct virtqueue *vq, void *o
 	/* The high-priority queue carries only FORGET and INTERRUPT: one
 	 * thread, never blocked by a slow request. */
 	unsigned threads = vq->index == 0 ? 1 : d->opts->thread_pool_size;
-	d->workers[vq->index] = queue_worker_start(vq, d->server, threads);
+	d->workers[vq->index] = queue_worker_start(vq, d->server, threads,
+						   &d->served[vq->index].requests);
 	if (!d->workers[vq->index])
 		log_error("queue %u: cannot start its worker threads", vq->index);
 	else
@@ -100,6 +102,26 @@ static const struct vu_dev_iface daemon_vu_iface = {
 	.queue_start = daemon_queue_start,
 	.queue_stop = daemon_queue_stop,
 };
+
+/* One line at exit, at info level: how the guest spread its requests
+ * over the queues ("queue 0 (hiprio): 12, queue 1: 3456, ..."). */
+static void daemon_log_queue_counts(const struct daemon *d)
+{
+	char line[1024];
+	size_t len = 0;
+
+	for (unsigned i = 0; i <= DAEMON_MAX_REQUEST_QUEUES && len < sizeof(line) - 64; i++) {
+		uint64_t n = __atomic_load_n(&d->served[i].requests, __ATOMIC_RELAXED);
+
+		if (n == 0)
+			continue;
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%squeue %u%s: %llu",
+					len ? ", " : "", i, i == 0 ? " (hiprio)" : "",
+					(unsigned long long)n);
+	}
+	if (len)
+		log_info("requests served: %s", line);
+}
 
 int daemon_serve_vhost_user(struct daemon *d, int listen_fd)
 {
@@ -124,6 +146,7 @@ int daemon_serve_vhost_user(struct daemon *d, int listen_fd)
 	vu_dev_free(dev);
 	if (ret == 0)
 		log_info("frontend disconnected, exiting");
+	daemon_log_queue_counts(d);
 	return ret;
 }
 

@@ -12,14 +12,22 @@
 #include "passthrough/passthrough.h"
 #include "vhost_user/vhost_user.h"
 
-/* Request queues we accept (QEMU's num-request-queues), plus hiprio. */
-#define DAEMON_MAX_REQUEST_QUEUES 16
+/* Request queues we accept: any num-request-queues QEMU allows, besides
+ * the high-priority queue. */
+#define DAEMON_MAX_REQUEST_QUEUES (VHOST_USER_MAX_QUEUES - 1)
+
+/* Requests served by one queue since start, over every restart of it;
+ * a cache line each, as each queue's threads count their own. */
+struct daemon_queue_count {
+	uint64_t requests;
+} __attribute__((aligned(64)));
 
 struct daemon {
 	const struct options *opts;
 	struct passthrough *fs;
 	struct fuse_server *server;
 	struct queue_worker *workers[1 + DAEMON_MAX_REQUEST_QUEUES];
+	struct daemon_queue_count served[1 + DAEMON_MAX_REQUEST_QUEUES];
 };
 
 /* Open the shared directory and build the FUSE server over it. In a

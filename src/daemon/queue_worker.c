@@ -29,6 +29,7 @@ struct worker_slot {
 struct queue_worker {
 	struct virtqueue *vq;
 	struct fuse_server *server;
+	uint64_t *served;
 	int stop_fd;
 	pthread_mutex_t lock;
 	pthread_cond_t followers;
@@ -189,6 +190,7 @@ static void worker_serve(struct queue_worker *w, struct vq_elem *elem, bool may_
 	size_t len = fuse_server_handle_flags(w->server, elem->out, elem->out_count, elem->in,
 					      elem->in_count, may_wait ? 0 : FUSE_HANDLE_NO_WAIT);
 	virtqueue_push(w->vq, elem, (uint32_t)len);
+	__atomic_fetch_add(w->served, 1, __ATOMIC_RELAXED);
 }
 
 static void *worker_main(void *arg)
@@ -226,7 +228,7 @@ static void *worker_main(void *arg)
 }
 
 struct queue_worker *queue_worker_start(struct virtqueue *vq, struct fuse_server *server,
-					unsigned threads)
+					unsigned threads, uint64_t *served)
 {
 	if (threads == 0)
 		threads = 1;
@@ -236,6 +238,7 @@ struct queue_worker *queue_worker_start(struct virtqueue *vq, struct fuse_server
 		return NULL;
 	w->vq = vq;
 	w->server = server;
+	w->served = served;
 	w->resident = threads;
 	w->slot_count = slots;
 	w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -14,9 +14,10 @@
 
 struct queue_worker;
 
-/* Start serving vq with `threads` resident threads (at least 1). */
+/* Start serving vq with `threads` resident threads (at least 1), adding
+ * each request served to *served. */
 struct queue_worker *queue_worker_start(struct virtqueue *vq, struct fuse_server *server,
-					unsigned threads);
+					unsigned threads, uint64_t *served);
 /* Stop popping, wake or interrupt every thread, and join them all. In-flight
  * requests are completed before this returns. */
 void queue_worker_stop(struct queue_worker *worker);

@@ -13,7 +13,8 @@
 #include "vhost_user/guest_memory.h"
 #include "vhost_user/virtqueue.h"
 
-#define VHOST_USER_MAX_QUEUES 64
+/* QEMU's VIRTIO_QUEUE_MAX: a vhost-user-fs device has at most 1 + 1023. */
+#define VHOST_USER_MAX_QUEUES 1024
 
 struct vu_dev;
 

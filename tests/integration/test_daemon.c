@@ -1,11 +1,12 @@
 /* test_daemon.c: promises of our daemon that a peer does not make, driven
  * through libvirtiofs-client: a blocked lock wait does not stall the queue
  * it came on, several request queues serve in parallel, a bad request is
- * answered and the queue keeps serving, and the daemon exits with status 0
- * when the frontend disconnects. */
+ * answered and the queue keeps serving, the daemon exits with status 0
+ * when the frontend disconnects and then says what each queue served. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -216,6 +217,74 @@ static void test_exit_status_on_disconnect(void)
 	daemon_stop(&d);
 }
 
+/* At exit the daemon says, at info level, how many requests each queue
+ * served: the requests sent on queue q are counted on queue q. */
+static void test_queue_counts_logged(void)
+{
+	char log_path[400], text[8192] = "";
+	struct daemon d;
+	struct vfs_client *c;
+	int saved, logfd, status = -1;
+	pid_t got = 0;
+	ssize_t n;
+
+	snprintf(log_path, sizeof(log_path), "%s/queue-counts.log", t_tmpdir());
+	logfd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	saved = dup(STDERR_FILENO);
+	CHECK(logfd >= 0 && saved >= 0, "log file: %s", strerror(errno));
+	dup2(logfd, STDERR_FILENO);	/* the daemon inherits it */
+	bool verbose = getenv("VFS_TEST_VERBOSE") != NULL;
+	setenv("VFS_TEST_VERBOSE", "1", 1);
+	c = session_open(&d, 3);
+	if (!verbose)
+		unsetenv("VFS_TEST_VERBOSE");
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(logfd);
+	if (!c)
+		return;
+	for (unsigned q = 1; q <= 3; q++) {
+		struct fuse_attr_out attr;
+
+		vfs_client_set_queue(c, q);
+		for (unsigned i = 0; i < 5 * q; i++)
+			CHECK_OK(vfs_getattr(c, FUSE_ROOT_ID, 0, &attr));
+	}
+	vfs_client_close(c);
+	for (int i = 0; i < 1000 && got == 0; i++) { /* at most ~10 s */
+		struct timespec tick = { 0, 10 * 1000 * 1000 };
+
+		got = waitpid(d.pid, &status, WNOHANG);
+		if (got == 0)
+			nanosleep(&tick, NULL);
+	}
+	CHECK(got == d.pid, "daemon still running after the disconnect");
+	if (got == d.pid)
+		d.pid = 0;
+	daemon_stop(&d);
+	logfd = open(log_path, O_RDONLY | O_CLOEXEC);
+	n = logfd >= 0 ? read(logfd, text, sizeof(text) - 1) : -1;
+	if (logfd >= 0)
+		close(logfd);
+	text[n > 0 ? n : 0] = '\0';
+	const char *line = strstr(text, "requests served: ");
+	CHECK(line != NULL, "no 'requests served' line in the daemon's log:\n%s", text);
+	for (unsigned q = 1; line && q <= 3; q++) {
+		char key[32];
+		const char *at;
+		unsigned long count = 0;
+
+		/* INIT and DESTROY come on a request queue too: a few more */
+		snprintf(key, sizeof(key), "queue %u: ", q);
+		at = strstr(line, key);
+		if (at)
+			count = strtoul(at + strlen(key), NULL, 10);
+		CHECK(at && count >= 5 * q && count <= 5 * q + 3,
+		      "queue %u served %lu, sent %u: %.*s", q, count, 5 * q,
+		      (int)strcspn(line, "\n"), line);
+	}
+}
+
 int main(void)
 {
 	const char *which = getenv("VFS_TEST_DAEMON");
@@ -232,5 +301,6 @@ int main(void)
 	t_run("bad_request_then_good", test_bad_request_then_good);
 	t_run("init_negotiates_large_io", test_init_negotiates_large_io);
 	t_run("exit_status_on_disconnect", test_exit_status_on_disconnect);
+	t_run("queue_counts_logged", test_queue_counts_logged);
 	return t_finish();
 }
