@@ -372,6 +372,19 @@ static uint64_t gnode(const char *rel, struct fuse_attr *attr)
 	return err ? 0 : node;
 }
 
+/* LOOKUP of guest/rel where Linux has a dentry before the request
+ * (the entry to remove or rename, a rename's target): a daemon may
+ * know only names looked up. A missing one is fine. */
+static void glookup(const char *rel)
+{
+	char p[600];
+	uint64_t node;
+	struct fuse_attr a;
+
+	snprintf(p, sizeof(p), "/guest/%s", rel);
+	(void)vfs_resolve(H.c, p, &node, &a);
+}
+
 /* The parent's node of guest/rel, and the last component in *name. */
 static uint64_t gparent(const char *rel, const char **name)
 {
@@ -575,12 +588,15 @@ static int do_guest(const struct who *w, const struct op *o, struct fuse_attr *a
 		return vfs_link(H.c, node, node2, name2, &e);
 	case OP_UNLINK:
 	case OP_RMDIR:
+		glookup(o->path);
 		node = gparent(o->path, &name);
 		if (!node)
 			return -EIO;
 		return o->kind == OP_UNLINK ? vfs_unlink(H.c, node, name) :
 					      vfs_rmdir(H.c, node, name);
 	case OP_RENAME:
+		glookup(o->path);
+		glookup(o->path2);
 		node = gparent(o->path, &name);
 		node2 = gparent(o->path2, &name2);
 		if (!node || !node2)
