@@ -14,7 +14,9 @@
 #define NARG(a) (sizeof(a) / sizeof((a)[0]))
 
 /* What Linux 6.1 offers a virtiofs daemon in FUSE_INIT (no DAX window,
- * no LSM security context: we have none to send). */
+ * no LSM security context: we have none to send), and Linux 6.4's
+ * FUSE_CREATE_SUPP_GROUP (the driver itself never sends the extension;
+ * raw requests may). */
 #define VFS_DEFAULT_INIT_FLAGS                                               \
 	(FUSE_ASYNC_READ | FUSE_POSIX_LOCKS | FUSE_ATOMIC_O_TRUNC |           \
 	 FUSE_EXPORT_SUPPORT | FUSE_BIG_WRITES | FUSE_DONT_MASK |             \
@@ -25,7 +27,8 @@
 	 FUSE_HANDLE_KILLPRIV | FUSE_POSIX_ACL | FUSE_ABORT_ERROR |           \
 	 FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS | FUSE_NO_OPENDIR_SUPPORT |     \
 	 FUSE_EXPLICIT_INVAL_DATA | FUSE_HANDLE_KILLPRIV_V2 |                 \
-	 FUSE_SETXATTR_EXT | FUSE_INIT_EXT | FUSE_SUBMOUNTS)
+	 FUSE_SETXATTR_EXT | FUSE_INIT_EXT | FUSE_SUBMOUNTS |                 \
+	 FUSE_CREATE_SUPP_GROUP)
 
 static int call_simple(struct vfs_client *c, uint32_t op, uint64_t nodeid,
 		       const struct vfs_arg *in, unsigned nin,

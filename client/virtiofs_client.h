@@ -17,6 +17,15 @@
 #include <sys/types.h>
 #include <linux/fuse.h>
 
+/* 7.38 flags newer than Debian 12's <linux/fuse.h>: Linux 6.4 offers
+ * FUSE_CREATE_SUPP_GROUP (flags2 bit 2). */
+#ifndef FUSE_CREATE_SUPP_GROUP
+#define FUSE_CREATE_SUPP_GROUP (1ULL << 34)
+#endif
+/* Its request extension: a struct fuse_ext_header of this type, then
+ * uint32 nr_groups and the groups, padded to 8 bytes. */
+#define VFS_FUSE_EXT_GROUPS 32
+
 struct vfs_client;
 
 struct vfs_client_options {

@@ -126,6 +126,23 @@ int credentials_fsetid(bool keep)
 	return ret;
 }
 
+int credentials_write_as(gid_t gid, bool keep, struct cred_saved *saved)
+{
+	int ret = credentials_fsetid(keep);
+
+	*saved = (struct cred_saved){ 0 };
+	/* acting as a caller already: its gid is the thread's */
+	if (ret < 0 || self.as_other_uid || gid == self.egid)
+		return ret;
+	if (syscall(SYS_setresgid, (gid_t)-1, gid, (gid_t)-1) < 0) {
+		ret = -errno;
+		log_error_once("cannot write as gid %u: %s", (unsigned)gid, strerror(-ret));
+		return ret;
+	}
+	saved->gid_set = true;
+	return 0;
+}
+
 /* As a caller that is not root: the rights it keeps, and never one the
  * daemon itself lacks. */
 static int caps_for_caller(enum cred_rights rights)

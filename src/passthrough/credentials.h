@@ -61,6 +61,15 @@ void credentials_restore(struct cred_saved *saved);
  * usually does not change. */
 int credentials_fsetid(bool keep);
 
+/* Data written, truncated or allocated for a caller on an fd the daemon
+ * holds: the host clears setuid, and setgid, as setattr_should_drop_suidgid()
+ * rules for the writer. That asks whether it has CAP_FSETID (keep, as in
+ * credentials_fsetid()) and, for setgid without group execute, whether it
+ * is in the file's group: so the thread also takes the caller's gid as its
+ * effective gid (no supplementary groups: none are known) until
+ * credentials_restore(saved). Within credentials_become() a no-op. */
+int credentials_write_as(gid_t gid, bool keep, struct cred_saved *saved);
+
 /* Gives the calling thread its own fs struct (umask, cwd), once. */
 int credentials_unshare_fs(void);
 /* Sets the thread's umask (after credentials_unshare_fs); returns the old. */

@@ -544,3 +544,22 @@ int pt_data_rights(struct passthrough *fs, bool keep_suidgid)
 		log_error_once("cannot set CAP_FSETID for a write: %s", strerror(-ret));
 	return ret;
 }
+
+int pt_data_enter(struct passthrough *fs, const struct fs_ctx *ctx, bool keep_suidgid,
+		  struct cred_saved *saved)
+{
+	int ret;
+
+	*saved = (struct cred_saved){ 0 };
+	if (!fs->switch_creds)
+		return 0;
+	ret = credentials_write_as(ctx->gid, keep_suidgid, saved);
+	if (ret < 0)
+		log_error_once("cannot write for gid %u: %s", (unsigned)ctx->gid, strerror(-ret));
+	return ret;
+}
+
+void pt_data_leave(struct cred_saved *saved)
+{
+	credentials_restore(saved);
+}

@@ -49,15 +49,20 @@ static int create_room(struct passthrough *fs)
 static int reopen_for(struct passthrough *fs, const struct fs_ctx *ctx, struct pt_inode *inode,
 		      int oflags, uint32_t open_flags)
 {
+	struct cred_saved cred = { 0 };
+	int fd;
+
 	if (oflags & O_TRUNC) {
-		int ret = pt_data_rights(fs, ctx->uid == 0 &&
-					     !(open_flags & FUSE_OPEN_KILL_SUIDGID));
+		int ret = pt_data_enter(fs, ctx, ctx->uid == 0 &&
+					!(open_flags & FUSE_OPEN_KILL_SUIDGID), &cred);
 
 		if (ret < 0)
 			return ret;
 	}
 	/* pt_reopen refuses FIFOs, sockets and devices with -ENXIO */
-	return pt_reopen(fs, inode, oflags);
+	fd = pt_reopen(fs, inode, oflags);
+	pt_data_leave(&cred);
+	return fd;
 }
 
 int pt_open(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint32_t flags,
@@ -257,6 +262,7 @@ ssize_t pt_write(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 {
 	struct passthrough *fs = pt_from(opaque);
 	struct pt_handle *handle;
+	struct cred_saved cred;
 	ssize_t ret;
 
 	if (offset > INT64_MAX)
@@ -266,10 +272,12 @@ ssize_t pt_write(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 		return ret;
 	/* without CAP_FSETID the host kernel clears setuid/setgid (and
 	 * security.capability) atomically with the write */
-	ret = pt_data_rights(fs, ctx->uid == 0 && !(write_flags & FUSE_WRITE_KILL_SUIDGID));
+	ret = pt_data_enter(fs, ctx, ctx->uid == 0 && !(write_flags & FUSE_WRITE_KILL_SUIDGID),
+			    &cred);
 	/* an O_APPEND fd appends whatever the offset, as on the host */
 	if (ret == 0)
 		ret = rw_iov(handle->fd, src, src_count, (off_t)offset, true);
+	pt_data_leave(&cred);
 	handle_table_put(&fs->handles, handle);
 	return ret;
 }
@@ -337,6 +345,7 @@ int pt_fallocate(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 {
 	struct passthrough *fs = pt_from(opaque);
 	struct pt_handle *handle;
+	struct cred_saved cred;
 	int ret;
 
 	if (offset > INT64_MAX || length > INT64_MAX)
@@ -346,9 +355,10 @@ int pt_fallocate(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 		return ret;
 	/* like a write, an allocation clears setuid/setgid for a caller
 	 * without CAP_FSETID */
-	ret = pt_data_rights(fs, ctx->uid == 0);
+	ret = pt_data_enter(fs, ctx, ctx->uid == 0, &cred);
 	if (ret == 0 && fallocate(handle->fd, (int)mode, (off_t)offset, (off_t)length) < 0)
 		ret = -errno;
+	pt_data_leave(&cred);
 	handle_table_put(&fs->handles, handle);
 	return ret;
 }
@@ -390,6 +400,7 @@ ssize_t pt_copy_file_range(void *opaque, const struct fs_ctx *ctx, uint64_t node
 	struct passthrough *fs = pt_from(opaque);
 	struct pt_handle *in, *out = NULL;
 	loff_t oi = (loff_t)off_in, oo = (loff_t)off_out;
+	struct cred_saved cred;
 	ssize_t ret;
 
 	if (off_in > INT64_MAX || off_out > INT64_MAX || flags > UINT_MAX)
@@ -401,13 +412,14 @@ ssize_t pt_copy_file_range(void *opaque, const struct fs_ctx *ctx, uint64_t node
 	if (ret < 0)
 		goto out;
 	/* the destination is written for the caller: as in pt_write */
-	ret = pt_data_rights(fs, ctx->uid == 0);
-	if (ret < 0)
-		goto out;
-	ret = copy_file_range(in->fd, &oi, out->fd, &oo, len > PT_MAX_RW ? PT_MAX_RW : len,
-			      (unsigned int)flags);
-	if (ret < 0)
-		ret = -errno;
+	ret = pt_data_enter(fs, ctx, ctx->uid == 0, &cred);
+	if (ret == 0) {
+		ret = copy_file_range(in->fd, &oi, out->fd, &oo,
+				      len > PT_MAX_RW ? PT_MAX_RW : len, (unsigned int)flags);
+		if (ret < 0)
+			ret = -errno;
+	}
+	pt_data_leave(&cred);
 out:
 	handle_table_put(&fs->handles, out);
 	handle_table_put(&fs->handles, in);

@@ -100,6 +100,13 @@ void pt_creds_leave(struct pt_creds *creds);
  * setuid/setgid unless the caller may keep them (root, and the guest did
  * not ask for the bits to go). */
 int pt_data_rights(struct passthrough *fs, bool keep_suidgid);
+/* The same for data written through an fd the daemon holds (WRITE,
+ * FALLOCATE, COPY_FILE_RANGE, an O_TRUNC open), with the caller's gid,
+ * which decides whether setgid without group execute goes; undone by
+ * pt_data_leave(). */
+int pt_data_enter(struct passthrough *fs, const struct fs_ctx *ctx, bool keep_suidgid,
+		  struct cred_saved *saved);
+void pt_data_leave(struct cred_saved *saved);
 
 /* Ops, by file. */
 int pt_init(void *fs, struct fs_init *init);

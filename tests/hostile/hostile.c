@@ -601,6 +601,7 @@ int main(int argc, char **argv)
 		{ fuse_cases, n_fuse_cases },
 		{ fs_cases, n_fs_cases },
 		{ more_cases, n_more_cases },
+		{ priv_cases, n_priv_cases },
 	};
 	unsigned idx = 0;
 

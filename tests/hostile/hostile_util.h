@@ -124,5 +124,7 @@ extern const struct hcase fs_cases[];
 extern const unsigned n_fs_cases;
 extern const struct hcase more_cases[];
 extern const unsigned n_more_cases;
+extern const struct hcase priv_cases[];
+extern const unsigned n_priv_cases;
 
 #endif

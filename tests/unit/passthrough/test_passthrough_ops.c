@@ -22,6 +22,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/utsname.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -1192,6 +1193,55 @@ static void test_kill_suid_on_write(void **state)
 	assert_int_equal(host_stat(f, "s").st_mode & 07777, 06755);
 }
 
+/* Linux 6.2 and later clear setgid without group execute for a writer
+ * outside the file's group (setattr_should_drop_sgid); earlier kernels
+ * kept it for everyone. */
+static bool kernel_drops_sgid_nox(void)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+
+	return uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
+	       (major > 6 || (major == 6 && minor >= 2));
+}
+
+/* Whether a write clears setgid without group execute depends on the
+ * writer's group: the caller's, not the daemon's (gid 0), on writes and
+ * O_TRUNC opens through fds the daemon holds. */
+static void test_kill_sgid_nox_by_callers_group(void **state)
+{
+	struct fixture *f = *state;
+	mode_t other_after = kernel_drops_sgid_nox() ? 0767 : 02767;
+	struct fuse_open_out o;
+	uint64_t other, own, id;
+
+	host_write(f, "other", "x");
+	host_write(f, "own", "x");
+	assert_int_equal(chown(host(f, "own"), 0, 1000), 0);
+	assert_int_equal(chmod(host(f, "other"), 02767), 0);
+	assert_int_equal(chmod(host(f, "own"), 02767), 0);
+	other = lookup(f, 1, "other");
+	own = lookup(f, 1, "own");
+	f->ctx.uid = 1000;
+	f->ctx.gid = 1000;
+	assert_int_equal(write_str(f, open_file(f, other, O_WRONLY), 0, "a", 0), 1);
+	assert_int_equal(host_stat(f, "other").st_mode & 07777, other_after);
+	assert_int_equal(write_str(f, open_file(f, own, O_WRONLY), 0, "a", 0), 1);
+	assert_int_equal(host_stat(f, "own").st_mode & 07777, 02767);
+
+	assert_int_equal(chmod(host(f, "other"), 02767), 0);
+	assert_int_equal(ops->open(f->fs, &f->ctx, other, O_WRONLY | O_TRUNC, 0, &o), 0);
+	assert_int_equal(host_stat(f, "other").st_mode & 07777, other_after);
+	assert_int_equal(ops->open(f->fs, &f->ctx, own, O_WRONLY | O_TRUNC, 0, &o), 0);
+	assert_int_equal(host_stat(f, "own").st_mode & 07777, 02767);
+
+	/* the daemon's own gid is back: root's new file is root's group */
+	f->ctx.uid = 0;
+	f->ctx.gid = 0;
+	create_file(f, "after", 0644, &id);
+	assert_int_equal(host_stat(f, "after").st_gid, 0);
+}
+
 static void test_kill_suid_on_chown_truncate(void **state)
 {
 	struct fixture *f = *state;
@@ -1575,6 +1625,7 @@ int main(void)
 		T(test_setxattr_acl_kill_sgid),
 		T(test_flock),
 		T(test_kill_suid_on_write),
+		T(test_kill_sgid_nox_by_callers_group),
 		T(test_kill_suid_on_chown_truncate),
 		T(test_create_as_caller),
 		T(test_concurrent_ops),
