@@ -8,7 +8,9 @@
  * spread over the whole start-up, after a delay spread over the time from
  * the socket's appearance (inotify) to readiness (that is the sandbox
  * entry), as soon as it logs that it waits for a connection, or once a
- * client has connected and been served. It then asserts that:
+ * client has connected and been served; one try in eight starts it with
+ * the stop signals blocked, as a careless launcher would. It then asserts
+ * that:
  *   - the daemon exits within VFS_STOP_WAIT_MS (default 3000 ms) and no
  *     member of its process group outlives it;
  *   - it ended by that signal (or with 128 + the signal, or 0 in the
@@ -67,6 +69,7 @@ struct try {
 	enum trigger trigger;
 	int sig;
 	bool to_group;
+	bool launcher_blocks;	/* execs the daemon with the stop signals blocked */
 	unsigned frac_ppm;	/* where in the stage the delay falls */
 };
 
@@ -260,8 +263,12 @@ static void daemon_exec(const struct try *t, int err_fd)
 
 	setpgid(0, 0);
 	/* As a service manager starts it: nothing blocked or ignored, and a
-	 * SIGQUIT dumps no core here. */
+	 * SIGQUIT dumps no core here. Or as a careless launcher would, with
+	 * the stop signals left blocked (the mask survives exec). */
 	sigemptyset(&none);
+	if (t->launcher_blocks)
+		for (unsigned i = 0; i < NR_STOP; i++)
+			sigaddset(&none, stop_signals[i]);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (unsigned i = 0; i < NR_STOP; i++)
 		signal(stop_signals[i], SIG_DFL);
@@ -496,8 +503,9 @@ static bool mounted(const char *path)
 
 static void try_describe(const struct try *t, const struct watch *w)
 {
-	fprintf(stderr, "  try: --sandbox=%s, %s, %s to the %s", mode_names[t->mode],
-		trigger_names[t->trigger], strsignal(t->sig), t->to_group ? "group" : "daemon");
+	fprintf(stderr, "  try: --sandbox=%s, %s, %s to the %s%s", mode_names[t->mode],
+		trigger_names[t->trigger], strsignal(t->sig), t->to_group ? "group" : "daemon",
+		t->launcher_blocks ? ", started with it blocked" : "");
 	if (w->signalled_us)
 		fprintf(stderr, ", sent %" PRId64 " us after start", w->signalled_us - w->spawned_us);
 	if (w->sock_seen)
@@ -664,6 +672,7 @@ static struct try try_pick(void)
 		.trigger = triggers[rng_next() % (sizeof(triggers) / sizeof(triggers[0]))],
 		.sig = stop_signals[rng_next() % NR_STOP],
 		.to_group = rng_next() & 1,
+		.launcher_blocks = rng_next() % 8 == 0,
 		.frac_ppm = rng_next() % 1000000,
 	};
 
