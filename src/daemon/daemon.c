@@ -153,6 +153,9 @@ int daemon_serve_vhost_user(struct daemon *d, int listen_fd)
 int daemon_serve_fuse_dev(struct daemon *d, volatile sig_atomic_t *stop)
 {
 	int fuse_fd;
+	/* stopped during start-up: no mount to make and undo at once */
+	if (*stop)
+		return 0;
 	int err = fuse_dev_mount(d->opts->fuse_mount, "virtiofsd", &fuse_fd);
 	if (err) {
 		log_error("mounting %s: %s", d->opts->fuse_mount, strerror(-err));

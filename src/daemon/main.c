@@ -23,7 +23,12 @@ static void wakeup_handler(int sig)
 {
 }
 
-/* Set by SIGINT/SIGTERM; the /dev/fuse transport polls it to unmount. */
+/* What a VMM, a service manager or a terminal sends to stop us. */
+static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+
+#define NR_STOP_SIGNALS (sizeof(stop_signals) / sizeof(stop_signals[0]))
+
+/* Set by a stop signal; the /dev/fuse transport polls it to unmount. */
 static volatile sig_atomic_t stop_requested;
 
 static void stop_handler(int sig)
@@ -31,27 +36,45 @@ static void stop_handler(int sig)
 	stop_requested = 1;
 }
 
-/* Only the /dev/fuse mode catches SIGINT/SIGTERM: it must unmount before
- * exiting. Under vhost-user the default action (exit) is what VMMs expect. */
+/* Only the /dev/fuse mode catches the stop signals: it must unmount before
+ * exiting. Under vhost-user the default action (exit) is what VMMs expect;
+ * the sandbox makes pid 1 of its namespace behave the same. A stop signal
+ * the caller ignores (nohup) stays ignored in every mode. */
 static int catch_stop_signals(void)
 {
-	struct sigaction sa = { .sa_handler = stop_handler };
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
-		return -errno;
+	for (size_t i = 0; i < NR_STOP_SIGNALS; i++) {
+		struct sigaction sa = { .sa_handler = stop_handler }, old;
+
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(stop_signals[i], NULL, &old) < 0)
+			return -errno;
+		if (old.sa_handler == SIG_IGN)
+			continue;
+		if (sigaction(stop_signals[i], &sa, NULL) < 0)
+			return -errno;
+	}
 	return 0;
 }
 
 static int install_signal_handlers(void)
 {
 	struct sigaction sa = { .sa_handler = wakeup_handler };
+	sigset_t unblock;
+
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGUSR1, &sa, NULL) < 0)
 		return -errno;
 
 	/* A VMM that goes away mid-reply must not kill us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
-	return 0;
+
+	/* The signal mask survives exec: a launcher that left these blocked
+	 * would have us deaf to a stop, and workers to their wake-up. */
+	sigemptyset(&unblock);
+	sigaddset(&unblock, SIGUSR1);
+	for (size_t i = 0; i < NR_STOP_SIGNALS; i++)
+		sigaddset(&unblock, stop_signals[i]);
+	return sigprocmask(SIG_UNBLOCK, &unblock, NULL) < 0 ? -errno : 0;
 }
 
 static uint64_t read_nr_open(void)
@@ -96,11 +119,12 @@ static int raise_fd_limit(const struct options *opts)
 
 static int prepare_process(const struct options *opts)
 {
-	if (opts->fuse_mount && catch_stop_signals() < 0)
-		return -errno;
+	int err = opts->fuse_mount ? catch_stop_signals() : 0;
+	if (err)
+		return err;
 	/* The guest applied its umask already; ours must not mask again. */
 	umask(0);
-	int err = install_signal_handlers();
+	err = install_signal_handlers();
 	if (err)
 		return err;
 	err = raise_fd_limit(opts);

@@ -26,8 +26,7 @@
 /* Signals a VMM or a terminal sends to stop us; the parent passes them on. */
 static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
 
-static volatile pid_t forward_pid;
-static volatile sig_atomic_t forwarded_signal;
+#define NR_FORWARDED (sizeof(forwarded_signals) / sizeof(forwarded_signals[0]))
 
 static int log_errno(const char *what, const char *arg)
 {
@@ -148,13 +147,6 @@ static int namespaces_unshare(void)
 	return 0;
 }
 
-static void forward_handler(int sig)
-{
-	forwarded_signal = sig;
-	if (forward_pid > 0)
-		kill(forward_pid, sig);
-}
-
 /* Pid 1 of a namespace ignores signals it has no handler for, even from
  * the parent; exit as the default action would (the parent re-raises). */
 static void exit_handler(int sig)
@@ -162,33 +154,34 @@ static void exit_handler(int sig)
 	_exit(128 + sig);
 }
 
-#define NR_FORWARDED (sizeof(forwarded_signals) / sizeof(forwarded_signals[0]))
-
-/* Installed before the fork so that no stop signal falls in the gap; the
- * handler passes it on once the child's pid is known. */
-static void forward_handlers_install(struct sigaction *saved)
+/* The stop signals to pass on. One the caller ignores (nohup, a shell's
+ * background job) stays ignored on both sides, as without the sandbox. */
+static void forwarded_set_fill(sigset_t *set)
 {
+	sigemptyset(set);
 	for (size_t i = 0; i < NR_FORWARDED; i++) {
-		struct sigaction sa = { .sa_handler = forward_handler, .sa_flags = SA_RESTART };
+		struct sigaction sa;
 
-		sigemptyset(&sa.sa_mask);
-		sigaction(forwarded_signals[i], &sa, &saved[i]);
+		if (sigaction(forwarded_signals[i], NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			continue;
+		sigaddset(set, forwarded_signals[i]);
 	}
 }
 
-/* Gives back the caller's dispositions; in pid 1 of the namespace those
- * left at the default get exit_handler, as pid 1 would ignore them. */
-static void handlers_restore(const struct sigaction *saved, bool as_pid1)
+/* In pid 1 of the namespace the stop signals left at the default get
+ * exit_handler, as pid 1 would ignore them; a caller's handler stays. */
+static void pid1_handlers_install(const sigset_t *forwarded)
 {
 	for (size_t i = 0; i < NR_FORWARDED; i++) {
-		struct sigaction sa = saved[i];
+		struct sigaction sa = { .sa_handler = exit_handler };
+		struct sigaction cur;
+		int sig = forwarded_signals[i];
 
-		if (as_pid1 && sa.sa_handler == SIG_DFL) {
-			sa.sa_handler = exit_handler;
-			sa.sa_flags = 0;
-			sigemptyset(&sa.sa_mask);
-		}
-		sigaction(forwarded_signals[i], &sa, NULL);
+		if (!sigismember(forwarded, sig) || sigaction(sig, NULL, &cur) < 0 ||
+		    cur.sa_handler != SIG_DFL)
+			continue;
+		sigemptyset(&sa.sa_mask);
+		sigaction(sig, &sa, NULL);
 	}
 }
 
@@ -209,28 +202,39 @@ static __attribute__((noreturn)) void parent_exit_like(int sig)
 }
 
 /* The parent only waits: it keeps no capabilities, passes stop signals on
- * and reports the child's end as its own. */
-static __attribute__((noreturn)) void parent_wait(pid_t child)
+ * and reports the child's end as its own. The signals stay blocked and are
+ * taken here one by one, with no handler: the child is reaped only by this
+ * loop, so a signal is never passed to a pid that may have been reused. */
+static __attribute__((noreturn)) void parent_wait(pid_t child, const sigset_t *forwarded)
 {
-	int status;
+	sigset_t wait_set = *forwarded;
+	int status, last = 0;
 
-	forward_pid = child;
-	/* a signal that came before forward_pid was set */
-	if (forwarded_signal)
-		kill(child, forwarded_signal);
+	sigaddset(&wait_set, SIGCHLD);
 	if (capabilities_clear() < 0)
 		log_warn("sandbox: the waiting parent keeps its capabilities");
-	while (waitpid(child, &status, 0) < 0) {
-		if (errno != EINTR) {
+	for (;;) {
+		pid_t ret = waitpid(child, &status, WNOHANG);
+		int sig;
+
+		if (ret == child)
+			break;
+		if (ret < 0 && errno != EINTR) {
 			log_error("sandbox: waitpid: %s", strerror(errno));
 			_exit(1);
+		}
+		/* SIGCHLD has been held since before the fork: no end is missed */
+		sig = sigwaitinfo(&wait_set, NULL);
+		if (sig > 0 && sig != SIGCHLD) {
+			last = sig;
+			kill(child, sig);
 		}
 	}
 	if (WIFEXITED(status)) {
 		int code = WEXITSTATUS(status);
 
-		if (forwarded_signal && code == 128 + forwarded_signal)
-			parent_exit_like(forwarded_signal);
+		if (last && code == 128 + last)
+			parent_exit_like(last);
 		_exit(code);
 	}
 	parent_exit_like(WTERMSIG(status));
@@ -253,31 +257,46 @@ static int child_bind_to_parent(int alive_fd)
 	return ret;
 }
 
-/* Forks into the new pid namespace: the parent never returns. */
+/* Forks into the new pid namespace: the parent never returns. The stop
+ * signals are held from before the fork until each side has its own way
+ * of taking them: one that comes in between stays pending rather than
+ * reaching the other side's handler (the child once inherited the
+ * parent's forwarding handler and lost the signal in it). */
 static int pid_namespace_fork(void)
 {
-	struct sigaction saved[NR_FORWARDED];
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, caller_chld;
+	sigset_t forwarded, held, caller_mask;
 	int alive[2];
 	pid_t pid;
 
 	if (pipe2(alive, O_CLOEXEC) < 0)
 		return log_errno("pipe2", NULL);
-	forward_handlers_install(saved);
+	forwarded_set_fill(&forwarded);
+	held = forwarded;
+	sigaddset(&held, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &held, &caller_mask);
+	/* an ignored SIGCHLD would reap the child behind the parent's back */
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGCHLD, &dfl, &caller_chld);
 	pid = fork();
 	if (pid < 0) {
 		int err = log_errno("fork", NULL);
 
-		handlers_restore(saved, false);
+		sigaction(SIGCHLD, &caller_chld, NULL);
+		sigprocmask(SIG_SETMASK, &caller_mask, NULL);
 		close(alive[0]);
 		close(alive[1]);
 		return err;
 	}
 	if (pid > 0) {
 		close(alive[0]);
-		parent_wait(pid);
+		parent_wait(pid, &forwarded);
 	}
 	close(alive[1]);
-	handlers_restore(saved, true);
+	sigaction(SIGCHLD, &caller_chld, NULL);
+	pid1_handlers_install(&forwarded);
+	/* a signal the parent passed on meanwhile is delivered now */
+	sigprocmask(SIG_SETMASK, &caller_mask, NULL);
 	return child_bind_to_parent(alive[0]);
 }
 

@@ -27,7 +27,10 @@ struct sandbox_config {
  * would be a way out. In namespace mode the calling process forks; the
  * parent stays outside, forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT to the
  * child, and exits with the child's status (it never returns). The child,
- * pid 1 of a new pid namespace, returns here.
+ * pid 1 of a new pid namespace, returns here, with those of the four left
+ * at the default made to exit as the default would. A stop signal that
+ * comes at any point of this is honoured; one the caller ignores stays
+ * ignored.
  *
  * On success returns 0 and *proc_self_fd is an O_PATH fd of /proc/self/fd
  * for the passthrough to reopen inodes with (it is not reachable by path

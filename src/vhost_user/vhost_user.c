@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -891,6 +892,40 @@ static int unlink_stale_socket(const char *path)
 	return 0;
 }
 
+/* Binds fd to the temporary name, gives it its owner and mode, makes it
+ * listen and renames it into place; the temporary name is gone on every
+ * return. */
+static int socket_publish(int fd, const struct sockaddr_un *tmp, const char *path,
+			  const char *group_name, gid_t gid)
+{
+	int ret;
+
+	if (bind(fd, (const struct sockaddr *)tmp, sizeof(*tmp)) < 0)
+		return -errno;
+	if (chmod(tmp->sun_path, group_name ? 0660 : 0600) < 0 ||
+	    (group_name && chown(tmp->sun_path, (uid_t)-1, gid) < 0) ||
+	    listen(fd, 1) < 0 || rename(tmp->sun_path, path) < 0) {
+		ret = -errno;
+		unlink(tmp->sun_path);
+		return ret;
+	}
+	return 0;
+}
+
+/* Held while the temporary name exists: a stop signal's default action
+ * would leave it behind, and no one else knows its name to remove it.
+ * Faults are not held: they cannot wait. */
+static void signals_hold(sigset_t *caller)
+{
+	static const int faults[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT };
+	sigset_t all;
+
+	sigfillset(&all);
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		sigdelset(&all, faults[i]);
+	sigprocmask(SIG_BLOCK, &all, caller);
+}
+
 /* The socket is bound under a temporary name, given its owner and mode,
  * made to listen, and only then renamed into place: whoever sees the
  * path (a VMM polling for it) can connect at once, and nobody can connect
@@ -898,6 +933,7 @@ static int unlink_stale_socket(const char *path)
 int vhost_user_listen(const char *path, const char *group_name)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	sigset_t caller;
 	gid_t gid = 0;
 	int fd, ret;
 
@@ -918,23 +954,16 @@ int vhost_user_listen(const char *path, const char *group_name)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (fchmod(fd, 0600) < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+	if (fchmod(fd, 0600) < 0) {
+		ret = -errno;
 		goto fail;
-	if (chmod(addr.sun_path, group_name ? 0660 : 0600) < 0)
-		goto fail_unlink;
-	if (group_name && chown(addr.sun_path, (uid_t)-1, gid) < 0)
-		goto fail_unlink;
-	if (listen(fd, 1) < 0 || rename(addr.sun_path, path) < 0)
-		goto fail_unlink;
-	return fd;
-
-fail_unlink:
-	ret = -errno;
-	unlink(addr.sun_path);
-	close(fd);
-	return ret;
+	}
+	signals_hold(&caller);
+	ret = socket_publish(fd, &addr, path, group_name, gid);
+	sigprocmask(SIG_SETMASK, &caller, NULL);
+	if (ret == 0)
+		return fd;
 fail:
-	ret = -errno;
 	close(fd);
 	return ret;
 }

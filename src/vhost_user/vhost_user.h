@@ -46,7 +46,14 @@ int vu_dev_run(struct vu_dev *dev);
 void vu_dev_free(struct vu_dev *dev);
 
 /* Listen on a UNIX socket path (unlinking a stale one), optionally
- * chgrp-ing it to group_name; returns the listening fd or -errno. */
+ * chgrp-ing it to group_name; returns the listening fd or -errno.
+ * No signal but SIGKILL leaves the temporary name it is first bound under
+ * behind. The socket itself stays when the daemon ends, stopped by a
+ * signal or not, as QEMU's virtiofsd leaves it (and the Rust one on a
+ * signal): whoever started us removes it (libvirt does), and the next
+ * start replaces it. The sandboxed daemon could not reach the path any
+ * more, and removing it by name could remove a socket another process
+ * has put there since. */
 int vhost_user_listen(const char *path, const char *group_name);
 /* Accept one frontend connection on a listening socket. */
 int vhost_user_accept(int listen_fd);

@@ -23,6 +23,8 @@
 #include "sandbox/sandbox.h"
 #include "sandbox_test_util.h"
 
+static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+
 struct case_arg {
 	char dir[256];
 	int kind;
@@ -31,6 +33,7 @@ struct case_arg {
 	int high_fd;		/* a stray copy sandbox_enter must close */
 	int exit_code;		/* what the sandboxed process ends with */
 	bool wait_for_signal;
+	bool ignore_sigchld;	/* as a careless caller might */
 	uid_t run_as;		/* 0: stay root */
 };
 
@@ -127,6 +130,12 @@ static int sandboxed_child(void *opaque)
 
 	if (c->run_as && drop_to(c->run_as) < 0)
 		return 2;
+	/* whatever the runner inherited (a shell's background job ignores
+	 * SIGINT and SIGQUIT): the cases below mean the default */
+	for (unsigned i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		signal(stop_signals[i], SIG_DFL);
+	if (c->ignore_sigchld)
+		signal(SIGCHLD, SIG_IGN);
 	c->high_fd = fcntl(c->stray_fd, F_DUPFD, 200);
 	CHILD_CHECK(c->high_fd >= 200);
 	ret = sandbox_enter(&config, &proc_self_fd);
@@ -230,6 +239,49 @@ static void test_namespace_forwards_sigterm(void **state)
 	assert_int_equal(WTERMSIG(status), SIGTERM);
 }
 
+/* Each stop signal the parent gets ends pid 1 of the namespace, and the
+ * parent ends as the child did: by the same signal, or with 128 + the
+ * signal for SIGQUIT, whose re-raise would dump the parent's core. */
+static void test_namespace_forwards_each_stop_signal(void **state)
+{
+	struct case_arg *c = *state;
+
+	require_root();
+	c->kind = SANDBOX_KIND_NAMESPACE;
+	c->wait_for_signal = true;
+	for (unsigned i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++) {
+		int sig = stop_signals[i];
+		char ready;
+		int pid, status;
+
+		pid = child_start(sandboxed_child, c);
+		assert_true(pid > 0);
+		assert_int_equal(read(c->stray_fd, &ready, 1), 1);
+		assert_int_equal(kill(pid, sig), 0);
+		status = child_wait(pid);
+		if (sig == SIGQUIT) {
+			assert_true(WIFEXITED(status));
+			assert_int_equal(WEXITSTATUS(status), 128 + SIGQUIT);
+		} else {
+			assert_true(WIFSIGNALED(status));
+			assert_int_equal(WTERMSIG(status), sig);
+		}
+	}
+}
+
+/* A caller that ignores SIGCHLD would have the child reaped behind the
+ * waiting parent's back; the parent still reports the child's exit code. */
+static void test_namespace_sigchld_ignored_by_caller(void **state)
+{
+	struct case_arg *c = *state;
+
+	require_root();
+	c->kind = SANDBOX_KIND_NAMESPACE;
+	c->ignore_sigchld = true;
+	c->exit_code = 7;
+	assert_exited(child_run(sandboxed_child, c), 7);
+}
+
 /* As an ordinary user the same happens inside a user namespace. */
 static void test_namespace_unprivileged(void **state)
 {
@@ -320,6 +372,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_namespace_confines, case_setup, case_teardown),
 		cmocka_unit_test_setup_teardown(test_namespace_forwards_exit_code, case_setup, case_teardown),
 		cmocka_unit_test_setup_teardown(test_namespace_forwards_sigterm, case_setup, case_teardown),
+		cmocka_unit_test_setup_teardown(test_namespace_forwards_each_stop_signal, case_setup,
+						case_teardown),
+		cmocka_unit_test_setup_teardown(test_namespace_sigchld_ignored_by_caller, case_setup,
+						case_teardown),
 		cmocka_unit_test_setup_teardown(test_namespace_unprivileged, case_setup, case_teardown),
 		cmocka_unit_test_setup_teardown(test_chroot_confines, case_setup, case_teardown),
 		cmocka_unit_test_setup_teardown(test_none_changes_nothing, case_setup, case_teardown),
