@@ -270,8 +270,12 @@ int pt_init(void *opaque, struct fs_init *init)
 		want |= FUSE_DIRECT_IO_ALLOW_MMAP;
 	/* a create in a setgid or group-writable directory then gets the
 	 * group rights the caller has on a local file system */
+	/* Killing setuid/setgid on write, truncate and chown is the host's
+	 * job for the caller's identity (no CAP_FSETID unless root): with
+	 * FUSE_HANDLE_KILLPRIV the guest stops sending the SETATTR that clears
+	 * them itself, a request we could not tell from a non-owner's chmod. */
 	if (fs->switch_creds)
-		want |= FUSE_CREATE_SUPP_GROUP;
+		want |= FUSE_CREATE_SUPP_GROUP | FUSE_HANDLE_KILLPRIV;
 	/* ACLs live in xattrs: without xattr support they cannot work */
 	if (cfg->posix_acl && cfg->xattr)
 		want |= FUSE_POSIX_ACL | FUSE_DONT_MASK;
@@ -287,6 +291,7 @@ int pt_init(void *opaque, struct fs_init *init)
 	fs->dont_mask = want & FUSE_DONT_MASK;
 	fs->submounts = want & FUSE_SUBMOUNTS;
 	fs->posix_lock = want & FUSE_POSIX_LOCKS;
+	fs->killpriv = want & (FUSE_HANDLE_KILLPRIV | FUSE_HANDLE_KILLPRIV_V2);
 	return 0;
 }
 

@@ -168,16 +168,19 @@ static int set_times(struct passthrough *fs, struct pt_inode *inode,
 }
 
 /* Whether FATTR_MODE only clears setuid/setgid bits the file has: what a
- * Linux guest without killpriv sends, alone or with the size of a
- * truncate, when its caller writes to or truncates a file it does not
- * own. The host kernel clears them itself for a local writer, whoever owns
- * the file, so that part is done as the daemon once the rest succeeded. */
-static bool mode_only_kills_suidgid(struct pt_inode *inode, const struct fuse_setattr_in *in)
+ * Linux guest that did not take FUSE_HANDLE_KILLPRIV sends, alone or with
+ * the size of a truncate, when its caller writes to or truncates a file it
+ * does not own. The host kernel clears them itself for a local writer,
+ * whoever owns the file, so that part is done as the daemon once the rest
+ * succeeded. With killpriv negotiated the guest never sends it, and such
+ * a request is an ordinary chmod, owner only. */
+static bool mode_only_kills_suidgid(struct passthrough *fs, struct pt_inode *inode,
+				    const struct fuse_setattr_in *in)
 {
 	struct statx stx;
 	uint32_t old, new = in->mode & 07777, diff;
 
-	if (!(in->valid & FATTR_MODE) || (in->valid & (FATTR_UID | FATTR_GID)) ||
+	if (fs->killpriv || !(in->valid & FATTR_MODE) || (in->valid & (FATTR_UID | FATTR_GID)) ||
 	    pt_statx(inode->fd, &stx) < 0)
 		return false;
 	old = stx.stx_mode & 07777;
@@ -192,7 +195,7 @@ static int setattr_as_caller(struct passthrough *fs, const struct fs_ctx *ctx,
 			     struct pt_inode *inode, const struct fuse_setattr_in *in)
 {
 	struct fuse_setattr_in rest = *in;
-	bool kill = mode_only_kills_suidgid(inode, in);
+	bool kill = mode_only_kills_suidgid(fs, inode, in);
 	struct cred_saved cred;
 	int ret = 0;
 

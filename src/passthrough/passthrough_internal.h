@@ -39,6 +39,7 @@ struct passthrough {
 	bool dont_mask;
 	bool submounts;
 	bool posix_lock;
+	bool killpriv;		/* the guest leaves killing setuid/setgid to us */
 	pthread_mutex_t waiters_lock;
 	struct lock_waiter *waiters;
 };

@@ -806,6 +806,26 @@ static void setattr_chmod_not_owner(void)
 	ALIVE();
 }
 
+/* A chmod that only clears setuid/setgid is still a chmod: only the
+ * owner's. (The daemon negotiates FUSE_HANDLE_KILLPRIV, so a guest never
+ * sends it to kill the bits after a write.) */
+static void setattr_clear_suid_not_owner(void)
+{
+	struct outcome o;
+
+	sides();
+	hmk("d", S_IFDIR | 0777, 0, 0);
+	hmk("d/s", S_IFREG | 04755, 0, 0);
+	hmk("d/g", S_IFREG | 06755, 0, 0);
+	o = BOTH(&USER, (&(struct op){ OP_CHMOD, "d/s", .mode = 0755 }), "d/s");
+	EXPECT_RESULT(o, -EPERM);
+	EXPECT_ENT("d/s", S_IFREG | 04755, 0, 0);
+	o = BOTH(&USER, (&(struct op){ OP_CHMOD, "d/g", .mode = 0755 }), "d/g");
+	EXPECT_RESULT(o, -EPERM);
+	EXPECT_ENT("d/g", S_IFREG | 06755, 0, 0);
+	ALIVE();
+}
+
 static void setattr_chmod_sgid_nonmember(void)
 {
 	struct outcome o;
@@ -1264,6 +1284,7 @@ const struct hcase priv_cases[] = {
 	{ "priv/mknod_device", mknod_device },
 	{ "priv/setattr_chmod_not_owner", setattr_chmod_not_owner },
 	{ "priv/setattr_chmod_sgid_nonmember", setattr_chmod_sgid_nonmember },
+	{ "priv/setattr_clear_suid_not_owner", setattr_clear_suid_not_owner },
 	{ "priv/setattr_chown_to_root", setattr_chown_to_root },
 	{ "priv/setattr_chgrp_nonmember", setattr_chgrp_nonmember },
 	{ "priv/setattr_chgrp_own_group_clears_suid", setattr_chgrp_own_group_clears_suid },
