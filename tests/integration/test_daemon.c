@@ -2,7 +2,10 @@
  * through libvirtiofs-client: a blocked lock wait does not stall the queue
  * it came on, several request queues serve in parallel, a bad request is
  * answered and the queue keeps serving, and the daemon exits with status 0
- * when the frontend disconnects. */
+ * when the frontend disconnects. Also the suite's concurrent load: several
+ * queues busy at once, with the memory table replaced, with DESTROY and
+ * INIT again, and with the frontend hanging up mid-flight (the load
+ * ThreadSanitizer needs to see our threads overlap). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -14,13 +17,13 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "vfs_internal.h"
 #include "virtiofs_client.h"
 
 static char share[300];
 
-static struct vfs_client *session_open(struct daemon *d, unsigned queues)
+static struct vfs_client *session_open_with(struct daemon *d, struct vfs_client_options opts)
 {
-	struct vfs_client_options opts = { .request_queues = queues, .timeout_ms = 5000 };
 	int err = daemon_start(d, share);
 	if (err) {
 		CHECK(0, "daemon_start: %s", strerror(-err));
@@ -31,6 +34,12 @@ static struct vfs_client *session_open(struct daemon *d, unsigned queues)
 	if (!c)
 		daemon_stop(d);
 	return c;
+}
+
+static struct vfs_client *session_open(struct daemon *d, unsigned queues)
+{
+	return session_open_with(d, (struct vfs_client_options){ .request_queues = queues,
+								   .timeout_ms = 5000 });
 }
 
 static uint64_t create_file(struct vfs_client *c, const char *name, uint64_t *fh)
@@ -218,12 +227,15 @@ struct par_req {
 	uint64_t unique;
 	uint32_t opcode;
 	uint64_t nodeid;
+	bool busy;
 };
 
 struct par {
 	struct vfs_client *c;
 	unsigned first_q, nq;   /* random requests go to first_q .. first_q + nq - 1 */
+	const char *tag;        /* prefix of the names in the share's root */
 	unsigned answered, failed, bad;
+	struct par_req reqs[2 * PAR_DEPTH];	/* the cookies of those in flight */
 	/* Follow-ups (FORGET, RELEASE, OPEN) waiting for room in flight. */
 	struct par_msg {
 		unsigned q;
@@ -241,14 +253,19 @@ static unsigned par_queue(struct par *p)
 static bool par_submit(struct par *p, unsigned q, const void *buf, size_t len, size_t cap)
 {
 	const struct fuse_in_header *ih = buf;
-	struct par_req *r = malloc(sizeof(*r));
+	struct par_req *r = NULL;
 	int err;
 
+	for (unsigned i = 0; i < sizeof(p->reqs) / sizeof(p->reqs[0]) && !r; i++)
+		if (!p->reqs[i].busy)
+			r = &p->reqs[i];
+	if (!r)
+		return false;
 	*r = (struct par_req){ .unique = ih->unique, .opcode = ih->opcode, .nodeid = ih->nodeid };
-	if (vfs_async_submit(p->c, q, buf, len, cap, r, &err))
-		return true;
-	free(r);
-	return false;
+	if (!vfs_async_submit(p->c, q, buf, len, cap, r, &err))
+		return false;
+	r->busy = true;
+	return true;
 }
 
 /* Builds a request of opcode with args (and an optional name or two). */
@@ -332,7 +349,7 @@ static int par_reap(struct par *p, int ms, bool open_entries)
 			p->answered++;
 			par_follow_up(p, r, oh + 1, used - sizeof(*oh), open_entries);
 		}
-		free(r);
+		r->busy = false;
 		vfs_async_free(p->c, done[i]);
 	}
 	return n;
@@ -387,7 +404,7 @@ static void par_random(struct par *p, const uint64_t *file, const uint64_t *fh,
 	switch (par_rand() % 16) {
 	case 0: {
 		char name[16];
-		snprintf(name, sizeof(name), "f%u", k);
+		snprintf(name, sizeof(name), "%sf%u", p->tag, k);
 		len = par_msg(p, buf, FUSE_LOOKUP, FUSE_ROOT_ID, NULL, 0, name, NULL);
 		cap += sizeof(struct fuse_entry_out);
 		break;
@@ -493,28 +510,33 @@ static void par_random(struct par *p, const uint64_t *file, const uint64_t *fh,
 		}
 }
 
-static void test_parallel_queues(void)
+/* The random load of parallel_queues; with remap_every, the frontend
+ * also sends the memory table again every that many requests (the daemon
+ * maps it anew and its queues move to it while requests are in flight). */
+static void parallel_load(bool remap)
 {
-	enum { ROUNDS = 6000 };
+	enum { ROUNDS = 6000, REMAP_EVERY = 150 };
 	struct daemon d;
-	struct vfs_client *c = session_open(&d, 4);
+	struct vfs_client *c = session_open_with(&d, (struct vfs_client_options){
+		.request_queues = 4, .timeout_ms = 5000, .no_mem_slots = remap });
 	uint64_t file[PAR_FILES], fh[PAR_FILES], dir[PAR_DIRS], dfh[PAR_DIRS];
 	struct par *p = calloc(1, sizeof(*p));
+	unsigned remaps = 0;
 	char name[16];
 
 	if (!c) {
 		free(p);
 		return;
 	}
-	*p = (struct par){ .c = c, .first_q = 1, .nq = 4 };
+	*p = (struct par){ .c = c, .first_q = 1, .nq = 4, .tag = remap ? "m" : "p" };
 	for (unsigned k = 0; k < PAR_FILES; k++) {
-		snprintf(name, sizeof(name), "f%u", k);
+		snprintf(name, sizeof(name), "%sf%u", p->tag, k);
 		file[k] = create_file(c, name, &fh[k]);
 	}
 	for (unsigned j = 0; j < PAR_DIRS; j++) {
 		struct fuse_entry_out e;
 		struct fuse_open_out o;
-		snprintf(name, sizeof(name), "d%u", j);
+		snprintf(name, sizeof(name), "%sd%u", p->tag, j);
 		CHECK_OK(vfs_mkdir(c, FUSE_ROOT_ID, name, 0755, 0, &e));
 		dir[j] = e.nodeid;
 		CHECK_OK(vfs_opendir(c, dir[j], 0, &o));
@@ -525,10 +547,15 @@ static void test_parallel_queues(void)
 		if (!par_make_room(p, false))
 			break;
 		par_random(p, file, fh, dir, dfh);
+		if (remap && n % REMAP_EVERY == REMAP_EVERY - 1) {
+			int err = vu_set_mem(&c->fe, &c->mem);
+			CHECK(err == 0, "SET_MEM_TABLE again: %s", strerror(-err));
+			remaps++;
+		}
 	}
 	par_drain(p, false);
-	fprintf(stderr, "  %u answered, %u errors, %u malformed\n", p->answered, p->failed,
-		p->bad);
+	fprintf(stderr, "  %u answered, %u errors, %u malformed, %u new memory tables\n",
+		p->answered, p->failed, p->bad, remaps);
 	CHECK(p->bad == 0, "%u malformed or mismatched replies", p->bad);
 	CHECK(p->answered > ROUNDS / 4, "only %u of %u requests succeeded", p->answered, ROUNDS);
 	struct fuse_attr_out attr;
@@ -536,6 +563,72 @@ static void test_parallel_queues(void)
 	free(p);
 	vfs_client_close(c);
 	daemon_stop(&d);
+}
+
+static void test_parallel_queues(void)
+{
+	parallel_load(false);
+}
+
+/* The same load while the VMM sends the memory table again and again (as
+ * QEMU does when guest RAM is hot-plugged or a region is remapped). */
+static void test_memory_table_replaced_under_load(void)
+{
+	parallel_load(true);
+}
+
+/* The VMM goes away while every queue has requests in flight: closing
+ * sends DESTROY among them, then stops each queue (GET_VRING_BASE) while
+ * its workers serve, then hangs up. The daemon must exit with status 0. */
+static void test_disconnect_under_load(void)
+{
+	enum { ROUNDS = 20 };
+	struct vfs_client *c;
+	struct daemon d;
+	struct par *p = calloc(1, sizeof(*p));
+	char name[16];
+
+	for (unsigned round = 0; round < ROUNDS && p; round++) {
+		uint64_t file[PAR_FILES], fh[PAR_FILES], dir[PAR_DIRS], dfh[PAR_DIRS];
+		int status = -1;
+		pid_t got = 0;
+
+		c = session_open(&d, 4);
+		if (!c)
+			break;
+		*p = (struct par){ .c = c, .first_q = 1, .nq = 4, .tag = "x" };
+		for (unsigned k = 0; k < PAR_FILES; k++) {
+			snprintf(name, sizeof(name), "xf%u", k);
+			file[k] = create_file(c, name, &fh[k]);
+		}
+		for (unsigned j = 0; j < PAR_DIRS; j++) {
+			struct fuse_entry_out e;
+			struct fuse_open_out o;
+			snprintf(name, sizeof(name), "xd%u", j);
+			int err = vfs_mkdir(c, FUSE_ROOT_ID, name, 0755, 0, &e);
+			if (err == -EEXIST)
+				err = vfs_lookup(c, FUSE_ROOT_ID, name, &e);
+			CHECK(err == 0, "mkdir %s: %s", name, strerror(-err));
+			dir[j] = e.nodeid;
+			CHECK_OK(vfs_opendir(c, dir[j], 0, &o));
+			dfh[j] = o.fh;
+		}
+		for (unsigned n = 0; n < 100 + round * 10 && vfs_async_pending(c) < PAR_DEPTH; n++)
+			par_random(p, file, fh, dir, dfh);
+		vfs_client_close(c);
+		struct timespec tick = { 0, 10 * 1000 * 1000 };
+		for (int i = 0; i < 1000 && got == 0; i++) {
+			got = waitpid(d.pid, &status, WNOHANG);
+			if (got == 0)
+				nanosleep(&tick, NULL);
+		}
+		CHECK(got == d.pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "round %u: daemon ended with status %#x", round, got == d.pid ? status : -1);
+		if (got == d.pid)
+			d.pid = 0;
+		daemon_stop(&d);
+	}
+	free(p);
 }
 
 /* A guest remounts: DESTROY and INIT again on queue 1 (the file system's
@@ -656,7 +749,9 @@ int main(void)
 	t_run("bad_request_then_good", test_bad_request_then_good);
 	t_run("init_negotiates_large_io", test_init_negotiates_large_io);
 	t_run("parallel_queues", test_parallel_queues);
+	t_run("memory_table_replaced_under_load", test_memory_table_replaced_under_load);
 	t_run("init_again_while_serving", test_init_again_while_serving);
+	t_run("disconnect_under_load", test_disconnect_under_load);
 	t_run("exit_status_on_disconnect", test_exit_status_on_disconnect);
 	return t_finish();
 }
