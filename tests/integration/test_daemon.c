@@ -124,6 +124,63 @@ out:
 	daemon_stop(&d);
 }
 
+/* INTERRUPT (on hiprio, served by another thread) takes a SETLKW out of
+ * its wait, for a POSIX lock and for flock(): the wait ends with EINTR
+ * and the queue keeps serving. */
+static void test_interrupt_lock_wait(void)
+{
+	struct daemon d;
+	struct vfs_client *c = session_open(&d, 1);
+	if (!c)
+		return;
+	for (int flock = 0; flock <= 1; flock++) {
+		char name[16];
+		uint64_t fh_holder, fh_waiter;
+		snprintf(name, sizeof(name), "intr%d", flock);
+		uint64_t node = create_file(c, name, &fh_holder);
+		struct fuse_open_out open_out;
+		CHECK_OK(vfs_open(c, node, O_RDWR, &open_out));
+		fh_waiter = open_out.fh;
+		struct fuse_file_lock whole = { .start = 0, .end = UINT64_MAX >> 1,
+						.type = F_WRLCK, .pid = 1111 };
+		int err = vfs_setlk(c, node, fh_holder, 1, &whole, flock);
+		CHECK(err == 0, "holder's lock (flock %d): %s", flock, strerror(-err));
+
+		char req[256];
+		size_t len = setlkw_request(c, req, node, fh_waiter, 2);
+		struct fuse_in_header *ih = (struct fuse_in_header *)req;
+		struct fuse_lk_in *lk = (struct fuse_lk_in *)(ih + 1);
+		if (flock)
+			lk->lk_flags = FUSE_LK_FLOCK;
+		struct vfs_async *wait = vfs_async_submit(c, 1, req, len, 4096, NULL, &err);
+		CHECK(wait != NULL, "submit SETLKW: %s", strerror(-err));
+		if (!wait)
+			break;
+		struct vfs_async *done[4];
+		int n = vfs_async_reap(c, done, 4, 200);
+		CHECK(n == 0, "SETLKW (flock %d) completed while the lock was held", flock);
+		CHECK_OK(vfs_interrupt(c, ih->unique));
+		n = vfs_async_reap(c, done, 4, 5000);
+		CHECK(n == 1, "SETLKW (flock %d) still waits after INTERRUPT (%d)", flock, n);
+		if (n == 1) {
+			size_t used;
+			const struct fuse_out_header *out = vfs_async_reply(done[0], &used);
+			CHECK(used >= sizeof(*out) && out->error == -EINTR,
+			      "interrupted SETLKW (flock %d): error %d", flock,
+			      used >= sizeof(*out) ? out->error : 1);
+			vfs_async_free(c, done[0]);
+		}
+		struct fuse_attr_out attr;
+		CHECK_OK(vfs_getattr(c, node, VFS_NO_FH, &attr));
+		whole.type = F_UNLCK;
+		CHECK_OK(vfs_setlk(c, node, fh_holder, 1, &whole, flock));
+		CHECK_OK(vfs_release(c, node, fh_waiter, O_RDWR));
+		CHECK_OK(vfs_release(c, node, fh_holder, O_RDWR));
+	}
+	vfs_client_close(c);
+	daemon_stop(&d);
+}
+
 /* Four request queues: each answers its own requests. */
 static void test_multiqueue(void)
 {
@@ -745,6 +802,7 @@ int main(void)
 	if (mkdir(share, 0755) < 0)
 		return 1;
 	t_run("blocked_lock_does_not_stall_queue", test_blocked_lock_does_not_stall_queue);
+	t_run("interrupt_lock_wait", test_interrupt_lock_wait);
 	t_run("multiqueue", test_multiqueue);
 	t_run("bad_request_then_good", test_bad_request_then_good);
 	t_run("init_negotiates_large_io", test_init_negotiates_large_io);
