@@ -16,6 +16,7 @@
  * on the out / in byte counts and piece counts. Used ring: each push lands
  * in the slot used_idx % size with the pushed head and a length clamped to
  * the element's in bytes. */
+#include <errno.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
