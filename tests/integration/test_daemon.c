@@ -333,9 +333,12 @@ static size_t par_msg(struct par *p, void *buf, uint32_t opcode, uint64_t nodeid
 	size_t len = vfs_msg_init(p->c, buf, opcode, nodeid, alen + l1 + l2);
 	char *at = (char *)buf + sizeof(struct fuse_in_header);
 
-	memcpy(at, args, alen);
-	memcpy(at + alen, n1, l1);
-	memcpy(at + alen + l1, n2, l2);
+	if (alen)
+		memcpy(at, args, alen);
+	if (l1)
+		memcpy(at + alen, n1, l1);
+	if (l2)
+		memcpy(at + alen + l1, n2, l2);
 	return len;
 }
 
