@@ -10,8 +10,8 @@
 set -euo pipefail
 
 packages=(
-	# build
-	gcc libc6-dev meson ninja-build pkg-config
+	# build (libtsan2: gcc's ThreadSanitizer runtime, for build-tsan)
+	gcc libc6-dev libtsan2 meson ninja-build pkg-config
 	libcmocka-dev libseccomp-dev libcap-ng-dev liburing-dev
 	# guest testing (QEMU TCG, QEMU's C virtiofsd, busybox initramfs)
 	qemu-system-x86 qemu-system-common busybox-static cpio gzip

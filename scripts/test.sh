@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds (plain and ASan/UBSan, warnings as
-# errors) and runs every test: unit, integration and hostile-guest tests
-# (through the user-space driver), end to end in a real Linux guest against
+# Installs what is missing, builds (plain, ASan/UBSan and TSan, warnings
+# as errors) and runs every test: unit, integration and hostile-guest tests
+# (through the user-space driver, under ASan/UBSan and under TSan), end to
+# end in a real Linux guest against
 # our daemon and QEMU's, the conformance suite on three targets, real
 # programs on /dev/fuse and in a guest, and the fuzzers for a minute each. Ends with one "N passed, M failed" line; exits non-zero on any
 # failure.
@@ -12,7 +13,7 @@ root=$PWD
 quick=0
 for arg in "$@"; do
 	case "$arg" in
-	--quick) quick=1 ;; # unit, integration and hostile tests only
+	--quick) quick=1 ;; # unit, integration and hostile tests only (ASan and TSan)
 	*) echo "usage: $0 [--quick]" >&2; exit 2 ;;
 	esac
 done
@@ -28,6 +29,12 @@ ninja -C build
 [ -f build-asan/build.ninja ] || meson setup build-asan -Dwerror=true \
 	-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 ninja -C build-asan
+# ThreadSanitizer: the test setup in tests/meson.build sets TSAN_OPTIONS
+# (first report ends the process with 66) for the tests and the daemons
+# they start.
+[ -f build-tsan/build.ninja ] || meson setup build-tsan -Dwerror=true \
+	-Db_sanitize=thread -Db_lundef=false >/dev/null
+ninja -C build-tsan
 
 passed=0
 failed=0
@@ -88,6 +95,12 @@ run_suite() {
 run_suite unit-integration-hostile-asan \
 	meson test -C build-asan --print-errorlogs --suite unit --suite integration --suite hostile
 count_meson build/test-logs/unit-integration-hostile-asan.log
+
+# The same suites with the daemon and the tests under ThreadSanitizer.
+# Not test_sandbox (see tests/unit/sandbox/meson.build).
+run_suite unit-integration-hostile-tsan \
+	meson test -C build-tsan --print-errorlogs --suite unit --suite integration --suite hostile
+count_meson build/test-logs/unit-integration-hostile-tsan.log
 
 if [ "$quick" = 0 ]; then
 	# Our daemon as deployed: sandboxed, seccomp on (LeakSanitizer's exit

@@ -287,11 +287,12 @@ int pt_init(void *opaque, struct fs_init *init)
 	 * requests, extended INIT...): add ours, never replace them. */
 	init->want_flags |= want;
 	init->time_gran = 1;
-	fs->writeback = want & FUSE_WRITEBACK_CACHE;
-	fs->dont_mask = want & FUSE_DONT_MASK;
-	fs->submounts = want & FUSE_SUBMOUNTS;
-	fs->posix_lock = want & FUSE_POSIX_LOCKS;
-	fs->killpriv = want & (FUSE_HANDLE_KILLPRIV | FUSE_HANDLE_KILLPRIV_V2);
+	__atomic_store_n(&fs->writeback, (want & FUSE_WRITEBACK_CACHE) != 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&fs->dont_mask, (want & FUSE_DONT_MASK) != 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&fs->submounts, (want & FUSE_SUBMOUNTS) != 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&fs->posix_lock, (want & FUSE_POSIX_LOCKS) != 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&fs->killpriv, (want & (FUSE_HANDLE_KILLPRIV | FUSE_HANDLE_KILLPRIV_V2)) != 0,
+			 __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -384,7 +385,8 @@ static void fill_entry(struct passthrough *fs, struct pt_inode *parent, uint64_t
 	};
 	pt_fill_attr(&out->attr, stx);
 	/* the guest automounts a directory on another host mount */
-	if (fs->submounts && S_ISDIR(stx->stx_mode) && parent && mnt_id != parent->key.mnt_id)
+	if (pt_negotiated(&fs->submounts) && S_ISDIR(stx->stx_mode) && parent &&
+	    mnt_id != parent->key.mnt_id)
 		out->attr.flags |= FUSE_ATTR_SUBMOUNT;
 }
 
@@ -469,7 +471,7 @@ int pt_open_flags(struct passthrough *fs, uint32_t flags)
 	if (fs->cfg.allow_direct_io)
 		allowed |= O_DIRECT;
 	out = (int)flags & allowed;
-	if (fs->writeback) {
+	if (pt_negotiated(&fs->writeback)) {
 		/* the guest's page cache may read back pages of a write-only
 		 * file, and it positions appends itself */
 		if ((out & O_ACCMODE) == O_WRONLY)
@@ -518,7 +520,7 @@ int pt_creds_enter(struct passthrough *fs, const struct fs_ctx *ctx, uint32_t ma
 	creds->umask_set = false;
 	/* Without FUSE_DONT_MASK the guest applied its umask to mode; the
 	 * daemon's own umask must not apply a second time. */
-	ret = credentials_umask(fs->dont_mask ? mask : 0, &creds->old_umask);
+	ret = credentials_umask(pt_negotiated(&fs->dont_mask) ? mask : 0, &creds->old_umask);
 	if (ret < 0)
 		return ret;
 	creds->umask_set = true;

@@ -180,7 +180,7 @@ static bool mode_only_kills_suidgid(struct passthrough *fs, struct pt_inode *ino
 	struct statx stx;
 	uint32_t old, new = in->mode & 07777, diff;
 
-	if (fs->killpriv || !(in->valid & FATTR_MODE) || (in->valid & (FATTR_UID | FATTR_GID)) ||
+	if (pt_negotiated(&fs->killpriv) || !(in->valid & FATTR_MODE) || (in->valid & (FATTR_UID | FATTR_GID)) ||
 	    pt_statx(inode->fd, &stx) < 0)
 		return false;
 	old = stx.stx_mode & 07777;

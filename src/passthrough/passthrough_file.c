@@ -302,7 +302,7 @@ int pt_flush(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 		ret = -errno;
 	handle_table_put(&fs->handles, handle);
 	/* a close() of any fd of the file drops the owner's POSIX locks */
-	if (fs->posix_lock)
+	if (pt_negotiated(&fs->posix_lock))
 		pt_plock_release(fs, nodeid, lock_owner);
 	return ret;
 }
@@ -334,7 +334,7 @@ int pt_release(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t
 			handle_table_put(&fs->handles, handle);
 		}
 	}
-	if (fs->posix_lock)
+	if (pt_negotiated(&fs->posix_lock))
 		pt_plock_release_fh(fs, nodeid, fh);
 	/* the fd closes when the last operation using it is done */
 	return handle_table_remove(&fs->handles, fh, HANDLE_FILE);

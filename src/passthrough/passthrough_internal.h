@@ -34,7 +34,9 @@ struct passthrough {
 	bool switch_creds;
 	struct inode_table inodes;
 	struct handle_table handles;
-	/* What INIT negotiated. */
+	/* What INIT negotiated. A guest may send DESTROY and INIT again while
+	 * requests on its other queues run: pt_init() stores these atomically,
+	 * requests read them with pt_negotiated(). */
 	bool writeback;
 	bool dont_mask;
 	bool submounts;
@@ -47,6 +49,11 @@ struct passthrough {
 static inline struct passthrough *pt_from(void *fs)
 {
 	return fs;
+}
+
+static inline bool pt_negotiated(const bool *flag)
+{
+	return __atomic_load_n(flag, __ATOMIC_RELAXED);
 }
 
 /* "<fd>" for openat(proc_self_fd, ...). */

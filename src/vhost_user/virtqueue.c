@@ -27,6 +27,63 @@ struct chain {
 	bool seen_write;
 };
 
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#define VQ_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#include <sanitizer/tsan_interface.h>
+#define VQ_TSAN 1
+#endif
+#endif
+
+/* The order the guest puts between our threads, told to ThreadSanitizer.
+ * A driver reuses a buffer once it has seen the buffer's completion, on
+ * any queue: a reply one worker wrote on queue 1 becomes the request, or
+ * the indirect table, that another worker reads on queue 2 (TSan reported
+ * exactly that). The order runs through the guest, another process, out
+ * of TSan's sight. So publishing a used element releases, and taking an
+ * available one acquires, both on one object standing for the guest (the
+ * daemon serves one guest per process; unit tests with several devices
+ * just get more order than needed). It is an object of its own: on a
+ * mutex or an atomic of ours it would mix with their own order. Races
+ * among our threads on our own memory are still seen whenever their
+ * requests overlap in time; without TSan these are empty. */
+#ifdef VQ_TSAN
+static char vq_guest_order;
+#endif
+
+static inline void vq_guest_release(void)
+{
+#ifdef VQ_TSAN
+	__tsan_release(&vq_guest_order);
+#endif
+}
+
+static inline void vq_guest_acquire(void)
+{
+#ifdef VQ_TSAN
+	__tsan_acquire(&vq_guest_order);
+#endif
+}
+
+/* A full barrier between our ring accesses and the driver's, which runs in
+ * another process (the guest) and so is out of ThreadSanitizer's sight.
+ * gcc warns (-Wtsan) that TSan does not model fences; between our own
+ * threads every ring access is ordered by vq->lock, which TSan does see,
+ * so nothing TSan checks depends on this fence. */
+static inline void vq_guest_fence(void)
+{
+#if defined(__SANITIZE_THREAD__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wtsan"
+#endif
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#if defined(__SANITIZE_THREAD__)
+#pragma GCC diagnostic pop
+#endif
+}
+
 void virtqueue_init(struct virtqueue *vq, unsigned index, struct guest_memory_slot *slot)
 {
 	memset(vq, 0, sizeof(*vq));
@@ -192,6 +249,7 @@ static void vq_used_put(struct virtqueue *vq, uint16_t head, uint32_t len)
 
 	__atomic_store_n(&e->id, head, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->len, len, __ATOMIC_RELAXED);
+	vq_guest_release();
 	vq->used_idx++;
 	/* Release: the element must be visible before the index that covers it. */
 	__atomic_store_n(&vq->used->idx, vq->used_idx, __ATOMIC_RELEASE);
@@ -204,7 +262,7 @@ static bool vq_should_notify(struct virtqueue *vq)
 
 	/* Our used->idx store must be ordered before reading what the driver
 	 * asked for, or both sides can miss each other's update. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	vq_guest_fence();
 	if (!vq->event_idx)
 		return !(__atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED) &
 			 VRING_AVAIL_F_NO_INTERRUPT);
@@ -367,7 +425,7 @@ static int vq_pop_locked(struct virtqueue *vq, struct vq_elem **elem)
 			 * more, or a buffer the driver adds now (seeing the old
 			 * avail_event) would come without a kick. */
 			vq_arm_kick(vq);
-			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			vq_guest_fence();
 			consumed = false;
 			continue;
 		}
@@ -378,6 +436,7 @@ static int vq_pop_locked(struct virtqueue *vq, struct vq_elem **elem)
 				       vq->index, avail_idx, pending, vq->last_avail_idx, vq->size);
 			return 0;
 		}
+		vq_guest_acquire();
 		head = __atomic_load_n(&vq->avail->ring[vq->last_avail_idx % vq->size],
 				       __ATOMIC_RELAXED);
 		vq->last_avail_idx++;
@@ -480,7 +539,7 @@ void virtqueue_set_notification(struct virtqueue *vq, bool enable)
 		__atomic_store_n(&vq->used->flags, flags, __ATOMIC_RELAXED);
 	}
 	/* The driver must see the change before we look at avail->idx again. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	vq_guest_fence();
 	pthread_mutex_unlock(&vq->lock);
 }
 

@@ -471,6 +471,9 @@ static void case_child(const struct hcase *hc, unsigned idx)
 			H.d.pid = 0;
 	}
 	daemon_stop(&H.d);
+	/* However it ended: a sanitizer that reported without ending it
+	 * (halt_on_error=0) still fails the case. */
+	CHECK(!t_sanitizer_report(log), "a sanitizer report in %s", log);
 	for (unsigned i = 0; i < H.ntargets; i++)
 		unlink(H.targets[i]), rmdir(H.targets[i]);
 	free(before);

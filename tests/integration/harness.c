@@ -16,6 +16,7 @@
 
 int t_failed_checks;
 static int passed, failed;
+static int checks_in_tests;     /* failed checks counted by t_run */
 static char tmpdir[160];
 static pid_t live_daemon;       /* killed on any exit */
 
@@ -95,7 +96,7 @@ static void daemon_exec(struct daemon *d)
 	char *extra = getenv("VFS_TEST_DAEMON_ARGS");
 	char sockarg[300], srcarg[600], *argv[40];
 	unsigned n = 0;
-	int nul;
+	int out;
 
 	if (!which || !*which || !strcmp(which, "qemu")) {
 		argv[n++] = "/usr/lib/qemu/virtiofsd";
@@ -125,14 +126,94 @@ static void daemon_exec(struct daemon *d)
 	 * does the work, and both must go when we kill the daemon. */
 	setpgid(0, 0);
 	argv[n] = NULL;
-	/* Keep the daemon's chatter out of the test's output unless asked. */
-	if (!getenv("VFS_TEST_VERBOSE")) {
-		nul = open("/dev/null", O_WRONLY);
-		dup2(nul, STDOUT_FILENO);
-		dup2(nul, STDERR_FILENO);
+	/* Keep the daemon's chatter out of the test's output, in a log that
+	 * daemon_stop reads for sanitizer reports. */
+	if (d->log[0]) {
+		out = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+		if (out < 0)
+			_exit(126);
+		dup2(out, STDOUT_FILENO);
+		dup2(out, STDERR_FILENO);
 	}
 	execv(argv[0], argv);
 	_exit(127);
+}
+
+bool t_sanitizer_report(const char *path)
+{
+	static const char *const marks[] = {
+		"WARNING: ThreadSanitizer", "ThreadSanitizer: reported", "FATAL: ThreadSanitizer",
+		"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: ",
+		"SUMMARY: UndefinedBehaviorSanitizer",
+	};
+	char buf[8192];
+	size_t keep = 64, have = 0;
+	bool found = false;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	/* Chunks overlap by a little, so a mark cut in two is still found. */
+	while (!found && (n = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0) {
+		have += (size_t)n;
+		buf[have] = 0;
+		for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]) && !found; i++)
+			found = memmem(buf, have, marks[i], strlen(marks[i])) != NULL;
+		if (have > keep) {
+			memmove(buf, buf + have - keep, keep);
+			have = keep;
+		}
+	}
+	close(fd);
+	return found;
+}
+
+static void print_file(const char *path, size_t max)
+{
+	char buf[4096];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t done = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	fprintf(stderr, "  --- %s ---\n", path);
+	fflush(stderr);
+	while (done < max && (n = read(fd, buf, sizeof(buf))) > 0) {
+		if (write(STDERR_FILENO, buf, (size_t)n) < 0)
+			break;
+		done += (size_t)n;
+	}
+	close(fd);
+	fprintf(stderr, "  --- end of %s ---\n", path);
+}
+
+/* A sanitizer's report in the daemon's log fails the test. The log is
+ * renamed once read, so t_finish only looks at the ones never read. */
+static void daemon_check_log(struct daemon *d)
+{
+	char checked[300];
+
+	if (!d->log[0])
+		return;
+	if (t_sanitizer_report(d->log)) {
+		CHECK(0, "the daemon's log holds a sanitizer report");
+		print_file(d->log, 64 * 1024);
+	}
+	snprintf(checked, sizeof(checked), "%s.checked", d->log);
+	rename(d->log, checked);
+	d->log[0] = 0;
+}
+
+/* The exit code TSAN_OPTIONS gives a daemon that reported (exitcode=66,
+ * TSan's default): nothing else in the daemon exits with it. */
+#define SANITIZER_EXIT 66
+
+static void daemon_check_status(int status)
+{
+	CHECK(!(WIFEXITED(status) && WEXITSTATUS(status) == SANITIZER_EXIT),
+	      "the daemon exited with status %d: a sanitizer report", SANITIZER_EXIT);
 }
 
 static bool sock_ready(const char *path)
@@ -154,7 +235,10 @@ int daemon_start(struct daemon *d, const char *dir)
 
 	memset(d, 0, sizeof(*d));
 	d->dir = dir;
-	snprintf(d->sock, sizeof(d->sock), "%s/vfs-%u.sock", t_tmpdir(), seq++);
+	snprintf(d->sock, sizeof(d->sock), "%s/vfs-%u.sock", t_tmpdir(), seq);
+	if (!getenv("VFS_TEST_VERBOSE"))
+		snprintf(d->log, sizeof(d->log), "%s/daemon-%u.log", t_tmpdir(), seq);
+	seq++;
 	unlink(d->sock);
 	d->pid = fork();
 	if (d->pid < 0)
@@ -170,6 +254,10 @@ int daemon_start(struct daemon *d, const char *dir)
 			live_daemon = 0;
 			d->pid = 0;
 			fprintf(stderr, "daemon exited early (status %#x)\n", status);
+			daemon_check_status(status);
+			if (d->log[0])
+				print_file(d->log, 16 * 1024);
+			daemon_check_log(d);
 			return -ECHILD;
 		}
 		nanosleep(&ts, NULL);
@@ -181,30 +269,33 @@ int daemon_start(struct daemon *d, const char *dir)
 void daemon_stop(struct daemon *d)
 {
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	int i;
+	int i, status;
 
 	if (d->pid <= 0)
-		return;
-	/* QEMU's daemon exits by itself after the frontend disconnects;
-	 * give it a moment, then insist. */
+		goto check;
+	/* Our daemon and QEMU's exit by themselves after the frontend
+	 * disconnects; give them a moment, then insist. */
 	for (i = 0; i < 100; i++) {
-		if (waitpid(d->pid, NULL, WNOHANG) == d->pid)
-			goto out;
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid)
+			goto reaped;
 		nanosleep(&ts, NULL);
 	}
 	kill(-d->pid, SIGTERM);
 	for (i = 0; i < 100; i++) {
-		if (waitpid(d->pid, NULL, WNOHANG) == d->pid)
-			goto out;
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid)
+			goto reaped;
 		nanosleep(&ts, NULL);
 	}
 	kill(-d->pid, SIGKILL);
-	waitpid(d->pid, NULL, 0);
-out:
+	waitpid(d->pid, &status, 0);
+reaped:
+	daemon_check_status(status);
 	if (live_daemon == d->pid)
 		live_daemon = 0;
 	d->pid = 0;
 	unlink(d->sock);
+check:
+	daemon_check_log(d);
 }
 
 void t_run(const char *name, void (*fn)(void))
@@ -213,6 +304,7 @@ void t_run(const char *name, void (*fn)(void))
 
 	fprintf(stderr, "-- %s\n", name);
 	fn();
+	checks_in_tests += t_failed_checks - before;
 	if (t_failed_checks == before) {
 		passed++;
 		printf("PASS %s\n", name);
@@ -233,9 +325,32 @@ static int rm_one(const char *path, const struct stat *st, int flag,
 	return unlink(path);
 }
 
+/* Daemon logs daemon_stop never read (a daemon left to cleanup_daemon). */
+static int unread_log(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	const char *base = path + ftw->base;
+	size_t len = strlen(base);
+
+	(void)st;
+	if (flag == FTW_F && !strncmp(base, "daemon-", 7) && len > 4 &&
+	    !strcmp(base + len - 4, ".log") && t_sanitizer_report(path)) {
+		t_failed_checks++;
+		fprintf(stderr, "  FAIL: a sanitizer report in %s\n", path);
+		print_file(path, 64 * 1024);
+	}
+	return 0;
+}
+
 int t_finish(void)
 {
 	cleanup_daemon();
+	if (tmpdir[0])
+		nftw(tmpdir, unread_log, 16, FTW_PHYS);
+	if (t_failed_checks > checks_in_tests) {
+		failed++;
+		printf("FAIL (outside any test: %d failed checks)\n",
+		       t_failed_checks - checks_in_tests);
+	}
 	if (tmpdir[0] && !getenv("VFS_TEST_KEEP"))
 		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	printf("%d passed, %d failed\n", passed, failed);
