@@ -469,10 +469,13 @@ static volatile sig_atomic_t probes, probes_saw_tmp;
 
 static void probe_handler(int sig)
 {
+	int saved_errno = errno;
+
 	(void)sig;
 	probes++;
 	if (access(probe_tmp_path, F_OK) == 0)
 		probes_saw_tmp++;
+	errno = saved_errno;	/* the interrupted code may be reading it */
 }
 
 /* A signal that comes while the socket still has its temporary name waits
