@@ -23,7 +23,8 @@
 #   --kernel, --qemu, --virtiofsd   print only that path
 #   --versions     print the package versions picked (name=version lines)
 #   --refresh      pick the versions again from a fresh `apt-get update`
-#                  (default: reuse the stack picked by an earlier run)
+#                  (default: reuse the stack picked by an earlier run);
+#                  unpacked packages no longer picked are removed
 #   --cache DIR    default <repo>/build/stack
 #
 # Progress goes to stderr. Quick when cached: no apt at all.
@@ -60,7 +61,7 @@ while (($#)); do
 	--qemu) what=qemu; shift ;;
 	--virtiofsd) what=virtiofsd; shift ;;
 	--versions) what=versions; shift ;;
-	-h | --help) sed -n '2,49p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,50p' "$0"; exit 0 ;;
 	*) echo "fetch-stack: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
@@ -75,7 +76,6 @@ cache=$(cd "$cache" && pwd)
 [[ "$cache" != *"'"* ]] || die "the cache path must not contain a single quote: $cache"
 state=$cache/current.env
 
-
 # The picked stack: shell assignments, written last by a complete run.
 emit() {
 	# shellcheck disable=SC1090
@@ -84,7 +84,7 @@ emit() {
 	kernel) printf '%s\n' "$kernel" ;;
 	qemu) printf '%s\n' "$qemu" ;;
 	virtiofsd) printf '%s\n' "$virtiofsd" ;;
-	versions) grep -E '^[a-z0-9_]+_version=' "$state" ;;
+	versions) grep -E '^([a-z0-9_]+_version|kernel_pkg)=' "$state" ;;
 	all) printf 'kernel=%s\nqemu=%s\nvirtiofsd=%s\n' "$kernel" "$qemu" "$virtiofsd" ;;
 	esac
 }
@@ -126,42 +126,54 @@ apt_update() {
 	apt-get "${apt_opts[@]}" update -qq >&2 || die "apt-get update failed"
 }
 
-# newest_in SUITE PACKAGE [VERSION_ERE]: the newest version of PACKAGE
-# that the private lists have from SUITE (optionally matching the ERE).
+# One `apt-cache madison` for every package considered (each apt-cache
+# run reads all of trixie's lists): "package|version|suite" lines.
+madison=""
+load_madison() {
+	local kpkgs
+	kpkgs=$(apt-cache "${apt_opts[@]}" pkgnames linux-image-6.12 2>/dev/null |
+		grep -E '^linux-image-6\.12\.[0-9]+\+deb12(\.[0-9]+)?-amd64$' | sort -u) || true
+	# shellcheck disable=SC2086 # kpkgs: package names, one word each
+	madison=$(apt-cache "${apt_opts[@]}" madison qemu-system-x86 seabios virtiofsd libc6 \
+		libcap-ng0 libseccomp2 libgcc-s1 $kpkgs 2>/dev/null |
+		awk -F' [|] ' '{gsub(/ /, "", $1); gsub(/ /, "", $2); split($3, a, " "); print $1 "|" $2 "|" a[2]}') || true
+}
+
+# newest_in SUITE PACKAGE_ERE [VERSION_ERE]: "package version", the newest
+# version that the private lists have from SUITE among the packages whose
+# names match the ERE (and whose versions match VERSION_ERE).
 newest_in() {
-	local suite=$1 pkg=$2 re=${3:-.} best="" v
-	while read -r v; do
-		[[ -n "$v" && "$v" =~ $re ]] || continue
-		if [[ -z "$best" ]] || dpkg --compare-versions "$v" gt "$best"; then best=$v; fi
-	done < <(apt-cache "${apt_opts[@]}" madison "$pkg" 2>/dev/null |
-		awk -F' [|] ' -v s=" $suite/" 'index($3, s) {gsub(/ /, "", $2); print $2}')
-	printf '%s\n' "$best"
+	local suite=$1 pre=$2 re=${3:-.} best="" bestp="" p v s
+	while IFS='|' read -r p v s; do
+		[[ "$p" =~ ^($pre)$ && "$s" == "$suite/"* && "$v" =~ $re ]] || continue
+		if [[ -z "$best" ]] || dpkg --compare-versions "$v" gt "$best"; then best=$v bestp=$p; fi
+	done <<<"$madison"
+	[[ -n "$best" ]] && printf '%s %s\n' "$bestp" "$best"
+	return 0
+}
+version_of() { # the version in newest_in's answer
+	local a
+	a=$(newest_in "$@")
+	printf '%s\n' "${a#* }"
 }
 
 pick() {
-	qemu_version=$(newest_in bookworm-backports qemu-system-x86 '^1:10\.')
-	seabios_version=$(newest_in bookworm-backports seabios)
-	kernel_pkg="" kernel_version=""
-	local p v
-	while read -r p; do
-		v=$(newest_in bookworm-backports "$p")
-		[[ -n "$v" ]] || continue
-		if [[ -z "$kernel_version" ]] || dpkg --compare-versions "$v" gt "$kernel_version"; then
-			kernel_pkg=$p kernel_version=$v
-		fi
-	done < <(apt-cache "${apt_opts[@]}" pkgnames linux-image-6.12 2>/dev/null |
-		grep -E '^linux-image-6\.12\.[0-9]+\+deb12(\.[0-9]+)?-amd64$' | sort -u)
-	virtiofsd_version=$(newest_in trixie virtiofsd)
-	libc6_version=$(newest_in trixie libc6)
-	libcap_ng0_version=$(newest_in trixie libcap-ng0)
-	libseccomp2_version=$(newest_in trixie libseccomp2)
-	libgcc_s1_version=$(newest_in trixie libgcc-s1)
+	load_madison
+	qemu_version=$(version_of bookworm-backports qemu-system-x86 '^1:10\.')
+	seabios_version=$(version_of bookworm-backports seabios)
+	read -r kernel_pkg kernel_version < <(newest_in bookworm-backports \
+		'linux-image-6\.12\.[0-9]+\+deb12(\.[0-9]+)?-amd64') || true
+	virtiofsd_version=$(version_of trixie virtiofsd)
+	libc6_version=$(version_of trixie libc6)
+	libcap_ng0_version=$(version_of trixie libcap-ng0)
+	libseccomp2_version=$(version_of trixie libseccomp2)
+	libgcc_s1_version=$(version_of trixie libgcc-s1)
 	[[ -n "$qemu_version" && -n "$kernel_version" && -n "$virtiofsd_version" &&
 		-n "$libc6_version" && -n "$libcap_ng0_version" &&
 		-n "$libseccomp2_version" && -n "$libgcc_s1_version" ]]
 }
 
-if ((refresh)) || ! compgen -G "$A/lists/*_Packages" >/dev/null || ! pick; then
+if ((refresh)) || ! compgen -G "$A/lists/*_Packages*" >/dev/null || ! pick; then
 	apt_update
 	pick || die "bookworm-backports/trixie lack a package:" \
 		"qemu-system-x86 1:10.*='$qemu_version' linux-image-6.12.*+deb12-amd64='$kernel_version'" \
@@ -187,7 +199,7 @@ fetch() {
 	if ! (cd "$tmp" && apt-get "${apt_opts[@]}" download -qq "$@" >&2); then
 		apt_update
 		(cd "$tmp" && apt-get "${apt_opts[@]}" download -qq "$@" >&2) ||
-			{ rm -rf "$tmp"; die "apt-get download $* failed"; }
+			{ rm -rf "$tmp"; die "apt-get download $* failed (gone from the archive? try --refresh)"; }
 	fi
 	mkdir "$tmp/root"
 	for deb in "$tmp"/*.deb; do
@@ -298,4 +310,11 @@ virtiofsd=$virtiofsd_dir/virtiofsd-rust
 	done
 } >"$state.tmp"
 mv "$state.tmp" "$state"
+# Unpacked stacks of earlier picks (after a --refresh) go.
+for d in "$cache"/linux-image-*/ "$cache"/qemu-*/ "$cache"/virtiofsd-*/; do
+	d=${d%/}
+	[[ -d "$d" && "$d" != "$kernel_dir" && "$d" != "$qemu_dir" && "$d" != "$virtiofsd_dir" ]] || continue
+	log "removing $d (not picked any more)"
+	rm -rf "$d"
+done
 emit
