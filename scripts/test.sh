@@ -4,8 +4,13 @@
 # (through the user-space driver, under ASan/UBSan and under TSan), end to
 # end in a real Linux guest against
 # our daemon and QEMU's, the conformance suite on three targets, real
-# programs on /dev/fuse and in a guest, and the fuzzers for a minute each. Ends with one "N passed, M failed" line; exits non-zero on any
-# failure.
+# programs on /dev/fuse and in a guest, and the fuzzers for a minute each.
+# The guest tests run on the system's QEMU 7.2 with a 6.1 guest; the end to
+# end scenario and the guest conformance run also on the second stack,
+# QEMU 10 with a 6.12 guest (scripts/guest/fetch-stack.sh), against ours
+# (one request queue, and four on four vCPUs), the Rust virtiofsd and
+# QEMU's C daemon. Ends with one "N passed, M failed" line; exits non-zero
+# on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -112,11 +117,30 @@ if [ "$quick" = 0 ]; then
 	run_suite e2e-qemu tests/e2e/run-e2e.sh --daemon qemu
 	count_summary build/test-logs/e2e-qemu.log
 
+	# The second stack: QEMU 10 and a 6.12 guest, which uses one request
+	# queue per vCPU when the device has several. The Rust virtiofsd
+	# 1.13.2 runs with one (it does not start with more).
+	step "the second test stack (QEMU 10, Linux 6.12, Rust virtiofsd)"
+	scripts/guest/fetch-stack.sh --versions || true
+	run_suite e2e-ours-10 env ASAN_OPTIONS=detect_leaks=0 \
+		tests/e2e/run-e2e.sh --stack 10 --daemon "$asan_daemon"
+	count_summary build/test-logs/e2e-ours-10.log
+	run_suite e2e-ours-10-q4 env ASAN_OPTIONS=detect_leaks=0 \
+		tests/e2e/run-e2e.sh --stack 10 --num-queues 4 --smp 4 --daemon "$asan_daemon"
+	count_summary build/test-logs/e2e-ours-10-q4.log
+	run_suite e2e-rust-10 tests/e2e/run-e2e.sh --stack 10 --daemon rust
+	count_summary build/test-logs/e2e-rust-10.log
+	run_suite e2e-qemu-10 tests/e2e/run-e2e.sh --stack 10 --daemon qemu
+	count_summary build/test-logs/e2e-qemu-10.log
+
 	# The POSIX suite on the host directory (reference), our /dev/fuse
 	# mount and our virtio-fs mount in a guest: results must match.
 	run_suite conformance env ASAN_OPTIONS=detect_leaks=0 \
 		tests/conformance/run-targets.sh --guest --daemon "$asan_daemon"
 	count_summary build/test-logs/conformance.log
+	run_suite conformance-10 env ASAN_OPTIONS=detect_leaks=0 \
+		tests/conformance/run-targets.sh --guest --stack 10 --daemon "$asan_daemon"
+	count_summary build/test-logs/conformance-10.log
 
 	run_suite workloads-fuse with_fuse_mount tests/e2e/run-workloads.sh --profile quick --target
 	count_summary build/test-logs/workloads-fuse.log

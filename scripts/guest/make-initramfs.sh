@@ -5,8 +5,9 @@
 #            [--payload PROG] [--tag TAG] [--mount-opts OPTS] [--shell]
 #            [--add SRC:DST]... [--hostroot [--hostroot-mnt DIR]]
 #
-#   --kernel   the vmlinuz printed by fetch-kernel.sh; its modules are taken
-#              from ../lib/modules/<version>/ next to it.
+#   --kernel   the vmlinuz printed by fetch-kernel.sh (6.1) or by
+#              fetch-stack.sh --kernel (6.12); its modules are taken from
+#              ../lib/modules/<version>/ next to it.
 #   --payload  a program (a static binary or a busybox sh script) copied to
 #              /payload; /init runs it in /mnt with the arguments that follow
 #              `--` on the kernel command line, after mounting the share.
@@ -32,7 +33,10 @@
 # virtiofs (in that order), mounts `-t virtiofs TAG /mnt`, runs the payload,
 # prints `virtiofs-guest: payload exit status N`, unmounts and powers off
 # with `poweroff -f`. Compressed modules (.ko.xz, .ko.zst, .ko.gz) are
-# decompressed here at build time.
+# decompressed here at build time. Modules the kernel has built in are
+# left out (Debian's 6.12 from fetch-stack.sh has virtio, virtio_pci, fuse
+# and virtiofs built in, and 9p, 9pnet, 9pnet_virtio and netfs, which holds
+# fscache there, as modules); so is fscache where it is part of netfs.
 set -euo pipefail
 
 die() { printf 'make-initramfs: %s\n' "$*" >&2; exit 1; }
@@ -50,7 +54,7 @@ while (($#)); do
 		--add) adds+=("${2:?}"); shift 2 ;;
 		--hostroot) hostroot=1; shift ;;
 		--hostroot-mnt) hmnt=${2:?}; shift 2 ;;
-		-h | --help) sed -n '2,36p' "$0"; exit 0 ;;
+		-h | --help) sed -n '2,39p' "$0"; exit 0 ;;
 		*) die "unknown argument: $1" ;;
 	esac
 done
@@ -87,7 +91,9 @@ root=$work/root
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,mnt,tmp,lib/modules,etc}
 cp "$busybox" "$root/bin/busybox"
 
-# Modules, in load order.
+# Modules, in load order. A module the kernel has built in (listed in
+# modules.builtin) is skipped; so is one marked "?" that this kernel does
+# not have at all (fscache is part of netfs since Linux 6.8).
 modules=(
 	kernel/drivers/virtio/virtio_ring
 	kernel/drivers/virtio/virtio
@@ -100,7 +106,7 @@ modules=(
 if ((hostroot)); then
 	modules+=(
 		kernel/fs/netfs/netfs
-		kernel/fs/fscache/fscache
+		?kernel/fs/fscache/fscache
 		kernel/net/9p/9pnet
 		kernel/net/9p/9pnet_virtio
 		kernel/fs/9p/9p
@@ -108,6 +114,8 @@ if ((hostroot)); then
 fi
 names=()
 for m in "${modules[@]}"; do
+	optional=0
+	[[ "$m" == \?* ]] && optional=1 m=${m#\?}
 	name=$(basename "$m")
 	dst=$root/lib/modules/$name.ko
 	if [[ -f "$moddir/$m.ko" ]]; then
@@ -123,6 +131,7 @@ for m in "${modules[@]}"; do
 		if grep -q "/$name.ko" "$moddir/modules.builtin" 2>/dev/null; then
 			continue
 		fi
+		((optional)) && continue
 		die "module $m not found under $moddir"
 	fi
 	names+=("$name")

@@ -23,6 +23,14 @@
 #   --hostroot           also export the host's / read-only over 9p (tag
 #                        hostroot) for a "tools" guest (an initramfs made
 #                        with make-initramfs.sh --hostroot)
+#   --qemu PATH          the QEMU to run (default: qemu-system-x86_64 from
+#                        PATH, the system's 7.2), e.g. the QEMU 10 wrapper
+#                        that scripts/guest/fetch-stack.sh --qemu prints
+#   --qemu-datadir DIR   give QEMU -L DIR, before its built-in firmware
+#                        directories (repeatable; for a bare unpacked QEMU
+#                        binary: the fetch-stack.sh wrapper needs none)
+#   --num-queues N       the device's num-request-queues=N (default: not
+#                        given, so QEMU's default of one request queue)
 #
 # Exit status: the payload's exit status as the guest printed it
 # (`virtiofs-guest: payload exit status N`); 124 if the run timed out;
@@ -35,6 +43,7 @@ say() { printf '%s\n' "run-guest: $*" >&2; }
 
 kernel="" initrd="" shared="" log="" tag="share" timeout_s=300 sock_timeout=20
 mem=1G smp=2 guest_args="" daemon_log="" interactive=0 hostroot=0
+qemu_bin=qemu-system-x86_64 qemu_datadirs=() num_queues=""
 while (($#)); do
 	case "$1" in
 		--kernel) kernel=${2:?}; shift 2 ;;
@@ -50,7 +59,10 @@ while (($#)); do
 		--daemon-log) daemon_log=${2:?}; shift 2 ;;
 		--interactive) interactive=1; shift ;;
 		--hostroot) hostroot=1; shift ;;
-		-h | --help) sed -n '2,33p' "$0"; exit 0 ;;
+		--qemu) qemu_bin=${2:?}; shift 2 ;;
+		--qemu-datadir) qemu_datadirs+=("${2:?}"); shift 2 ;;
+		--num-queues) num_queues=${2:?}; shift 2 ;;
+		-h | --help) sed -n '2,38p' "$0"; exit 0 ;;
 		--) shift; break ;;
 		*) die "unknown argument: $1" ;;
 	esac
@@ -62,7 +74,12 @@ done
 [[ -f "$initrd" ]] || die "no initrd at $initrd"
 [[ -d "$shared" ]] || die "no shared directory at $shared"
 [[ "$timeout_s" =~ ^[0-9]+$ && "$sock_timeout" =~ ^[0-9]+$ ]] || die "timeouts are whole seconds"
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (scripts/install-deps.sh)"
+[[ -z "$num_queues" || "$num_queues" =~ ^[1-9][0-9]*$ ]] || die "bad --num-queues: $num_queues"
+if [[ "$qemu_bin" == */* ]]; then
+	[[ -x "$qemu_bin" ]] || die "no QEMU at $qemu_bin (scripts/guest/fetch-stack.sh)"
+else
+	command -v "$qemu_bin" >/dev/null || die "$qemu_bin not found (scripts/install-deps.sh)"
+fi
 shared=$(cd "$shared" && pwd)
 daemon_log=${daemon_log:-$log.daemon}
 
@@ -129,15 +146,18 @@ say "daemon up (pid $daemon_pid), socket $sock"
 append="console=ttyS0 panic=-1 quiet"
 [[ -n "$guest_args" ]] && append="$append -- $guest_args"
 
+fsdev="vhost-user-fs-pci,queue-size=1024,chardev=char0,tag=$tag"
+[[ -n "$num_queues" ]] && fsdev="$fsdev,num-request-queues=$num_queues"
+qemu=("$qemu_bin")
+for d in "${qemu_datadirs[@]}"; do qemu+=(-L "$d"); done
 # shellcheck disable=SC2054 # the commas are QEMU option syntax
-qemu=(
-	qemu-system-x86_64
+qemu+=(
 	-accel tcg
 	-m "$mem" -smp "$smp"
 	-object "memory-backend-memfd,id=mem,size=$mem,share=on"
 	-numa node,memdev=mem
 	-chardev "socket,id=char0,path=$sock"
-	-device "vhost-user-fs-pci,queue-size=1024,chardev=char0,tag=$tag"
+	-device "$fsdev"
 	-kernel "$kernel" -initrd "$initrd"
 	-append "$append"
 	-nographic -no-reboot
@@ -148,6 +168,10 @@ if ((hostroot)); then
 	qemu+=(-virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap)
 fi
 
+# The stack, on stderr and at the head of the console log.
+qver=$("$qemu_bin" --version 2>&1 | head -n 1) || true
+say "$qver; kernel $(basename "$kernel"); -device $fsdev"
+printf 'run-guest: %s\n' "$qver" "kernel $kernel" "-device $fsdev" >>"$log"
 say "booting guest (TCG, bound ${timeout_s}s), console log $log"
 start=$SECONDS
 if ((interactive)); then
@@ -166,6 +190,13 @@ say "guest finished after $((SECONDS - start))s (qemu status $qst)"
 
 stop_group "$daemon_pid"
 daemon_pid=""
+# The FUSE protocol the daemon agreed on, when its log says (ours does at
+# info level: `fuse: session started, protocol 7.N, ...`), into the
+# console log with the stack.
+if proto=$(grep -m 1 -E 'session started, protocol 7\.[0-9]+' "$daemon_log" 2>/dev/null); then
+	[[ -z "$(tail -c 1 "$log")" ]] || echo >>"$log"
+	printf 'run-guest: daemon: %s\n' "${proto#*] }" >>"$log"
+fi
 
 if ((qst == 124 || qst == 137)); then
 	say "TIMEOUT: guest did not power off within ${timeout_s}s"

@@ -3,22 +3,39 @@
 # our daemon's /dev/fuse mount, and (with --guest) on our daemon's virtio-fs
 # mount inside a guest, then fails on any difference from the reference
 # that tests/conformance/known-differences.txt does not explain.
-# usage: tests/conformance/run-targets.sh [--daemon PATH] [--guest]
+# usage: tests/conformance/run-targets.sh [--daemon PATH|rust] [--guest]
+#            [--stack 7.2|10] [--num-queues N]
+#   --daemon PATH   our daemon, for the /dev/fuse mount and the guest
+#                   (default build/src/daemon/virtiofsd, or $VIRTIOFSD)
+#   --daemon rust   the Rust virtiofsd (scripts/guest/fetch-stack.sh) in
+#                   the guest, with --xattr --posix-acl (it has no -o
+#                   posix_lock / -o flock); our daemon still serves the
+#                   /dev/fuse mount. Implies --guest.
+#   --stack, --num-queues   the guest's stack and request queues, as in
+#                   tests/e2e/run-e2e.sh (default: 7.2, not given)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 daemon=${VIRTIOFSD:-$root/build/src/daemon/virtiofsd}
-guest=0
+guest=0 guest_daemon="" stack=7.2 guest_opts=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--daemon) daemon=$2; shift 2 ;;
 	--guest) guest=1; shift ;;
-	*) echo "usage: $0 [--daemon PATH] [--guest]" >&2; exit 2 ;;
+	--stack) stack=$2; guest_opts+=(--stack "$2"); shift 2 ;;
+	--num-queues) guest_opts+=(--num-queues "$2"); shift 2 ;;
+	*) echo "usage: $0 [--daemon PATH|rust] [--guest] [--stack 7.2|10] [--num-queues N]" >&2; exit 2 ;;
 	esac
 done
+if [ "$daemon" = rust ]; then
+	guest=1 guest_daemon=rust
+	daemon=${VIRTIOFSD:-$root/build/src/daemon/virtiofsd}
+fi
 [ -x "$daemon" ] || { echo "run-targets: no daemon at $daemon (build first)" >&2; exit 2; }
 # Same features on every target: ACLs, xattrs, POSIX locks and flock.
 features=(--xattr --posix-acl -o posix_lock -o flock)
+guest_features=("${features[@]}")
+[ "$guest_daemon" = rust ] && guest_features=(--xattr --posix-acl)
 
 work=$(mktemp -d /var/tmp/vfsd-conformance.XXXXXX)
 chmod 755 "$work"
@@ -57,13 +74,14 @@ fi
 targets=(fuse)
 
 if [ "$guest" = 1 ]; then
-	echo "==> our daemon over virtio-fs, inside a guest (default sandbox)"
+	echo "==> ${guest_daemon:-our} daemon over virtio-fs, inside a guest (default sandbox, stack $stack)"
 	daemon_args=()
-	for a in "${features[@]}"; do daemon_args+=("--daemon-arg=$a"); done
-	"$root/tests/e2e/run-conformance.sh" --daemon "$daemon" --out "$work/guest" \
-		"${daemon_args[@]}" | grep -E '^(conformance|==>)' || true
-	cp "$work/guest/results-$(basename "$daemon").txt" "$work/guest.txt" 2>/dev/null ||
-		: >"$work/guest.txt"
+	for a in "${guest_features[@]}"; do daemon_args+=("--daemon-arg=$a"); done
+	"$root/tests/e2e/run-conformance.sh" --daemon "${guest_daemon:-$daemon}" --out "$work/guest" \
+		"${guest_opts[@]}" "${daemon_args[@]}" | grep -E '^(conformance|==>)' || true
+	# The one guest run's results file (results-<label>.txt).
+	res=$(find "$work/guest" -maxdepth 1 -name 'results-*.txt' | head -n 1)
+	cp "$res" "$work/guest.txt" 2>/dev/null || : >"$work/guest.txt"
 	targets+=(guest)
 fi
 

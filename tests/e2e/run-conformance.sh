@@ -4,14 +4,19 @@
 # the virtio-fs mount, against a vhost-user-fs daemon, and copy its results
 # file back to the host for comparison with a run on a plain directory.
 #
-# Usage: tests/e2e/run-conformance.sh [--daemon qemu|ours|PATH] [--cache MODE]
+# Usage: tests/e2e/run-conformance.sh [--daemon qemu|ours|rust|PATH] [--cache MODE]
+#            [--stack 7.2|10] [--num-queues N]
 #            [--only SUBSTR] [--compare] [--timeout SECS] [--out DIR]
 #            [--daemon-arg ARG]... [--keep]
 #
 #   --daemon    as in run-e2e.sh: ours (build/src/daemon/virtiofsd, or
 #               $VIRTIOFSD), qemu (/usr/lib/qemu/virtiofsd with
-#               --thread-pool-size=0 -o xattr -o posix_lock), or a PATH
+#               --thread-pool-size=0 -o xattr -o posix_lock), rust (the
+#               Rust virtiofsd of scripts/guest/fetch-stack.sh), or a PATH
 #               taking the Rust virtiofsd command line
+#   --stack     as in run-e2e.sh: 7.2 (system QEMU 7.2, 6.1 kernel; the
+#               default) or 10 (QEMU 10, 6.12 kernel)
+#   --num-queues  the device's num-request-queues (default: not given)
 #   --only      passed to the suite (a plain word: it goes through the
 #               kernel command line)
 #   --compare   also run the suite on a fresh plain host directory and
@@ -24,11 +29,13 @@
 # itself); the guest, whose root is the host's / read-only over 9p, runs
 # run.sh --out OUT/suite --results /mnt/conformance/results.txt
 # /mnt/conformance/run, so the results land in the share. They are copied
-# to OUT/results-<daemon>.txt (and OUT/results-host.txt with --compare).
+# to OUT/results-<label>.txt (and OUT/results-host.txt with --compare),
+# the label being the daemon's (ours, qemu, rust, the PATH's basename),
+# then -10 on the 10 stack and -qN with --num-queues N.
 #
 # Output: the suite's own lines (`ok N - ...`, `not ok N - ...`,
 # `conformance: N passed, M failed`), then
-# `conformance(guest/<daemon>): N passed, M failed` and the path of the
+# `conformance(guest/<label>): N passed, M failed` and the path of the
 # results file. Exit status 0 only if the guest run completed, the results
 # came back and the suite reported no failures.
 set -euo pipefail
@@ -39,12 +46,16 @@ self=$here/run-conformance.sh
 suite=$repo/tests/conformance/run.sh
 
 daemon=ours cache=auto only="" compare=0 timeout_s=900
-out=$repo/build/conformance-e2e keep=0 extra=() mode=main
+out=$repo/build/conformance-e2e keep=0 extra=() mode=main stack=7.2 num_queues=""
 while (($#)); do
 	case "$1" in
 	--daemon) daemon=${2:?}; shift 2 ;;
 	--daemon=*) daemon=${1#*=}; shift ;;
 	--cache) cache=${2:?}; shift 2 ;;
+	--stack) stack=${2:?}; shift 2 ;;
+	--stack=*) stack=${1#*=}; shift ;;
+	--num-queues) num_queues=${2:?}; shift 2 ;;
+	--num-queues=*) num_queues=${1#*=}; shift ;;
 	--only) only=${2:?}; shift 2 ;;
 	--compare) compare=1; shift ;;
 	--timeout) timeout_s=${2:?}; shift 2 ;;
@@ -53,13 +64,17 @@ while (($#)); do
 	--daemon-arg) extra+=("${2:?}"); shift 2 ;;
 	--daemon-arg=*) extra+=("${1#*=}"); shift ;;
 	--in-guest) mode=in-guest; suite_out=${2:?}; shift 2 ;; # internal
-	-h | --help) sed -n '2,33p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,40p' "$0"; exit 0 ;;
 	*) echo "run-conformance: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
 [[ "$timeout_s" =~ ^[0-9]+$ ]] || { echo "run-conformance: bad --timeout" >&2; exit 2; }
 case "$cache" in auto | never | always) ;; *) echo "run-conformance: bad --cache" >&2; exit 2 ;; esac
 [[ -z "$only" || "$only" =~ ^[A-Za-z0-9_.:/-]+$ ]] || { echo "run-conformance: --only must be a plain word" >&2; exit 2; }
+# shellcheck source=scripts/guest/stack.sh
+. "$repo/scripts/guest/stack.sh"
+stack_check "$stack" || { echo "run-conformance: bad --stack $stack (7.2 or 10)" >&2; exit 2; }
+[[ -z "$num_queues" || "$num_queues" =~ ^[1-9][0-9]*$ ]] || { echo "run-conformance: bad --num-queues" >&2; exit 2; }
 
 only_args=()
 [[ -n "$only" ]] && only_args=(--only "$only")
@@ -97,6 +112,9 @@ qemu)
 	if [[ "$daemon" == ours ]]; then
 		label=ours
 		bin=${VIRTIOFSD:-$repo/build/src/daemon/virtiofsd}
+	elif [[ "$daemon" == rust ]]; then
+		label=rust
+		bin=$(stack_rust_virtiofsd) || bin="(scripts/guest/fetch-stack.sh --virtiofsd failed)"
 	else
 		label=$(basename "$daemon")
 		bin=$daemon
@@ -106,6 +124,8 @@ qemu)
 	;;
 esac
 daemon_cmd+=("${extra[@]}")
+[[ "$stack" == 7.2 ]] || label=$label-$stack
+[[ -z "$num_queues" ]] || label=$label-q$num_queues
 summary() {
 	echo "# wall time $((SECONDS - t_start)) s"
 	echo "conformance(guest/$label): $1"
@@ -121,8 +141,12 @@ out=$(cd "$out" && pwd)
 echo "==> building the suite into $out/suite"
 "$suite" --out "$out/suite" --list >/dev/null || { echo "run-conformance: the suite did not build" >&2; summary "not run"; exit 1; }
 
-kernel=$("$repo/scripts/guest/fetch-kernel.sh")
+stack_select "$stack" || { echo "run-conformance: the $stack stack is not available" >&2; summary "not run"; exit 1; }
+kernel=$stack_kernel
+run_guest_opts=(--qemu "$stack_qemu")
+[[ -z "$num_queues" ]] || run_guest_opts+=(--num-queues "$num_queues")
 initrd=$out/initramfs-tools.gz
+[[ "$stack" == 7.2 ]] || initrd=$out/initramfs-tools-$stack.gz
 "$repo/scripts/guest/make-initramfs.sh" --kernel "$kernel" --out "$initrd" --hostroot >/dev/null
 share=$out/share-$label log=$out/guest-$label.log
 rm -rf "$share"
@@ -131,7 +155,7 @@ mkdir -p "$share"
 echo "==> booting the tools guest against $label: ${daemon_cmd[*]}"
 rc=0
 "$repo/scripts/guest/run-guest.sh" --hostroot --kernel "$kernel" --initrd "$initrd" \
-	--shared-dir "$share" --log "$log" --timeout "$timeout_s" \
+	--shared-dir "$share" --log "$log" --timeout "$timeout_s" "${run_guest_opts[@]}" \
 	--guest-args "$self --in-guest $out/suite --timeout $timeout_s ${only_args[*]}" \
 	-- "${daemon_cmd[@]}" || rc=$?
 echo "==> guest finished (status $rc) after $((SECONDS - t_start)) s; console log $log"

@@ -3,14 +3,25 @@
 # against a vhost-user-fs daemon, runs tests/e2e/guest_checks.c in it on
 # the virtio-fs mount, then checks from the host what the guest did.
 #
-# Usage: tests/e2e/run-e2e.sh [--daemon qemu|ours|PATH] [--cache auto|never|always]
+# Usage: tests/e2e/run-e2e.sh [--daemon qemu|ours|rust|PATH] [--cache auto|never|always]
+#                             [--stack 7.2|10] [--num-queues N] [--smp N]
 #                             [--timeout SECS] [--out DIR] [--keep]
 #                             [--daemon-arg ARG]...
 #
 #   --daemon ours   build/src/daemon/virtiofsd (the default; $VIRTIOFSD
 #                   overrides the path, e.g. an ASan build)
 #            qemu   QEMU's C daemon, /usr/lib/qemu/virtiofsd
+#            rust   the Rust virtiofsd (Debian 13's, through the wrapper
+#                   of scripts/guest/fetch-stack.sh --virtiofsd)
 #            PATH   any daemon with the Rust virtiofsd command line
+#   --stack         7.2: the system's QEMU 7.2 and Debian 12's 6.1 kernel
+#                   (the default); 10: QEMU 10 and a 6.12 kernel from
+#                   bookworm-backports (scripts/guest/fetch-stack.sh)
+#   --num-queues    the device's num-request-queues (default: not given,
+#                   one request queue; the 6.12 guest uses several when
+#                   there are several, up to one per vCPU; the Rust
+#                   virtiofsd 1.13.2 does not start with more than one)
+#   --smp           guest vCPUs (default 2)
 #   --cache         cache mode given to the daemon (default: auto)
 #   --timeout       bound on the guest run (default: 300 s)
 #   --out           work directory (default: build/e2e)
@@ -25,13 +36,20 @@
 #
 # Output: the guest's `ok N - name` / `not ok N - name: reason` lines, then
 # the host's checks in the same format, then
-# `e2e(<daemon>): N passed, M failed`. Exit status 0 only if all passed.
+# `e2e(<label>): N passed, M failed`, where the label is the daemon's
+# (ours, qemu, rust, the PATH's basename), then -10 on the 10 stack,
+# -qN with --num-queues N and -smpN with --smp N other than 2 (e.g.
+# ours-10-q4-smp4); the share, console log (OUT/guest-<label>.log, which
+# starts with the QEMU version, kernel and -device line) and daemon log
+# (.daemon) are named after it.
+# Exit status 0 only if all passed.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
 daemon=ours cache=auto timeout_s=300 out=$repo/build/e2e keep=0
+stack=7.2 num_queues="" smp=2
 extra=()
 while (($#)); do
 	case "$1" in
@@ -39,17 +57,28 @@ while (($#)); do
 		--daemon=*) daemon=${1#*=}; shift ;;
 		--cache) cache=${2:?}; shift 2 ;;
 		--cache=*) cache=${1#*=}; shift ;;
+		--stack) stack=${2:?}; shift 2 ;;
+		--stack=*) stack=${1#*=}; shift ;;
+		--num-queues) num_queues=${2:?}; shift 2 ;;
+		--num-queues=*) num_queues=${1#*=}; shift ;;
+		--smp) smp=${2:?}; shift 2 ;;
+		--smp=*) smp=${1#*=}; shift ;;
 		--timeout) timeout_s=${2:?}; shift 2 ;;
 		--out) out=${2:?}; shift 2 ;;
 		--keep) keep=1; shift ;;
 		--daemon-arg) extra+=("${2:?}"); shift 2 ;;
 		--daemon-arg=*) extra+=("${1#*=}"); shift ;;
-		-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+		-h | --help) sed -n '2,45p' "$0"; exit 0 ;;
 		*) echo "run-e2e: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
 case "$cache" in auto | never | always) ;; *) echo "run-e2e: bad --cache $cache" >&2; exit 2 ;; esac
 [[ "$timeout_s" =~ ^[0-9]+$ ]] || { echo "run-e2e: bad --timeout" >&2; exit 2; }
+# shellcheck source=scripts/guest/stack.sh
+. "$repo/scripts/guest/stack.sh"
+stack_check "$stack" || { echo "run-e2e: bad --stack $stack (7.2 or 10)" >&2; exit 2; }
+[[ -z "$num_queues" || "$num_queues" =~ ^[1-9][0-9]*$ ]] || { echo "run-e2e: bad --num-queues" >&2; exit 2; }
+[[ "$smp" =~ ^[1-9][0-9]*$ ]] || { echo "run-e2e: bad --smp" >&2; exit 2; }
 
 t_start=$SECONDS
 mkdir -p "$out"
@@ -69,10 +98,14 @@ case "$daemon" in
 			-o "cache=$qcache" --thread-pool-size=0
 			-o xattr -o posix_lock)
 		;;
-	ours | */* | *)
+	ours | rust | */* | *)
 		if [[ "$daemon" == ours ]]; then
 			label=ours
 			bin=${VIRTIOFSD:-$repo/build/src/daemon/virtiofsd}
+		elif [[ "$daemon" == rust ]]; then
+			# Ours takes the same command line.
+			label=rust
+			bin=$(stack_rust_virtiofsd) || bin="(scripts/guest/fetch-stack.sh --virtiofsd failed)"
 		else
 			label=$(basename "$daemon")
 			bin=$daemon
@@ -83,6 +116,9 @@ case "$daemon" in
 esac
 
 daemon_cmd+=("${extra[@]}")
+[[ "$stack" == 7.2 ]] || label=$label-$stack
+[[ -z "$num_queues" ]] || label=$label-q$num_queues
+[[ "$smp" == 2 ]] || label=$label-smp$smp
 
 # ---- reporting ----
 n=0 passed=0 failed=0
@@ -99,6 +135,8 @@ if [[ ! -x "$bin" ]]; then
 	notok "host: daemon binary $bin exists" "not found or not executable (build it first: ninja -C build)"
 	finish
 fi
+run_guest_opts=(--smp "$smp")
+[[ -z "$num_queues" ]] || run_guest_opts+=(--num-queues "$num_queues")
 
 # ---- build the static guest program, fetch the kernel, make the initramfs ----
 helper=$out/guest_checks
@@ -107,10 +145,16 @@ if [[ ! -x "$helper" || "$here/guest_checks.c" -nt "$helper" ]]; then
 	gcc -static -O2 -g0 -Wall -Wextra -Werror -o "$helper.tmp" "$here/guest_checks.c"
 	mv "$helper.tmp" "$helper"
 fi
-echo "==> fetching guest kernel"
-kernel=$("$repo/scripts/guest/fetch-kernel.sh")
-echo "==> kernel $kernel"
+echo "==> fetching the $stack stack"
+if ! stack_select "$stack"; then
+	notok "host: the $stack stack is available" "fetching it failed (see above)"
+	finish
+fi
+kernel=$stack_kernel
+run_guest_opts+=(--qemu "$stack_qemu")
+echo "==> kernel $kernel, QEMU $stack_qemu"
 initrd=$out/initramfs-e2e.gz
+[[ "$stack" == 7.2 ]] || initrd=$out/initramfs-e2e-$stack.gz
 "$repo/scripts/guest/make-initramfs.sh" --kernel "$kernel" --out "$initrd" \
 	--payload "$helper" >/dev/null
 
@@ -140,7 +184,7 @@ trap 'exit 143' TERM
 echo "==> running guest against $label daemon: ${daemon_cmd[*]}"
 : >"$log"
 "$repo/scripts/guest/run-guest.sh" --kernel "$kernel" --initrd "$initrd" \
-	--shared-dir "$share" --log "$log" --timeout "$timeout_s" \
+	--shared-dir "$share" --log "$log" --timeout "$timeout_s" "${run_guest_opts[@]}" \
 	--guest-args "--cache $cache --dir e2e --sync-timeout 60" \
 	-- "${daemon_cmd[@]}" &
 guest_pid=$!
@@ -161,6 +205,7 @@ done
 wait "$guest_pid" && rc=0 || rc=$?
 guest_pid=""
 echo "==> guest run finished (status $rc) after $((SECONDS - t_start)) s; console log $log"
+grep -a '^run-guest: ' "$log" | sed 's/^run-guest: /==> /' || true
 
 # ---- the guest's own checks ----
 clean_log=$out/guest-$label.clean.log

@@ -5,7 +5,8 @@
 # thousand small files) and tar (extract a large tree, compare with its
 # source). All from Debian packages (scripts/install-deps.sh).
 #
-# Usage: tests/e2e/run-workloads.sh [--target guest|DIR] [--daemon qemu|ours|PATH]
+# Usage: tests/e2e/run-workloads.sh [--target guest|DIR] [--daemon qemu|ours|rust|PATH]
+#            [--stack 7.2|10] [--num-queues N]
 #            [--profile full|quick] [--only NAME[,NAME...]] [--timeout SECS]
 #            [--cache auto|never|always] [--daemon-arg ARG]... [--out DIR] [--keep]
 #
@@ -21,8 +22,12 @@
 #                   shared directory. Default profile: quick (TCG is slow).
 #   --daemon        as in run-e2e.sh: ours (build/src/daemon/virtiofsd, or
 #                   $VIRTIOFSD), qemu (/usr/lib/qemu/virtiofsd with
-#                   --thread-pool-size=0 -o xattr -o posix_lock), or a PATH
-#                   taking the Rust virtiofsd command line
+#                   --thread-pool-size=0 -o xattr -o posix_lock), rust (the
+#                   Rust virtiofsd of scripts/guest/fetch-stack.sh), or a
+#                   PATH taking the Rust virtiofsd command line
+#   --stack         as in run-e2e.sh: 7.2 (system QEMU 7.2, 6.1 kernel; the
+#                   default) or 10 (QEMU 10, 6.12 kernel)
+#   --num-queues    the device's num-request-queues (default: not given)
 #   --only          run only these workloads: fio-seq fio-rand stress-ng
 #                   dbench git tar
 #   --timeout       bound on the guest run (default 900 s); every workload
@@ -271,7 +276,7 @@ run_one() { # NAME DIR
 # ---------------------------------------------------------------------------
 # Arguments.
 target=guest daemon=ours profile="" only="" timeout_s=900 cache=auto
-out=$repo/build/workloads keep=0 mode=main extra=()
+out=$repo/build/workloads keep=0 mode=main extra=() stack=7.2 num_queues=""
 while (($#)); do
 	case "$1" in
 	--target) target=${2:?}; shift 2 ;;
@@ -282,13 +287,17 @@ while (($#)); do
 	--only) only=${2:?}; shift 2 ;;
 	--timeout) timeout_s=${2:?}; shift 2 ;;
 	--cache) cache=${2:?}; shift 2 ;;
+	--stack) stack=${2:?}; shift 2 ;;
+	--stack=*) stack=${1#*=}; shift ;;
+	--num-queues) num_queues=${2:?}; shift 2 ;;
+	--num-queues=*) num_queues=${1#*=}; shift ;;
 	--daemon-arg) extra+=("${2:?}"); shift 2 ;;
 	--daemon-arg=*) extra+=("${1#*=}"); shift ;;
 	--out) out=${2:?}; shift 2 ;;
 	--keep) keep=1; shift ;;
 	--in-guest) mode=in-guest; shift ;;   # internal: the guest side
 	--one) mode=one; one_name=${2:?}; one_dir=${3:?}; shift 3 ;; # internal
-	-h | --help) sed -n '2,34p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,39p' "$0"; exit 0 ;;
 	*) echo "run-workloads: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
@@ -296,6 +305,10 @@ done
 set_profile "$profile"
 [[ "$timeout_s" =~ ^[0-9]+$ ]] || { echo "run-workloads: bad --timeout" >&2; exit 2; }
 case "$cache" in auto | never | always) ;; *) echo "run-workloads: bad --cache" >&2; exit 2 ;; esac
+# shellcheck source=scripts/guest/stack.sh
+. "$repo/scripts/guest/stack.sh"
+stack_check "$stack" || { echo "run-workloads: bad --stack $stack (7.2 or 10)" >&2; exit 2; }
+[[ -z "$num_queues" || "$num_queues" =~ ^[1-9][0-9]*$ ]] || { echo "run-workloads: bad --num-queues" >&2; exit 2; }
 
 if [[ "$mode" == one ]]; then
 	run_one "$one_name" "$one_dir"
@@ -391,6 +404,9 @@ qemu)
 	if [[ "$daemon" == ours ]]; then
 		label=guest/ours
 		bin=${VIRTIOFSD:-$repo/build/src/daemon/virtiofsd}
+	elif [[ "$daemon" == rust ]]; then
+		label=guest/rust
+		bin=$(stack_rust_virtiofsd) || bin="(scripts/guest/fetch-stack.sh --virtiofsd failed)"
 	else
 		label=guest/$(basename "$daemon")
 		bin=$daemon
@@ -400,6 +416,8 @@ qemu)
 	;;
 esac
 daemon_cmd+=("${extra[@]}")
+[[ "$stack" == 7.2 ]] || label=$label-$stack
+[[ -z "$num_queues" ]] || label=$label-q$num_queues
 if [[ ! -x "$bin" ]]; then
 	notok "host: daemon binary $bin exists" "not found or not executable"
 	finish
@@ -408,8 +426,15 @@ fi
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-kernel=$("$repo/scripts/guest/fetch-kernel.sh")
+if ! stack_select "$stack"; then
+	notok "host: the $stack stack is available" "fetching it failed (see above)"
+	finish
+fi
+kernel=$stack_kernel
+run_guest_opts=(--qemu "$stack_qemu")
+[[ -z "$num_queues" ]] || run_guest_opts+=(--num-queues "$num_queues")
 initrd=$out/initramfs-tools.gz
+[[ "$stack" == 7.2 ]] || initrd=$out/initramfs-tools-$stack.gz
 "$repo/scripts/guest/make-initramfs.sh" --kernel "$kernel" --out "$initrd" --hostroot >/dev/null
 lbl=${label#guest/}
 share=$out/share-$lbl log=$out/guest-$lbl.log
@@ -419,7 +444,7 @@ mkdir -p "$share"
 echo "# booting the tools guest against $lbl: ${daemon_cmd[*]}"
 rc=0
 "$repo/scripts/guest/run-guest.sh" --hostroot --kernel "$kernel" --initrd "$initrd" \
-	--shared-dir "$share" --log "$log" --timeout "$timeout_s" \
+	--shared-dir "$share" --log "$log" --timeout "$timeout_s" "${run_guest_opts[@]}" \
 	--guest-args "$self --in-guest --profile $profile --only $(IFS=,; echo "${workloads[*]}") --target /mnt/workloads" \
 	-- "${daemon_cmd[@]}" || rc=$?
 echo "# guest finished (status $rc) after $((SECONDS - t_start)) s; console log $log"
