@@ -97,8 +97,8 @@ for target in "${targets[@]}"; do
 			passed=$((passed + 1))
 			continue
 		fi
-		reason=$(awk -v t="$target" -v n="$name" \
-			'!/^#/ && ($1 == t || $1 == "*") && $2 == n { $1 = $2 = ""; sub(/^ +/, ""); print; exit }' \
+		reason=$(awk -v t="$target" -v ts="$target@$stack" -v n="$name" \
+			'!/^#/ && ($1 == t || $1 == ts || $1 == "*") && $2 == n { $1 = $2 = ""; sub(/^ +/, ""); print; exit }' \
 			"$here/known-differences.txt")
 		if [ -n "$reason" ]; then
 			echo "known $target $name: $got ($reason)"
