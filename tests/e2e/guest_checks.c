@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -1047,6 +1048,40 @@ static void t_setgid_create(void)
 	record("mode %s %o", member.path, want_member);
 }
 
+/* One process per online vCPU, pinned there, each making requests the
+ * attribute cache cannot answer (statx with AT_STATX_FORCE_SYNC). A Linux
+ * guest with several request queues sends a CPU's requests on that CPU's
+ * queue: the host then finds them spread over min(vCPUs, queues) queues
+ * in the daemon's per-queue counts. */
+#define PER_CPU_REQUESTS 200
+
+static int child_stat_on_cpu(void *arg)
+{
+	int cpu = *(int *)arg;
+	cpu_set_t set;
+	struct statx stx;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		return 100;
+	for (int i = 0; i < PER_CPU_REQUESTS; i++)
+		if (statx(AT_FDCWD, ".", AT_STATX_FORCE_SYNC, STATX_BASIC_STATS, &stx) < 0)
+			return 101;
+	return 0;
+}
+
+static void t_per_cpu_requests(void)
+{
+	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN), ok = 0;
+
+	for (int cpu = 0; cpu < ncpu; cpu++)
+		ok += fork_run(child_stat_on_cpu, &cpu) == 0;
+	CHECK(ok == ncpu, "per-cpu requests: statx from each of the vCPUs",
+	      "%d of %d vCPUs", ok, ncpu);
+	record("cpus %d %d", ncpu, PER_CPU_REQUESTS);
+}
+
 static void t_misc(void)
 {
 	struct stat st;
@@ -1120,6 +1155,7 @@ int main(int argc, char **argv)
 	t_mmap();
 	t_locks();
 	t_setgid_create();
+	t_per_cpu_requests();
 	t_misc();
 
 	if (results) {

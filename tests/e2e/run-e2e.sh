@@ -323,6 +323,17 @@ check_result() {
 			else
 				notok "host: statfs total size matches the guest's" "guest $gtot host $htot"
 			fi ;;
+		cpus)
+			# path=vCPUs a=requests each made on its own vCPU: with
+			# several request queues the guest spreads them, one
+			# queue per vCPU. Only our daemon reports per-queue counts.
+			[[ "$daemon" != qemu && "$daemon" != rust ]] || return 0
+			local want=$((path < ${num_queues:-1} ? path : ${num_queues:-1})) busy line
+			line=$(grep -ao 'requests served: .*' "$log.daemon" 2>/dev/null | tail -n 1)
+			busy=$(grep -o 'queue [1-9][0-9]*: [0-9]*' <<<"$line" |
+				awk -v r="$a" '$3 + 0 >= r { n++ } END { print n + 0 }')
+			if ((busy >= want)); then ok "host: requests spread over $want request queue(s) ($busy busy)"
+			else notok "host: requests spread over $want request queue(s)" "${line:-no per-queue counts in $log.daemon}"; fi ;;
 		*) notok "host: result line understood" "unknown kind '$kind'" ;;
 	esac
 }
