@@ -188,6 +188,11 @@ static int vu_set_features(struct vu_dev *dev, const struct vhost_user_msg *msg,
 			  (unsigned long long)(features & ~vu_offered_features(dev)));
 		return -EINVAL;
 	}
+	/* Which layout the guest chose, once per change (e2e runs check it). */
+	if ((features ^ dev->features) & (1ull << VIRTIO_F_RING_PACKED) || !dev->features)
+		log_info("vhost-user: %s virtqueues%s",
+			 features & (1ull << VIRTIO_F_RING_PACKED) ? "packed" : "split",
+			 features & (1ull << VIRTIO_RING_F_EVENT_IDX) ? " with event index" : "");
 	dev->features = features;
 	for (i = 0; i < dev->config.queue_count; i++) {
 		struct virtqueue *vq = &dev->vqs[i];
