@@ -582,10 +582,11 @@ static void driver_event_garbage(void)
 
 		d(0, g.req.gpa, (uint32_t)g.req.len, id, F_NEXT);
 		d(1, g.reply.gpa, (uint32_t)g.reply.len, id, F_WRITE);
-		vq_praw_publish(q, 2);
 		q->driver_ev->off_wrap = 0xffff;
-		q->driver_ev->flags = flags[i];
-		/* Not waiting on the call fd: the reply is looked for. */
+		__atomic_store_n(&q->driver_ev->flags, flags[i], __ATOMIC_RELEASE);
+		vq_praw_publish(q, 2);
+		/* No call may come (DISABLE): the used descriptor is polled for,
+		 * bounded. */
 		for (int t = 0; t < WAIT_MS / 10; t++) {
 			struct timespec ts = { 0, 10 * 1000 * 1000 };
 			uint32_t len;
