@@ -173,9 +173,12 @@ static int vq_scratch_alloc(struct virtqueue *vq)
 		vq->scratch_iov = malloc(VQ_MAX_IOV * sizeof(struct iovec));
 	if (!vq->scratch_indirect)
 		vq->scratch_indirect = malloc(VQ_MAX_INDIRECT * VQ_DESC_SIZE);
-	if (!vq->ids_busy)
+	/* Only a packed ring tracks its buffer ids. */
+	if (vq->packed && !vq->ids_busy)
 		vq->ids_busy = calloc(VQ_MAX_PACKED_IDS / 64, sizeof(uint64_t));
-	return vq->scratch_iov && vq->scratch_indirect && vq->ids_busy ? 0 : -ENOMEM;
+	if (!vq->scratch_iov || !vq->scratch_indirect || (vq->packed && !vq->ids_busy))
+		return -ENOMEM;
+	return 0;
 }
 
 int virtqueue_map_rings(struct virtqueue *vq)
