@@ -23,7 +23,8 @@
  * --native runs them as syscalls (stat/fstat; open, pwrite, close, unlink;
  * getdents64 + fstatat; pread/pwrite) on min(depth, CPUs) threads.
  * Depth d: d independent slots (chains for smallfile and readdirplus).
- * Requests go round robin over the request queues.
+ * Requests go round robin over the request queues, on split rings, or on
+ * packed rings with --packed (the same daemon, the other ring layout).
  *
  * The share must hold /lk (files f00000..), /rd (entries e00000..) and
  * /big; `--setup DIR` creates them on the host, otherwise the bench
@@ -75,6 +76,7 @@ struct bench {
 	unsigned lookup_files, dir_entries;
 	uint64_t max_io;        /* cap on READ/WRITE request size, 0 = none */
 	bool verbose;
+	bool packed;            /* packed rings (VIRTIO_F_RING_PACKED) */
 };
 
 struct stats {
@@ -1094,6 +1096,7 @@ static int run_fuse(struct bench *b)
 	int err = 0, rc = 0;
 
 	o.request_queues = b->queues;
+	o.packed = b->packed;
 	o.mem_size = (size_t)max_depth(b) * (MIB + 2 * CTRL_SIZE) + 64 * MIB;
 	o.verbose = false;
 	c = vfs_client_open(b->socket, &o, &err);
@@ -1129,8 +1132,9 @@ static int run_fuse(struct bench *b)
 	{
 		const struct fuse_init_out *io = vfs_client_init_out(c);
 
-		fprintf(stderr, PROG ": %s: FUSE %u.%u flags %#" PRIx64 " max_write %u "
-			"max_pages %u: %zu KiB per READ/WRITE\n", b->label, io->major,
+		fprintf(stderr, PROG ": %s: %s rings, FUSE %u.%u flags %#" PRIx64 " max_write %u "
+			"max_pages %u: %zu KiB per READ/WRITE\n", b->label,
+			b->packed ? "packed" : "split", io->major,
 			io->minor, (uint64_t)io->flags | (uint64_t)io->flags2 << 32,
 			io->max_write, io->max_pages, e->chunk / 1024);
 	}
@@ -1522,6 +1526,7 @@ static void usage(FILE *f)
 "  --json FILE          append one JSON object per result to FILE\n"
 "  --label NAME --placement NAME --round N   labels for the output\n"
 "  --max-io SIZE        cap READ/WRITE requests at SIZE (a multiple of 4 KiB)\n"
+"  --packed             packed virtqueues (VIRTIO_F_RING_PACKED) instead of split\n"
 "  --lookup-files N (1000) --dir-entries N (10000)  --verbose\n");
 }
 
@@ -1566,7 +1571,7 @@ int bench_main(int argc, char **argv)
 {
 	enum { O_QUEUES = 256, O_DEPTH, O_WL, O_FSIZE, O_TIME, O_QUICK, O_CPU,
 	       O_PID, O_JSON, O_LABEL, O_PLACE, O_ROUND, O_LKF, O_DIRE, O_NATIVE,
-	       O_SETUP, O_VERB, O_MAXIO };
+	       O_SETUP, O_VERB, O_MAXIO, O_PACKED };
 	static const struct option lopts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "native", required_argument, NULL, O_NATIVE },
@@ -1587,6 +1592,7 @@ int bench_main(int argc, char **argv)
 		{ "dir-entries", required_argument, NULL, O_DIRE },
 		{ "verbose", no_argument, NULL, O_VERB },
 		{ "max-io", required_argument, NULL, O_MAXIO },
+		{ "packed", no_argument, NULL, O_PACKED },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -1641,6 +1647,7 @@ int bench_main(int argc, char **argv)
 		case O_LKF: b.lookup_files = (unsigned)strtoul(optarg, NULL, 10); break;
 		case O_DIRE: b.dir_entries = (unsigned)strtoul(optarg, NULL, 10); break;
 		case O_VERB: b.verbose = true; break;
+		case O_PACKED: b.packed = true; break;
 		case O_MAXIO:
 			if (parse_size(optarg, &b.max_io) || b.max_io % PAGE) {
 				fprintf(stderr, PROG ": bad --max-io '%s'\n", optarg);

@@ -511,10 +511,11 @@ static const struct {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: " PROG " --socket PATH [--queues N] [--verbose] COMMAND\n"
+	fprintf(f, "usage: " PROG " --socket PATH [--queues N] [--packed] [--verbose] COMMAND\n"
 		"commands: ls [-l] PATH, stat PATH, cat PATH, put LOCAL REMOTE,\n"
 		"          get REMOTE LOCAL, mkdir PATH, rm PATH, mv FROM TO,\n"
-		"          tree [PATH], df\n");
+		"          tree [PATH], df\n"
+		"--packed: packed virtqueues (VIRTIO_F_RING_PACKED) instead of split ones\n");
 }
 
 int main(int argc, char **argv)
@@ -523,6 +524,7 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "queues", required_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "packed", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -544,6 +546,9 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			o.verbose = true;
+			break;
+		case 'p':
+			o.packed = true;
 			break;
 		case 'h':
 			usage(stdout);

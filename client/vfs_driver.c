@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/virtio_config.h>
 
 #include "vfs_internal.h"
 
@@ -696,7 +697,8 @@ static int queues_setup(struct vfs_client *c)
 
 		err = vq_init(q, &c->mem, i, c->opts.queue_size,
 				 f & (1ull << VIRTIO_RING_F_EVENT_IDX),
-				 f & (1ull << VIRTIO_RING_F_INDIRECT_DESC));
+				 f & (1ull << VIRTIO_RING_F_INDIRECT_DESC),
+				 f & (1ull << VIRTIO_F_RING_PACKED));
 		if (err)
 			return err;
 		q->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -750,6 +752,8 @@ struct vfs_client *vfs_client_open(const char *socket_path,
 		want |= 1ull << VIRTIO_RING_F_INDIRECT_DESC;
 	if (!c->opts.no_event_idx)
 		want |= 1ull << VIRTIO_RING_F_EVENT_IDX;
+	if (c->opts.packed)
+		want |= 1ull << VIRTIO_F_RING_PACKED;
 	err = mem_init(&c->mem, c->opts.mem_size, c->opts.mem_regions);
 	if (err) {
 		free(c);
@@ -760,6 +764,8 @@ struct vfs_client *vfs_client_open(const char *socket_path,
 			 c->opts.timeout_ms);
 	if (!err)
 		err = vu_negotiate(&c->fe, want, !c->opts.no_mem_slots, c->nqueues);
+	if (!err && c->opts.packed && !(c->fe.features & (1ull << VIRTIO_F_RING_PACKED)))
+		err = -ENOTSUP;         /* asked for packed rings, not offered */
 	if (!err)
 		err = queues_setup(c);
 	if (!err && !c->opts.no_init)

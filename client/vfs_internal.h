@@ -43,7 +43,8 @@ void mem_free(struct vfs_mem *m, void *p, size_t len);
 /* Guest-physical address of a pointer into guest memory (0 if outside). */
 uint64_t mem_gpa(const struct vfs_mem *m, const void *p);
 
-/* ---- split virtqueue, driver side (vring.c) ---- */
+/* ---- virtqueue, driver side: split (vring.c) or packed (vring_packed.c)
+ * behind the same vq_* functions ---- */
 
 struct vfs_seg {
 	void *hva;
@@ -53,9 +54,9 @@ struct vfs_seg {
 
 struct vring_slot {
 	void *token;
-	struct vring_desc *indirect;
+	void *indirect;         /* table in guest memory */
 	size_t indirect_len;
-	uint16_t ndesc;         /* descriptors used in the main table */
+	uint16_t ndesc;         /* descriptors used in the main table / ring */
 };
 
 struct vring_queue {
@@ -77,12 +78,24 @@ struct vring_queue {
 	uint16_t kicked_idx;    /* avail idx at the last notification decision */
 	uint16_t last_used;
 	unsigned inflight;
-	struct vring_slot *slots;
+	struct vring_slot *slots;   /* split: by head; packed: by buffer id */
 	uint64_t kicks;
+	/* Packed ring (VIRTIO_F_RING_PACKED): free_head and num_free count
+	 * buffer ids and free ring descriptors; last_used is a position. */
+	bool packed;
+	struct vring_packed_desc *pdesc;
+	struct vring_packed_desc_event *driver_ev;  /* we write */
+	struct vring_packed_desc_event *device_ev;  /* the device writes */
+	uint16_t next_avail;    /* position of the next descriptor we fill */
+	bool avail_wrap;
+	bool used_wrap;         /* wrap counter at last_used */
+	uint16_t num_added;     /* descriptors made available since the last kick */
+	uint16_t *id_next;      /* free buffer id list */
+	uint16_t raw_head_flags; /* hostile: the held-back flags of descriptor 0 */
 };
 
 int vq_init(struct vring_queue *q, struct vfs_mem *mem, unsigned index,
-	       unsigned num, bool event_idx, bool indirect);
+	       unsigned num, bool event_idx, bool indirect, bool packed);
 void vq_fini(struct vring_queue *q);
 /* Add a buffer (readable segments first, then writable). Returns the head
  * descriptor or -ENOSPC / -ENOMEM. Not visible until vq_kick(). */
@@ -103,6 +116,32 @@ bool vq_enable_cb(struct vring_queue *q);
 int vq_desc_alloc(struct vring_queue *q, uint16_t *id);
 void vq_desc_free(struct vring_queue *q, uint16_t id);
 bool vq_raw_pop_used(struct vring_queue *q, struct vring_used_elem *e);
+/* Packed hostile helpers. Take a buffer id off (and back onto) the free
+ * list. Write descriptor k of a hand-made chain at the k-th position from
+ * the next one we would fill: verbatim, except that with auto_wrap the
+ * AVAIL/USED bits are set as an honest driver sets them for that position.
+ * Descriptor 0's flags are held back until vq_praw_publish, which makes
+ * the chain available, moves our position on by consumed descriptors (what
+ * the device is expected to take) and kicks as vq_kick does. Then
+ * vq_praw_pop_used reads the next used descriptor without checking it and
+ * moves on by skip descriptors. */
+int vq_pid_alloc(struct vring_queue *q, uint16_t *id);
+void vq_pid_free(struct vring_queue *q, uint16_t id);
+void vq_praw_desc(struct vring_queue *q, unsigned k, uint64_t addr, uint32_t len,
+		  uint16_t id, uint16_t flags, bool auto_wrap);
+int vq_praw_publish(struct vring_queue *q, unsigned consumed);
+bool vq_praw_pop_used(struct vring_queue *q, unsigned skip, uint16_t *id, uint32_t *len);
+/* The AVAIL/USED bits an honest driver gives the descriptor k positions
+ * past the next one it fills. */
+uint16_t vq_praw_wrap_bits(const struct vring_queue *q, unsigned k);
+
+/* packed ring internals, called by vring.c for a packed queue */
+int vqp_init(struct vring_queue *q, uint8_t *base);
+size_t vqp_ring_size(unsigned num);
+int vqp_add(struct vring_queue *q, const struct vfs_seg *segs, unsigned n, void *token);
+int vqp_kick(struct vring_queue *q);
+void *vqp_get_used(struct vring_queue *q, uint32_t *len);
+bool vqp_enable_cb(struct vring_queue *q);
 /* Write descriptor i verbatim (GPA, len, flags, next). */
 void vq_raw_desc(struct vring_queue *q, uint16_t i, uint64_t addr,
 		    uint32_t len, uint16_t flags, uint16_t next);

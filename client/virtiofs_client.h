@@ -2,7 +2,7 @@
  *
  * Talks to any vhost-user-fs backend the way QEMU (the vhost-user
  * frontend) and the Linux guest's virtiofs driver do together: guest
- * memory from memfds, split virtqueues, FUSE requests laid out as Linux
+ * memory from memfds, split or packed virtqueues, FUSE requests laid out as Linux
  * lays them out. Meant for integration tests, hostile-guest tests,
  * fuzzing, benchmarks and for looking into a share without a VM.
  *
@@ -37,6 +37,7 @@ struct vfs_client_options {
 	bool no_indirect;          /* do not negotiate VIRTIO_RING_F_INDIRECT_DESC */
 	bool no_event_idx;         /* do not negotiate VIRTIO_RING_F_EVENT_IDX */
 	bool no_mem_slots;         /* refuse CONFIGURE_MEM_SLOTS: use SET_MEM_TABLE */
+	bool packed;               /* packed rings (VIRTIO_F_RING_PACKED); -ENOTSUP if not offered */
 	bool no_init;              /* skip FUSE_INIT (raw fuzzing) */
 	bool no_destroy;           /* skip FUSE_DESTROY on close */
 	uint64_t init_flags;       /* FUSE_INIT flags to offer; 0 = Linux-like */

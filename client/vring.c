@@ -1,6 +1,7 @@
 /* vring.c: the driver side of a split virtqueue (virtio 1.x, 2.7), with
- * VIRTIO_RING_F_EVENT_IDX and VIRTIO_RING_F_INDIRECT_DESC. Rings and
- * indirect tables live in guest memory; descriptors carry GPAs. */
+ * VIRTIO_RING_F_EVENT_IDX and VIRTIO_RING_F_INDIRECT_DESC, and the entry
+ * points that hand a packed queue to vring_packed.c. Rings and indirect
+ * tables live in guest memory; descriptors carry GPAs. */
 #include <errno.h>
 #include <string.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@ static size_t ring_size(unsigned num)
 }
 
 int vq_init(struct vring_queue *q, struct vfs_mem *mem, unsigned index,
-	       unsigned num, bool event_idx, bool indirect)
+	       unsigned num, bool event_idx, bool indirect, bool packed)
 {
 	uint8_t *base;
 	unsigned i;
@@ -49,7 +50,7 @@ int vq_init(struct vring_queue *q, struct vfs_mem *mem, unsigned index,
 	q->kick_fd = q->call_fd = -1;
 	if (num == 0 || num > 32768 || (num & (num - 1)))
 		return -EINVAL;
-	q->ring_len = ring_size(num);
+	q->ring_len = packed ? vqp_ring_size(num) : ring_size(num);
 	base = mem_alloc(mem, q->ring_len);
 	if (!base)
 		return -ENOMEM;
@@ -64,6 +65,17 @@ int vq_init(struct vring_queue *q, struct vfs_mem *mem, unsigned index,
 	q->num = num;
 	q->event_idx = event_idx;
 	q->indirect = indirect;
+	q->packed = packed;
+	if (packed) {
+		int err = vqp_init(q, base);
+
+		if (err) {
+			free(q->slots);
+			mem_free(mem, base, q->ring_len);
+			q->slots = NULL;
+		}
+		return err;
+	}
 	q->desc = (struct vring_desc *)base;
 	q->avail = (struct vring_avail *)(base + 16u * num);
 	q->used = (struct vring_used *)(base + ring_used_off(num));
@@ -85,6 +97,7 @@ void vq_fini(struct vring_queue *q)
 			mem_free(q->mem, q->slots[i].indirect,
 				 q->slots[i].indirect_len);
 	free(q->slots);
+	free(q->id_next);
 	mem_free(q->mem, q->ring_mem, q->ring_len);
 	if (q->kick_fd >= 0)
 		close(q->kick_fd);
@@ -155,6 +168,8 @@ int vq_add(struct vring_queue *q, const struct vfs_seg *segs, unsigned n,
 
 	if (n == 0 || !token)
 		return -EINVAL;
+	if (q->packed)
+		return vqp_add(q, segs, n, token);
 	/* Like Linux: go indirect whenever more than one segment. */
 	if (q->indirect && n > 1) {
 		if (q->num_free < 1)
@@ -191,6 +206,8 @@ int vq_kick(struct vring_queue *q)
 	uint16_t old = q->kicked_idx, now = q->avail_idx;
 	bool need;
 
+	if (q->packed)
+		return vqp_kick(q);
 	/* Descriptors and ring entries before the index (release), the
 	 * index before reading the device's suppression state (full). */
 	__atomic_store_n(&q->avail->idx, now, __ATOMIC_RELEASE);
@@ -230,10 +247,12 @@ static void desc_release(struct vring_queue *q, uint16_t head)
 
 void *vq_get_used(struct vring_queue *q, uint32_t *len)
 {
-	uint16_t idx = __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
+	uint16_t idx = q->packed ? 0 : __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
 	struct vring_used_elem e;
 	void *token;
 
+	if (q->packed)
+		return vqp_get_used(q, len);
 	if (idx == q->last_used)
 		return NULL;
 	e = q->used->ring[q->last_used % q->num];
@@ -252,6 +271,8 @@ void *vq_get_used(struct vring_queue *q, uint32_t *len)
 
 bool vq_enable_cb(struct vring_queue *q)
 {
+	if (q->packed)
+		return vqp_enable_cb(q);
 	if (q->event_idx)
 		__atomic_store_n(&vring_used_event(q), q->last_used,
 				 __ATOMIC_RELEASE);

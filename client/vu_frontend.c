@@ -398,10 +398,18 @@ int vu_start_queue(struct vu_frontend *fe, const struct vring_queue *q)
 	};
 	int err;
 
+	if (q->packed) {
+		/* The descriptor ring, the driver area and the device area. */
+		a.desc = (uint64_t)(uintptr_t)q->pdesc;
+		a.avail = (uint64_t)(uintptr_t)q->driver_ev;
+		a.used = (uint64_t)(uintptr_t)q->device_ev;
+	}
 	err = vu_set(fe, VU_SET_VRING_NUM, &st, sizeof(st), NULL, 0);
 	if (err)
 		return err;
-	st.num = 0;
+	/* Packed: next avail position 0 and used position 0, both wrap
+	 * counters 1, as QEMU encodes them. */
+	st.num = q->packed ? 0x80008000u : 0;
 	err = vu_set(fe, VU_SET_VRING_BASE, &st, sizeof(st), NULL, 0);
 	if (err)
 		return err;

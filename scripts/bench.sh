@@ -6,7 +6,7 @@
 #   scripts/bench.sh [--quick] [--rounds N] [--workloads LIST] [--file-size SIZE]
 #                    [--time SECS] [--out DIR] [--tmpdir DIR] [--build-dir DIR]
 #                    [--ours BIN] [--ours-args 'ARGS'] [--qemu BIN] [--no-qemu]
-#                    [--no-native] [--cpu N]
+#                    [--no-native] [--no-packed] [--packed-workloads LIST] [--cpu N]
 #   ninja -C build bench            (options through BENCH_ARGS='--quick ...')
 #
 # Cells: placement "pinned" (daemon under taskset -c CPU, client pinned to
@@ -16,12 +16,18 @@
 # connection (QEMU's serves one connection and exits). The share (a fresh
 # temporary directory, tmpfs /dev/shm by default) is set up on the host
 # before any daemon starts; smallfile runs in a fresh directory each time.
+# The ring layout is a variant of ours: "ours-packed" is our daemon driven
+# on packed virtqueues (VIRTIO_F_RING_PACKED), for the --packed-workloads
+# (default lookup,randread: LOOKUP/GETATTR and 4 KiB READs) at depth 1
+# pinned and depth 16 unpinned, one request queue; a second table sets it
+# against ours on split rings.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 build="$here/../build"
 rounds=3 quick=0 workloads="" fsize="" secs="" out="" tmpbase="${TMPDIR:-/dev/shm}"
 ours="" ours_args="" qemu=/usr/lib/qemu/virtiofsd no_qemu=0 no_native=0 cpu=1
+no_packed=0 packed_workloads=lookup,randread
 
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
 # shellcheck disable=SC2086
@@ -41,6 +47,8 @@ while [ $# -gt 0 ]; do
 	--qemu) qemu=$2; shift ;;
 	--no-qemu) no_qemu=1 ;;
 	--no-native) no_native=1 ;;
+	--no-packed) no_packed=1 ;;
+	--packed-workloads) packed_workloads=$2; shift ;;
 	--cpu) cpu=$2; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "bench.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -101,14 +109,18 @@ wait_socket() {
 # run_cell DAEMON PLACEMENT QUEUES ROUND
 run_cell() {
 	local who=$1 place=$2 queues=$3 round=$4
-	local sock="$work/sock.$who.$round" depth pin=() cpuopt=() rc=0 i
+	local sock="$work/sock.$who.$round" depth pin=() cpuopt=() rc=0 i variant=()
 	if [ "$place" = pinned ]; then
 		depth=1 pin=(taskset -c "$cpu") cpuopt=(--cpu "$cpu")
 	else
 		depth=16,64
 	fi
+	if [ "$who" = ours-packed ]; then
+		variant=(--packed --workloads "$packed_workloads")
+		[ "$place" = pinned ] || depth=16
+	fi
 	rm -f "$sock"
-	if [ "$who" = ours ]; then
+	if [ "$who" != qemu ]; then
 		# shellcheck disable=SC2086
 		"${pin[@]}" "$ours" --socket-path="$sock" --shared-dir="$share" \
 			--cache=auto $ours_args >"$work/log.$who" 2>&1 &
@@ -124,11 +136,11 @@ run_cell() {
 	fi
 	"$client" bench --socket "$sock" --queues "$queues" --depth "$depth" \
 		--pid "$dpid" --label "$who" --placement "$place" --round "$round" \
-		--json "$raw" "${cpuopt[@]}" "${common[@]}" || rc=$?
+		--json "$raw" "${cpuopt[@]}" "${common[@]}" "${variant[@]}" || rc=$?
 	# QEMU's daemon exits once the frontend is gone; ours keeps listening.
 	for ((i = 0; i < 200; i++)); do
 		kill -0 "$dpid" 2>/dev/null || break
-		[ "$who" = ours ] || [ "$i" = 100 ] && kill "$dpid" 2>/dev/null || true
+		[ "$who" != qemu ] || [ "$i" = 100 ] && kill "$dpid" 2>/dev/null || true
 		sleep 0.01
 	done
 	kill -9 "$dpid" 2>/dev/null || true
@@ -155,11 +167,12 @@ run_native() {
 
 start=$(date +%s)
 for ((r = 1; r <= rounds; r++)); do
-	if ((r % 2)); then order="ours qemu"; else order="qemu ours"; fi
+	if ((r % 2)); then order="ours qemu ours-packed"; else order="ours-packed qemu ours"; fi
 	for place in pinned unpinned; do
 		for q in 1 4; do
 			for who in $order; do
 				[ "$who" = qemu ] && { [ "$no_qemu" = 1 ] || [ "$q" != 1 ]; } && continue
+				[ "$who" = ours-packed ] && { [ "$no_packed" = 1 ] || [ "$q" != 1 ]; } && continue
 				log "round $r/$rounds: $who $place q=$q"
 				run_cell "$who" "$place" "$q" "$r"
 			done
@@ -190,7 +203,7 @@ def med(key, field):
     return statistics.median(vals) if vals else None
 
 cells = sorted({(r["workload"], r["depth"], q, r["placement"])
-                for r in rows if r["daemon"] != "native" for q in (1, 4)},
+                for r in rows if r["daemon"] in ("ours", "qemu") for q in (1, 4)},
                key=lambda c: (order.index(c[0]) if c[0] in order else 99,
                               c[3] != "pinned", c[1], c[2]))
 out = []
@@ -210,7 +223,22 @@ for wl, d, q, pl in cells:
     e["ratio_cpu"] = (e["ours_cpu_us_op"] / e["qemu_cpu_us_op"]
                       if e["ours_cpu_us_op"] and e["qemu_cpu_us_op"] else None)
     out.append(e)
-json.dump({"rounds": rounds, "quick": quick, "results": out}, open(dest, "w"), indent=1)
+# Ring layouts: ours on packed rings against ours on split rings.
+packed = []
+for wl, d, q, pl in sorted({(r["workload"], r["depth"], r["queues"], r["placement"])
+                            for r in rows if r["daemon"] == "ours-packed"},
+                           key=lambda c: (order.index(c[0]) if c[0] in order else 99,
+                                          c[3] != "pinned", c[1], c[2])):
+    e = {"workload": wl, "depth": d, "queues": q, "placement": pl}
+    for who, key in (("split", ("ours", wl, d, q, pl)), ("packed", ("ours-packed", wl, d, q, pl))):
+        for fld in ("ops_s", "p50_us", "p99_us", "cpu_us_op", "errors"):
+            e[f"{who}_{fld}"] = med(key, fld)
+        e[f"{who}_samples_ops_s"] = [x["ops_s"] for x in groups.get(key, [])]
+    e["ratio_ops"] = (e["packed_ops_s"] / e["split_ops_s"]
+                      if e["packed_ops_s"] and e["split_ops_s"] else None)
+    packed.append(e)
+json.dump({"rounds": rounds, "quick": quick, "results": out, "packed_vs_split": packed},
+          open(dest, "w"), indent=1)
 
 def f(v, fmt="{:.0f}"):
     return "n/a" if v is None else fmt.format(v)
@@ -244,5 +272,23 @@ for e in out:
           f"{f(e['ratio_ops'], '{:.2f}'):>7}  {lat('ours'):>17}  {lat('qemu'):>17}"
           f"{f(e['ours_cpu_us_op'], '{:.2f}'):>10}{f(e['qemu_cpu_us_op'], '{:.2f}'):>10}"
           f"{mib('ours'):>11}{mib('qemu'):>11}{err}")
+if packed:
+    print("\nRing layout: our daemon on packed virtqueues vs split ones (same run, medians; "
+          "ratio = packed/split ops/s).")
+    hdr2 = (f"{'workload':<12}{'dep':>4}{'q':>3} {'placement':<9}{'split op/s':>11}{'packed op/s':>12}"
+            f"{'ratio':>7}  {'split p50/p99 us':>17}  {'packed p50/p99 us':>18}{'split CPU':>10}"
+            f"{'packed CPU':>11}")
+    print(hdr2)
+    print("-" * len(hdr2))
+    for e in packed:
+        lat = lambda w: ("n/a" if e[f"{w}_p50_us"] is None
+                         else f"{e[f'{w}_p50_us']:.0f}/{e[f'{w}_p99_us']:.0f}")
+        err = ""
+        if (e["split_errors"] or 0) or (e["packed_errors"] or 0):
+            err = f"  errors split {f(e['split_errors'])} packed {f(e['packed_errors'])}"
+        print(f"{e['workload']:<12}{e['depth']:>4}{e['queues']:>3} {e['placement']:<9}"
+              f"{f(e['split_ops_s']):>11}{f(e['packed_ops_s']):>12}{f(e['ratio_ops'], '{:.2f}'):>7}"
+              f"  {lat('split'):>17}  {lat('packed'):>18}{f(e['split_cpu_us_op'], '{:.2f}'):>10}"
+              f"{f(e['packed_cpu_us_op'], '{:.2f}'):>11}{err}")
 print(f"\nJSON: {dest} (raw samples: {raw})")
 EOF

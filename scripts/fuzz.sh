@@ -6,7 +6,8 @@
 #
 #   scripts/fuzz.sh [--seconds N] [--build-only] [--src DIR] [target...]
 #
-# Targets: fuzz_vhost_user_msg fuzz_virtqueue fuzz_fuse_server (default: all).
+# Targets: fuzz_vhost_user_msg fuzz_virtqueue fuzz_virtqueue_packed fuzz_fuse_server
+# (default: all).
 # Needs clang and its libFuzzer runtime (Debian 12: clang-14 and
 # libclang-rt-14-dev). Exits non-zero when a target crashes, leaks, times
 # out, or a regression input fails again; the crash file is printed.
@@ -17,7 +18,7 @@ OUT="$ROOT/build/fuzz"
 SECONDS_PER_TARGET=60
 BUILD_ONLY=0
 SRC=""
-ALL_TARGETS=(fuzz_vhost_user_msg fuzz_virtqueue fuzz_fuse_server)
+ALL_TARGETS=(fuzz_vhost_user_msg fuzz_virtqueue fuzz_virtqueue_packed fuzz_fuse_server)
 TARGETS=()
 
 while [ $# -gt 0 ]; do
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
 	--seconds=*) SECONDS_PER_TARGET="${1#*=}"; shift ;;
 	--build-only) BUILD_ONLY=1; shift ;;
 	--src) SRC="$2"; shift 2 ;;
-	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
 	fuzz_*) TARGETS+=("$1"); shift ;;
 	*) echo "fuzz.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -60,6 +61,7 @@ target_max_len() {
 	case "$1" in
 	fuzz_vhost_user_msg) echo 12288 ;;
 	fuzz_virtqueue) echo 8204 ;;
+	fuzz_virtqueue_packed) echo 8206 ;;
 	*) echo 16384 ;;
 	esac
 }

@@ -8,8 +8,8 @@
 # The guest tests run on the system's QEMU 7.2 with a 6.1 guest; the end to
 # end scenario and the guest conformance run also on the second stack,
 # QEMU 10 with a 6.12 guest (scripts/guest/fetch-stack.sh), against ours
-# (one request queue, and four on four vCPUs), the Rust virtiofsd and
-# QEMU's C daemon. Ends with one "N passed, M failed" line; exits non-zero
+# (one request queue, and four on four vCPUs, split and packed rings), the
+# Rust virtiofsd and QEMU's C daemon. Ends with one "N passed, M failed" line; exits non-zero
 # on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -128,6 +128,11 @@ if [ "$quick" = 0 ]; then
 	run_suite e2e-ours-10-q4 env ASAN_OPTIONS=detect_leaks=0 \
 		tests/e2e/run-e2e.sh --stack 10 --num-queues 4 --smp 4 --daemon "$asan_daemon"
 	count_summary build/test-logs/e2e-ours-10-q4.log
+	# Packed virtqueues: the device with packed=on, which the 6.12 guest
+	# then drives on each of its four queues.
+	run_suite e2e-ours-10-q4-packed env ASAN_OPTIONS=detect_leaks=0 \
+		tests/e2e/run-e2e.sh --stack 10 --num-queues 4 --smp 4 --packed --daemon "$asan_daemon"
+	count_summary build/test-logs/e2e-ours-10-q4-packed.log
 	run_suite e2e-rust-10 tests/e2e/run-e2e.sh --stack 10 --daemon rust
 	count_summary build/test-logs/e2e-rust-10.log
 	run_suite e2e-qemu-10 tests/e2e/run-e2e.sh --stack 10 --daemon qemu

@@ -31,6 +31,9 @@
 #                        binary: the fetch-stack.sh wrapper needs none)
 #   --num-queues N       the device's num-request-queues=N (default: not
 #                        given, so QEMU's default of one request queue)
+#   --packed             the device's packed=on: the guest may drive packed
+#                        virtqueues (VIRTIO_F_RING_PACKED) when the daemon
+#                        offers them
 #
 # Exit status: the payload's exit status as the guest printed it
 # (`virtiofs-guest: payload exit status N`); 124 if the run timed out;
@@ -43,7 +46,7 @@ say() { printf '%s\n' "run-guest: $*" >&2; }
 
 kernel="" initrd="" shared="" log="" tag="share" timeout_s=300 sock_timeout=20
 mem=1G smp=2 guest_args="" daemon_log="" interactive=0 hostroot=0
-qemu_bin=qemu-system-x86_64 qemu_datadirs=() num_queues=""
+qemu_bin=qemu-system-x86_64 qemu_datadirs=() num_queues="" packed=0
 while (($#)); do
 	case "$1" in
 		--kernel) kernel=${2:?}; shift 2 ;;
@@ -62,7 +65,8 @@ while (($#)); do
 		--qemu) qemu_bin=${2:?}; shift 2 ;;
 		--qemu-datadir) qemu_datadirs+=("${2:?}"); shift 2 ;;
 		--num-queues) num_queues=${2:?}; shift 2 ;;
-		-h | --help) sed -n '2,38p' "$0"; exit 0 ;;
+		--packed) packed=1; shift ;;
+		-h | --help) sed -n '2,41p' "$0"; exit 0 ;;
 		--) shift; break ;;
 		*) die "unknown argument: $1" ;;
 	esac
@@ -148,6 +152,7 @@ append="console=ttyS0 panic=-1 quiet"
 
 fsdev="vhost-user-fs-pci,queue-size=1024,chardev=char0,tag=$tag"
 [[ -n "$num_queues" ]] && fsdev="$fsdev,num-request-queues=$num_queues"
+((packed)) && fsdev="$fsdev,packed=on"
 qemu=("$qemu_bin")
 for d in "${qemu_datadirs[@]}"; do qemu+=(-L "$d"); done
 # shellcheck disable=SC2054 # the commas are QEMU option syntax

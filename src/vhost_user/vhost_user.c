@@ -23,9 +23,12 @@
 /* Not in every linux/virtio_fs.h; QEMU 7.x cannot handle it, never offer it. */
 #define VFSD_VIRTIO_FS_F_NOTIFICATION	0
 
+/* RING_PACKED: QEMU offers it to the guest only with the device's
+ * packed=on, so a split ring stays the default. */
 #define VU_TRANSPORT_FEATURES \
 	((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC) | \
-	 (1ull << VIRTIO_RING_F_EVENT_IDX) | (1ull << VHOST_USER_F_PROTOCOL_FEATURES))
+	 (1ull << VIRTIO_RING_F_EVENT_IDX) | (1ull << VIRTIO_F_RING_PACKED) | \
+	 (1ull << VHOST_USER_F_PROTOCOL_FEATURES))
 
 /* CONFIG is deliberately absent: QEMU 7.1-8.0 crash when it is offered. */
 #define VU_PROTOCOL_FEATURES \
@@ -111,16 +114,6 @@ static struct virtqueue *vu_vq(struct vu_dev *dev, uint32_t index, const char *w
 
 /* ---- queue lifecycle ---- */
 
-/* Under vq->lock: a running queue re-translates on its next access. */
-static void vq_invalidate_rings(struct virtqueue *vq)
-{
-	guest_memory_unref(vq->ring_mem);
-	vq->ring_mem = NULL;
-	vq->desc = NULL;
-	vq->avail = NULL;
-	vq->used = NULL;
-}
-
 static void vu_queue_stop(struct vu_dev *dev, struct virtqueue *vq)
 {
 	if (!vq->started)
@@ -144,6 +137,7 @@ static void vu_queue_try_start(struct vu_dev *dev, struct virtqueue *vq)
 	if (vq->started || vq->size == 0 || vq->kick_fd < 0)
 		return;
 	vq->event_idx = dev->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
+	vq->packed = dev->features & (1ull << VIRTIO_F_RING_PACKED);
 	if (virtqueue_map_rings(vq)) {
 		log_error("vhost-user: queue %u rings are not in guest memory, not starting",
 			  vq->index);
@@ -194,14 +188,20 @@ static int vu_set_features(struct vu_dev *dev, const struct vhost_user_msg *msg,
 			  (unsigned long long)(features & ~vu_offered_features(dev)));
 		return -EINVAL;
 	}
+	/* Which layout the guest chose, once per change (e2e runs check it). */
+	if ((features ^ dev->features) & (1ull << VIRTIO_F_RING_PACKED) || !dev->features)
+		log_info("vhost-user: %s virtqueues%s",
+			 features & (1ull << VIRTIO_F_RING_PACKED) ? "packed" : "split",
+			 features & (1ull << VIRTIO_RING_F_EVENT_IDX) ? " with event index" : "");
 	dev->features = features;
 	for (i = 0; i < dev->config.queue_count; i++) {
 		struct virtqueue *vq = &dev->vqs[i];
 
 		pthread_mutex_lock(&vq->lock);
 		vq->event_idx = features & (1ull << VIRTIO_RING_F_EVENT_IDX);
-		/* The event fields change the ring sizes that were checked. */
-		vq_invalidate_rings(vq);
+		vq->packed = features & (1ull << VIRTIO_F_RING_PACKED);
+		/* The event fields and the layout change what was checked. */
+		virtqueue_invalidate_rings_locked(vq);
 		pthread_mutex_unlock(&vq->lock);
 	}
 	return 0;
@@ -448,7 +448,7 @@ static int vu_set_vring_addr(struct vu_dev *dev, const struct vhost_user_msg *ms
 	vq->avail_user_addr = a->avail_user_addr;
 	vq->used_user_addr = a->used_user_addr;
 	vq->log_guest_addr = a->log_guest_addr;
-	vq_invalidate_rings(vq);
+	virtqueue_invalidate_rings_locked(vq);
 	pthread_mutex_unlock(&vq->lock);
 	return 0;
 }
@@ -463,13 +463,13 @@ static int vu_set_vring_base(struct vu_dev *dev, const struct vhost_user_msg *ms
 		return -EINVAL;
 	if (vq->started)
 		return -EBUSY;
-	if (num > UINT16_MAX) {
-		log_error("vhost-user: queue %u base %u out of range", vq->index, num);
+	/* Packed rings carry both positions and wrap counters (see
+	 * virtqueue_set_base), so SET_FEATURES must come first, as QEMU
+	 * sends it. */
+	if (virtqueue_set_base(vq, num)) {
+		log_error("vhost-user: queue %u base %#x out of range", vq->index, num);
 		return -EINVAL;
 	}
-	vq->last_avail_idx = (uint16_t)num;
-	vq->used_idx = (uint16_t)num;
-	vq->signalled_used_valid = false;
 	return 0;
 }
 
@@ -487,7 +487,7 @@ static int vu_get_vring_base(struct vu_dev *dev, const struct vhost_user_msg *ms
 	if (!vq)
 		return -EINVAL;
 	vu_queue_stop(dev, vq);
-	reply->payload.state.num = virtqueue_last_avail(vq);
+	reply->payload.state.num = virtqueue_get_base(vq);
 	fd_close(&vq->kick_fd);
 	return 0;
 }

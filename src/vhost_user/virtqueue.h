@@ -1,10 +1,12 @@
-/* virtqueue.h: one split virtqueue as the device (we) sees it.
- * Pops descriptor chains from the avail ring as checked scatter lists,
- * returns them on the used ring, and suppresses or sends notifications
- * (VIRTIO_RING_F_EVENT_IDX). Every descriptor index, address, length and
- * chain length from the guest is checked here; a bad chain is completed
- * with zero length, logged once, and skipped: the queue keeps serving.
- * Thread-safe: pop and push take the queue's own lock.
+/* virtqueue.h: one virtqueue as the device (we) sees it, split
+ * (virtqueue_split.c) or packed (VIRTIO_F_RING_PACKED,
+ * virtqueue_packed.c) behind the same functions. Pops descriptor chains
+ * as checked scatter lists, returns them as used, and suppresses or sends
+ * notifications (VIRTIO_RING_F_EVENT_IDX, or the packed ring's event
+ * suppression areas). Every descriptor index, flag, wrap counter, buffer
+ * id, address, length and chain length from the guest is checked here; a
+ * bad chain is completed with zero length, logged once, and skipped: the
+ * queue keeps serving. Thread-safe: pop and push take the queue's own lock.
  *
  * It knows nothing of FUSE. */
 #ifndef VFSD_VIRTQUEUE_H
@@ -20,12 +22,15 @@
 struct vring_desc;
 struct vring_avail;
 struct vring_used;
+struct vring_packed_desc;
+struct vring_packed_desc_event;
 
 /* One popped chain. out: bytes the driver wrote (the FUSE request);
  * in: bytes we may write (the reply). Both point into guest memory that
  * the element keeps mapped (it holds a reference on the table). */
 struct vq_elem {
-	uint16_t head;
+	uint16_t head;              /* split: head index; packed: buffer id */
+	uint16_t ndescs;            /* ring descriptors the chain took (packed) */
 	unsigned out_count;
 	unsigned in_count;
 	struct iovec *out;
@@ -40,8 +45,8 @@ struct virtqueue {
 	/* Set by vhost-user messages (under the device's control thread) */
 	uint16_t size;              /* SET_VRING_NUM; power of two <= 32768 */
 	uint64_t desc_user_addr;    /* SET_VRING_ADDR, VMM user addresses */
-	uint64_t avail_user_addr;
-	uint64_t used_user_addr;
+	uint64_t avail_user_addr;   /* packed: driver event suppression area */
+	uint64_t used_user_addr;    /* packed: device event suppression area */
 	uint64_t log_guest_addr;
 	int kick_fd;                /* -1 when none */
 	int call_fd;                /* -1 when none */
@@ -49,11 +54,16 @@ struct virtqueue {
 	bool enabled;               /* SET_VRING_ENABLE, or implied (see vhost_user.c) */
 	bool started;               /* workers running */
 	bool event_idx;             /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool packed;                /* VIRTIO_F_RING_PACKED negotiated */
 	bool broken_logged;
 
-	/* Ring state */
-	uint16_t last_avail_idx;    /* next avail entry to pop */
-	uint16_t used_idx;          /* next used entry to fill */
+	/* Ring state. Split: free-running indices. Packed: positions in
+	 * [0, size) with their wrap counters; signalled_used is a position
+	 * counted over two laps (see virtqueue_packed.c). */
+	uint16_t last_avail_idx;    /* next avail entry (packed: descriptor) to pop */
+	uint16_t used_idx;          /* next used entry (packed: descriptor) to fill */
+	bool avail_wrap;            /* packed: wrap counter at last_avail_idx */
+	bool used_wrap;             /* packed: wrap counter at used_idx */
 	uint16_t signalled_used;
 	bool signalled_used_valid;
 	unsigned inflight;          /* popped, not yet pushed */
@@ -65,14 +75,22 @@ struct virtqueue {
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
+	struct vring_packed_desc *pdesc;                /* packed descriptor ring */
+	struct vring_packed_desc_event *driver_event;   /* packed: the driver writes */
+	struct vring_packed_desc_event *device_event;   /* packed: we write */
 
 	/* Scratch space for pop (used under lock, allocated on first use) */
 	struct iovec *scratch_iov;
 	void *scratch_indirect;
+	uint64_t *ids_busy;         /* packed: bitmap of buffer ids in flight */
 };
 
 void virtqueue_init(struct virtqueue *vq, unsigned index, struct guest_memory_slot *slot);
 void virtqueue_destroy(struct virtqueue *vq);
+
+/* Under vq->lock: forget the rings' host pointers; a running queue
+ * re-translates on its next access (new addresses, a new layout). */
+void virtqueue_invalidate_rings_locked(struct virtqueue *vq);
 
 /* Translate the ring addresses against the current memory table.
  * Returns 0 or -EFAULT (rings outside guest memory). Called when the
@@ -106,7 +124,19 @@ void virtqueue_set_notification(struct virtqueue *vq, bool enable);
 /* Whether the avail ring has entries we have not popped. */
 bool virtqueue_has_pending(struct virtqueue *vq);
 
-/* Stop: returns the index the next pop would use (GET_VRING_BASE). */
+/* Split: the avail index the next pop would use. Packed: the position of
+ * the next descriptor to pop (without its wrap counter). */
 uint16_t virtqueue_last_avail(struct virtqueue *vq);
+
+/* GET_VRING_BASE's value for a stopped queue. Split: the avail index the
+ * next pop would use. Packed (as QEMU encodes it): bits 0-14 the next
+ * descriptor to pop, bit 15 its wrap counter, bits 16-30 the next used
+ * position, bit 31 its wrap counter. */
+uint32_t virtqueue_get_base(struct virtqueue *vq);
+
+/* SET_VRING_BASE, the same encoding, for a queue not started. 0, or
+ * -EINVAL for a value out of range (checked against the size again when
+ * the queue starts). */
+int virtqueue_set_base(struct virtqueue *vq, uint32_t num);
 
 #endif

@@ -4,7 +4,7 @@
 # the virtio-fs mount, then checks from the host what the guest did.
 #
 # Usage: tests/e2e/run-e2e.sh [--daemon qemu|ours|rust|PATH] [--cache auto|never|always]
-#                             [--stack 7.2|10] [--num-queues N] [--smp N]
+#                             [--stack 7.2|10] [--num-queues N] [--smp N] [--packed]
 #                             [--timeout SECS] [--out DIR] [--keep]
 #                             [--daemon-arg ARG]...
 #
@@ -22,6 +22,10 @@
 #                   there are several, up to one per vCPU; the Rust
 #                   virtiofsd 1.13.2 does not start with more than one)
 #   --smp           guest vCPUs (default 2)
+#   --packed        the device with packed=on: a guest and a daemon that
+#                   both support them use packed virtqueues
+#                   (VIRTIO_F_RING_PACKED); the run checks from the daemon's
+#                   log that ours did (label suffix -packed)
 #   --cache         cache mode given to the daemon (default: auto)
 #   --timeout       bound on the guest run (default: 300 s)
 #   --out           work directory (default: build/e2e)
@@ -38,8 +42,8 @@
 # the host's checks in the same format, then
 # `e2e(<label>): N passed, M failed`, where the label is the daemon's
 # (ours, qemu, rust, the PATH's basename), then -10 on the 10 stack,
-# -qN with --num-queues N and -smpN with --smp N other than 2 (e.g.
-# ours-10-q4-smp4); the share, console log (OUT/guest-<label>.log, which
+# -qN with --num-queues N, -smpN with --smp N other than 2 and -packed
+# with --packed (e.g. ours-10-q4-smp4-packed); the share, console log (OUT/guest-<label>.log, which
 # starts with the QEMU version, kernel and -device line) and daemon log
 # (.daemon) are named after it.
 # Exit status 0 only if all passed.
@@ -49,7 +53,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
 daemon=ours cache=auto timeout_s=300 out=$repo/build/e2e keep=0
-stack=7.2 num_queues="" smp=2
+stack=7.2 num_queues="" smp=2 packed=0
 extra=()
 while (($#)); do
 	case "$1" in
@@ -63,12 +67,13 @@ while (($#)); do
 		--num-queues=*) num_queues=${1#*=}; shift ;;
 		--smp) smp=${2:?}; shift 2 ;;
 		--smp=*) smp=${1#*=}; shift ;;
+		--packed) packed=1; shift ;;
 		--timeout) timeout_s=${2:?}; shift 2 ;;
 		--out) out=${2:?}; shift 2 ;;
 		--keep) keep=1; shift ;;
 		--daemon-arg) extra+=("${2:?}"); shift 2 ;;
 		--daemon-arg=*) extra+=("${1#*=}"); shift ;;
-		-h | --help) sed -n '2,45p' "$0"; exit 0 ;;
+		-h | --help) sed -n '2,49p' "$0"; exit 0 ;;
 		*) echo "run-e2e: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
@@ -119,6 +124,7 @@ daemon_cmd+=("${extra[@]}")
 [[ "$stack" == 7.2 ]] || label=$label-$stack
 [[ -z "$num_queues" ]] || label=$label-q$num_queues
 [[ "$smp" == 2 ]] || label=$label-smp$smp
+((packed == 0)) || label=$label-packed
 
 # ---- reporting ----
 n=0 passed=0 failed=0
@@ -137,6 +143,7 @@ if [[ ! -x "$bin" ]]; then
 fi
 run_guest_opts=(--smp "$smp")
 [[ -z "$num_queues" ]] || run_guest_opts+=(--num-queues "$num_queues")
+((packed == 0)) || run_guest_opts+=(--packed)
 
 # ---- build the static guest program, fetch the kernel, make the initramfs ----
 helper=$out/guest_checks
@@ -244,6 +251,15 @@ if ((marker_seen)); then
 	ok "host: saw the guest's sync marker and created host-created.txt after mount"
 else
 	notok "host: saw the guest's sync marker and created host-created.txt after mount" "marker never seen"
+fi
+
+# With --packed, our daemon says which layout the guest chose.
+if ((packed)) && [[ "$daemon" == ours || "$(basename "$bin")" == virtiofsd ]]; then
+	if grep -q 'vhost-user: packed virtqueues' "$log.daemon" 2>/dev/null; then
+		ok "host: the guest drove packed virtqueues"
+	else
+		notok "host: the guest drove packed virtqueues" "no 'packed virtqueues' line in $log.daemon"
+	fi
 fi
 
 S=$share/e2e

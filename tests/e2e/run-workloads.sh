@@ -6,7 +6,7 @@
 # source). All from Debian packages (scripts/install-deps.sh).
 #
 # Usage: tests/e2e/run-workloads.sh [--target guest|DIR] [--daemon qemu|ours|rust|PATH]
-#            [--stack 7.2|10] [--num-queues N]
+#            [--stack 7.2|10] [--num-queues N] [--packed]
 #            [--profile full|quick] [--only NAME[,NAME...]] [--timeout SECS]
 #            [--cache auto|never|always] [--daemon-arg ARG]... [--out DIR] [--keep]
 #
@@ -28,6 +28,8 @@
 #   --stack         as in run-e2e.sh: 7.2 (system QEMU 7.2, 6.1 kernel; the
 #                   default) or 10 (QEMU 10, 6.12 kernel)
 #   --num-queues    the device's num-request-queues (default: not given)
+#   --packed        the device's packed=on (packed virtqueues when the
+#                   daemon offers them; label suffix -packed)
 #   --only          run only these workloads: fio-seq fio-rand stress-ng
 #                   dbench git tar
 #   --timeout       bound on the guest run (default 900 s); every workload
@@ -276,7 +278,7 @@ run_one() { # NAME DIR
 # ---------------------------------------------------------------------------
 # Arguments.
 target=guest daemon=ours profile="" only="" timeout_s=900 cache=auto
-out=$repo/build/workloads keep=0 mode=main extra=() stack=7.2 num_queues=""
+out=$repo/build/workloads keep=0 mode=main extra=() stack=7.2 num_queues="" packed=0
 while (($#)); do
 	case "$1" in
 	--target) target=${2:?}; shift 2 ;;
@@ -291,13 +293,14 @@ while (($#)); do
 	--stack=*) stack=${1#*=}; shift ;;
 	--num-queues) num_queues=${2:?}; shift 2 ;;
 	--num-queues=*) num_queues=${1#*=}; shift ;;
+	--packed) packed=1; shift ;;
 	--daemon-arg) extra+=("${2:?}"); shift 2 ;;
 	--daemon-arg=*) extra+=("${1#*=}"); shift ;;
 	--out) out=${2:?}; shift 2 ;;
 	--keep) keep=1; shift ;;
 	--in-guest) mode=in-guest; shift ;;   # internal: the guest side
 	--one) mode=one; one_name=${2:?}; one_dir=${3:?}; shift 3 ;; # internal
-	-h | --help) sed -n '2,39p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,41p' "$0"; exit 0 ;;
 	*) echo "run-workloads: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
@@ -418,6 +421,7 @@ esac
 daemon_cmd+=("${extra[@]}")
 [[ "$stack" == 7.2 ]] || label=$label-$stack
 [[ -z "$num_queues" ]] || label=$label-q$num_queues
+((packed == 0)) || label=$label-packed
 if [[ ! -x "$bin" ]]; then
 	notok "host: daemon binary $bin exists" "not found or not executable"
 	finish
@@ -433,6 +437,7 @@ fi
 kernel=$stack_kernel
 run_guest_opts=(--qemu "$stack_qemu")
 [[ -z "$num_queues" ]] || run_guest_opts+=(--num-queues "$num_queues")
+((packed == 0)) || run_guest_opts+=(--packed)
 initrd=$out/initramfs-tools.gz
 [[ "$stack" == 7.2 ]] || initrd=$out/initramfs-tools-$stack.gz
 "$repo/scripts/guest/make-initramfs.sh" --kernel "$kernel" --out "$initrd" --hostroot >/dev/null

@@ -150,6 +150,59 @@ def gen_virtqueue():
         "descs": [(0x400, 8, NEXT, 1), (0x400, 8, NEXT, 0)], "heads": [0]})
     write(t, "loop", vq_seed(3, 0, 0, 0, 0x100, 0x200, 0, loop))
 
+# ---- fuzz_virtqueue_packed -------------------------------------------------
+P_AVAIL, P_USED = 1 << 7, 1 << 15
+
+
+def packed_image(size, ring, chains, wrap=1, start=0, tables=None, ram_len=4096):
+    """RAM with a packed descriptor ring at `ring`: chains is a list of
+    lists of (addr, len, flags) made available from position `start` with
+    the driver wrap counter `wrap`; each chain's id is its index."""
+    ram = bytearray(ram_len)
+    pos, w = start, wrap
+    for cid, chain in enumerate(chains):
+        for addr, ln, fl in chain:
+            bits = P_AVAIL if w else P_USED
+            struct.pack_into("<QIHH", ram, ring + 16 * pos, addr, ln, cid, fl | bits)
+            pos += 1
+            if pos == size:
+                pos, w = 0, w ^ 1
+    for base, table in (tables or {}).items():
+        for i, (addr, ln, fl) in enumerate(table):
+            struct.pack_into("<QIHH", ram, base + 16 * i, addr, ln, 0, fl)
+    return bytes(ram)
+
+
+def vqp_seed(log2size, flags, base, ring, drv, dev, seed, ram0, ram1=b""):
+    return struct.pack("<BBIHHHH", log2size, flags, base, ring, drv, dev, seed) + \
+        ram0.ljust(4096, b"\0")[:4096] + ram1
+
+
+PCHAINS = [
+    [(0x400, 64, NEXT), (0xF80, 0x100, WRITE)],
+    [(0xC00, 48, INDIRECT)],
+    [(0x500, 16, 0)],
+    [(0x600, 8, NEXT), (0x608, 8, NEXT), (0x700, 32, WRITE)],
+]
+PTABLES = {0xC00: [(0x600, 40, 0), (0x700, 16, WRITE), (0x800, 32, WRITE)]}
+
+
+def gen_virtqueue_packed():
+    t = "fuzz_virtqueue_packed"
+    ram = packed_image(16, 0, PCHAINS, tables=PTABLES)
+    write(t, "basic", vqp_seed(4, 0, 0, 0, 0x100, 0x104, 7, ram))
+    write(t, "event-idx-push-now", vqp_seed(4, 1 | 2 | 4, 0, 0, 0x100, 0x104, 1, ram))
+    write(t, "reverse-notify", vqp_seed(4, 1 | 4 | 8 | 16, 0, 0, 0x100, 0x104, 3, ram))
+    # a restart in the second lap, chains wrapping around the end of the ring
+    wrapped = packed_image(8, 0, PCHAINS, wrap=0, start=6, tables=PTABLES)
+    write(t, "wrapped-base", vqp_seed(3, 1 | 32, 0x00060006, 0, 0x100, 0x104, 5, wrapped))
+    # rings in the second region, buffers straddling the boundary
+    ram1 = packed_image(16, 0, [[(0xF00, 0x200, NEXT), (0x1100, 0x20, WRITE)]])
+    write(t, "second-region", vqp_seed(4, 2, 0, 0x1000, 0x1100, 0x1104, 0, b"", ram1))
+    # no end: NEXT on every descriptor
+    loop = packed_image(8, 0, [[(0x400, 8, NEXT)] * 8])
+    write(t, "no-end", vqp_seed(3, 1, 0, 0, 0x100, 0x104, 0, loop))
+
 # ---- fuzz_fuse_server -------------------------------------------------------
 (LOOKUP, FORGET, GETATTR, SETATTR, READLINK, SYMLINK, MKNOD, MKDIR, UNLINK, RMDIR, RENAME,
  LINK, OPEN, READ, WRITE, STATFS, RELEASE, FSYNC, SETXATTR, GETXATTR, LISTXATTR,
@@ -306,4 +359,5 @@ def gen_fuse():
 if __name__ == "__main__":
     gen_vhost_user()
     gen_virtqueue()
+    gen_virtqueue_packed()
     gen_fuse()

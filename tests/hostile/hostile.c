@@ -416,6 +416,7 @@ static void case_child(const struct hcase *hc, unsigned idx)
 
 	struct vfs_client_options o = {
 		.request_queues = 1, .timeout_ms = 5000, .no_init = hc->no_init,
+		.packed = hc->packed,
 	};
 	if (hc->slow)
 		o.timeout_ms = 20000;
@@ -605,6 +606,7 @@ int main(int argc, char **argv)
 		{ fs_cases, n_fs_cases },
 		{ more_cases, n_more_cases },
 		{ priv_cases, n_priv_cases },
+		{ packed_cases, n_packed_cases },
 	};
 	unsigned idx = 0;
 

@@ -43,6 +43,7 @@ struct hcase {
 	const char *extra_args; /* for our daemon and QEMU's alike */
 	int timeout_s;          /* 0 = default */
 	bool slow;              /* floods */
+	bool packed;            /* the session negotiates packed rings */
 };
 
 /* ---- outside-effect tracking ---- */
@@ -126,5 +127,7 @@ extern const struct hcase more_cases[];
 extern const unsigned n_more_cases;
 extern const struct hcase priv_cases[];
 extern const unsigned n_priv_cases;
+extern const struct hcase packed_cases[];
+extern const unsigned n_packed_cases;
 
 #endif

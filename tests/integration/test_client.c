@@ -23,13 +23,27 @@ static struct daemon D;
 static char share[300];
 static const char *cli_path;
 
+/* VFS_TEST_PACKED=1 runs every session on packed rings. */
+static bool packed_run(void)
+{
+	const char *p = getenv("VFS_TEST_PACKED");
+
+	return p && *p && strcmp(p, "0");
+}
+
 static int session_open(const struct vfs_client_options *o)
 {
+	struct vfs_client_options opts = { 0 };
 	int err = daemon_start(&D, share);
 
 	if (err)
 		return err;
-	C = vfs_client_open(D.sock, o, &err);
+	if (o)
+		opts = *o;
+	opts.packed = packed_run();
+	C = vfs_client_open(D.sock, &opts, &err);
+	if (C && packed_run() && !(vfs_client_features(C) & (1ull << 34)))
+		err = -ENOTSUP;
 	if (!C)
 		daemon_stop(&D);
 	return err;
@@ -538,6 +552,46 @@ static void test_raw_async(void)
  * header is cut mid-field over three readable descriptors and whose
  * reply buffer is split into two writable ones. A daemon must gather and
  * scatter across descriptor boundaries. */
+static bool raw_used(struct vring_queue *q, uint16_t *id, uint32_t *len, unsigned skip)
+{
+	struct vring_used_elem ue;
+
+	if (q->packed)
+		return vq_praw_pop_used(q, skip, id, len);
+	if (!vq_raw_pop_used(q, &ue))
+		return false;
+	*id = (uint16_t)ue.id;
+	*len = ue.len;
+	return true;
+}
+
+/* The same five descriptors as one packed chain: consecutive ring
+ * descriptors, the buffer id in the last one. */
+static void raw_ring_chain(struct vring_queue *q, uint8_t *buf, const uint32_t *cut,
+			   uint16_t *id)
+{
+	uint8_t *p = buf;
+	unsigned i;
+
+	if (!q->packed) {
+		for (i = 0; i < 5; i++)
+			CHECK(vq_desc_alloc(q, &id[i]) == 0, "desc alloc");
+		for (i = 0; i < 5; p += cut[i], i++)
+			vq_raw_desc(q, id[i], mem_gpa(&C->mem, p), cut[i],
+				    (i < 4 ? VRING_DESC_F_NEXT : 0) |
+				    (i >= 3 ? VRING_DESC_F_WRITE : 0),
+				    i < 4 ? id[i + 1] : 0);
+		CHECK_OK(vq_raw_publish(q, id[0]));
+		return;
+	}
+	CHECK(vq_pid_alloc(q, &id[0]) == 0, "id alloc");
+	for (i = 0; i < 5; p += cut[i], i++)
+		vq_praw_desc(q, i, mem_gpa(&C->mem, p), cut[i], i < 4 ? 0xffff : id[0],
+			     (i < 4 ? VRING_DESC_F_NEXT : 0) | (i >= 3 ? VRING_DESC_F_WRITE : 0),
+			     true);
+	CHECK_OK(vq_praw_publish(q, 5));
+}
+
 static void test_raw_ring(void)
 {
 	struct vring_queue *q = &C->queues[1];
@@ -548,10 +602,10 @@ static void test_raw_ring(void)
 	};
 	static const uint32_t cut[5] = { 7, 33, 16, 20, 256 };
 	struct fuse_out_header oh;
-	struct vring_used_elem ue;
 	struct fuse_attr_out ao;
-	uint16_t id[5];
-	uint8_t *buf = mem_alloc(&C->mem, 4096), *p;
+	uint16_t id[5], uid = 0;
+	uint32_t ulen = 0;
+	uint8_t *buf = mem_alloc(&C->mem, 4096);
 	struct pollfd pfd = { .fd = q->call_fd, .events = POLLIN };
 	unsigned i, tries;
 	bool got = false;
@@ -560,29 +614,24 @@ static void test_raw_ring(void)
 	if (!buf)
 		return;
 	memcpy(buf, &ih, sizeof(ih));   /* getattr_in stays zeroed */
-	for (i = 0; i < 5; i++)
-		CHECK(vq_desc_alloc(q, &id[i]) == 0, "desc alloc");
-	for (i = 0, p = buf; i < 5; p += cut[i], i++)
-		vq_raw_desc(q, id[i], mem_gpa(&C->mem, p), cut[i],
-			    (i < 4 ? VRING_DESC_F_NEXT : 0) |
-			    (i >= 3 ? VRING_DESC_F_WRITE : 0),
-			    i < 4 ? id[i + 1] : 0);
-	CHECK_OK(vq_raw_publish(q, id[0]));
+	raw_ring_chain(q, buf, cut, id);
 	/* Bounded: at most ~10 s of calls that bring nothing. */
 	for (tries = 0; tries < 1000 && !got; tries++) {
 		uint64_t v;
 
-		got = vq_raw_pop_used(q, &ue);
+		got = raw_used(q, &uid, &ulen, 5);
 		if (!got && poll(&pfd, 1, 10) == 1)
 			(void)!read(q->call_fd, &v, sizeof(v));
 	}
-	CHECK(got && ue.id == id[0], "no used element");
-	CHECK(got && ue.len == sizeof(oh) + sizeof(ao), "used len %u", ue.len);
+	CHECK(got && uid == id[0], "no used element");
+	CHECK(got && ulen == sizeof(oh) + sizeof(ao), "used len %u", ulen);
 	memcpy(&oh, buf + 56, sizeof(oh));
 	memcpy(&ao, buf + 56 + sizeof(oh), sizeof(ao));
 	CHECK(oh.unique == ih.unique && oh.error == 0, "reply %d", oh.error);
 	attr_compare(&ao.attr, share);
-	for (i = 0; i < 5; i++)
+	if (q->packed)
+		vq_pid_free(q, id[0]);
+	for (i = 0; !q->packed && i < 5; i++)
 		vq_desc_free(q, id[i]);
 	mem_free(&C->mem, buf, 4096);
 }

@@ -379,6 +379,81 @@ static void test_protocol(void **state)
 	assert_int_equal(count_fds(), fds_before);
 }
 
+/* Packed rings through the messages as QEMU 10 sends them: RING_PACKED
+ * offered and negotiated, SET_VRING_ADDR's avail and used addresses are
+ * the driver and device areas, and the base carries both positions and
+ * wrap counters (bits 0-15 avail, 16-31 used). */
+static void test_packed(void **state)
+{
+	struct vring_packed_desc *ring;
+	struct runner r;
+	struct virtqueue *vq;
+	struct vq_elem *e;
+	struct vhost_user_vring_state st = { 0, 0 };
+	struct vhost_user_vring_addr a = {
+		.index = 0,
+		.desc_user_addr = DESC_GPA + TEST_UVA_BIAS,
+		.avail_user_addr = AVAIL_GPA + TEST_UVA_BIAS,
+		.used_user_addr = USED_GPA + TEST_UVA_BIAS,
+	};
+	int kick = eventfd(0, EFD_CLOEXEC), call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	uint64_t f, pf;
+
+	runner_start(&r);
+	ram_setup(&r);
+	ring = (void *)(r.ram[0] + DESC_GPA);
+	f = get_u64(r.client, VHOST_USER_GET_FEATURES);
+	assert_true(f & (1ull << VIRTIO_F_RING_PACKED));
+	pf = get_u64(r.client, VHOST_USER_GET_PROTOCOL_FEATURES);
+	send_msg(r.client, VHOST_USER_SET_PROTOCOL_FEATURES, 0, &pf, sizeof(pf), NULL, 0);
+	f = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX) |
+	    (1ull << VIRTIO_F_RING_PACKED) | (1ull << VHOST_USER_F_PROTOCOL_FEATURES);
+	assert_int_equal(acked_u64(r.client, VHOST_USER_SET_FEATURES, f, -1), 0);
+	assert_int_equal(set_mem_table(&r), 0);
+	assert_int_equal(acked_state(r.client, VHOST_USER_SET_VRING_NUM, 0, QSZ), 0);
+	assert_int_equal(acked_state(r.client, VHOST_USER_SET_VRING_BASE, 0, 0x80008000u), 0);
+	assert_int_equal(acked(r.client, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0), 0);
+	assert_int_equal(acked_u64(r.client, VHOST_USER_SET_VRING_CALL, 0, call), 0);
+	assert_int_equal(acked_u64(r.client, VHOST_USER_SET_VRING_KICK, 0, kick), 0);
+	vq = r.ctx.vq;
+	assert_non_null(vq);
+	assert_true(vq->packed);
+
+	/* One single-descriptor buffer (id 3) at position 0, wrap counter 1. */
+	ring[0].addr = 0x8000;
+	ring[0].len = 16;
+	ring[0].id = 3;
+	__atomic_store_n(&ring[0].flags, (uint16_t)(1u << VRING_PACKED_DESC_F_AVAIL),
+			 __ATOMIC_RELEASE);
+	assert_int_equal(virtqueue_pop(vq, &e), 1);
+	assert_int_equal(e->head, 3);
+	virtqueue_push(vq, e, 0);
+	assert_int_equal(ring[0].id, 3);
+	assert_int_equal(ring[0].flags, (1u << VRING_PACKED_DESC_F_AVAIL) |
+					(1u << VRING_PACKED_DESC_F_USED));
+
+	send_msg(r.client, VHOST_USER_GET_VRING_BASE, 0, &st, sizeof(st), NULL, 0);
+	assert_int_equal(recv_reply(r.client, VHOST_USER_GET_VRING_BASE, &st, sizeof(st)),
+			 sizeof(st));
+	assert_int_equal(st.num, 0x80018001u);
+	/* A base that does not fit the ring keeps the queue stopped. */
+	assert_int_equal(acked_state(r.client, VHOST_USER_SET_VRING_BASE, 0, 0x80008000u | QSZ), 0);
+	assert_int_equal(acked_u64(r.client, VHOST_USER_SET_VRING_KICK, 0, kick), 0);
+	assert_int_equal(r.ctx.starts, 1);
+	/* Back on split rings, the packed encoding is out of range. */
+	f &= ~(1ull << VIRTIO_F_RING_PACKED);
+	send_msg(r.client, VHOST_USER_GET_VRING_BASE, 0, &st, sizeof(st), NULL, 0);
+	assert_int_equal(recv_reply(r.client, VHOST_USER_GET_VRING_BASE, &st, sizeof(st)),
+			 sizeof(st));
+	assert_int_equal(acked_u64(r.client, VHOST_USER_SET_FEATURES, f, -1), 0);
+	assert_int_not_equal(acked_state(r.client, VHOST_USER_SET_VRING_BASE, 0, 0x80008000u), 0);
+
+	assert_int_equal(runner_finish(&r), 0);
+	ram_teardown(&r);
+	close(kick);
+	close(call);
+}
+
 static void test_reset_device(void **state)
 {
 	struct runner r;
@@ -515,6 +590,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_protocol),
+		cmocka_unit_test(test_packed),
 		cmocka_unit_test(test_reset_device),
 		cmocka_unit_test(test_oversized_message),
 		cmocka_unit_test(test_truncated_message),
