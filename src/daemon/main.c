@@ -270,6 +270,7 @@ int main(int argc, char **argv)
 		goto out;
 	if (daemon_init(&d, &opts, proc_self_fd) < 0)
 		goto out;
+	seccomp_set_migration(opts.migration_mode == MIGRATION_FILE_HANDLES);
 	if (seccomp_install(seccomp_kind(opts.seccomp), opts.syslog) < 0)
 		goto out_fini;
 	int ret = opts.fuse_mount ? daemon_serve_fuse_dev(&d, &stop_requested)

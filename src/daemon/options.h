@@ -14,6 +14,9 @@
 
 enum sandbox_mode { SANDBOX_NAMESPACE, SANDBOX_CHROOT, SANDBOX_NONE };
 enum seccomp_mode { SECCOMP_KILL, SECCOMP_LOG, SECCOMP_TRAP, SECCOMP_NONE };
+/* The Rust virtiofsd's spellings and defaults: find-paths, abort. */
+enum migration_mode { MIGRATION_FIND_PATHS, MIGRATION_FILE_HANDLES };
+enum migration_on_error { MIGRATION_ON_ERROR_ABORT, MIGRATION_ON_ERROR_GUEST_ERROR };
 
 struct options {
 	char *socket_path;        /* --socket-path / --socket (legacy) */
@@ -43,6 +46,10 @@ struct options {
 	enum seccomp_mode seccomp;
 	bool seccomp_set;
 	char *modcaps;
+	enum migration_mode migration_mode;
+	enum migration_on_error migration_on_error;
+	bool migration_verify_handles;
+	bool migration_confirm_paths;
 	bool print_capabilities;
 	bool show_version;
 	bool show_help;

@@ -370,3 +370,102 @@ size_t inode_table_count(struct inode_table *table)
 	pthread_mutex_unlock(&table->lock);
 	return n;
 }
+
+/* ---- live migration ---- */
+
+struct pt_inode **inode_table_snapshot(struct inode_table *table, size_t *n)
+{
+	struct pt_inode **v, *inode;
+	size_t i, k = 0;
+
+	pthread_mutex_lock(&table->lock);
+	v = malloc((table->count ? table->count : 1) * sizeof(*v));
+	if (v) {
+		if (table->root) {
+			table->root->refcount++;
+			v[k++] = table->root;
+		}
+		for (i = 0; i < table->buckets; i++) {
+			for (inode = table->by_id[i]; inode; inode = inode->next_by_id) {
+				if (inode == table->root)
+					continue;
+				inode->refcount++;
+				v[k++] = inode;
+			}
+		}
+	}
+	pthread_mutex_unlock(&table->lock);
+	*n = k;
+	return v;
+}
+
+uint64_t inode_table_find_key(struct inode_table *table, const struct inode_key *key)
+{
+	struct pt_inode *inode;
+	uint64_t nodeid;
+
+	pthread_mutex_lock(&table->lock);
+	inode = find_by_key(table, key);
+	nodeid = inode ? inode->nodeid : 0;
+	pthread_mutex_unlock(&table->lock);
+	return nodeid;
+}
+
+uint64_t inode_table_next_id(struct inode_table *table)
+{
+	uint64_t next;
+
+	pthread_mutex_lock(&table->lock);
+	next = table->next_nodeid;
+	pthread_mutex_unlock(&table->lock);
+	return next;
+}
+
+void inode_table_reserve_ids(struct inode_table *table, uint64_t next)
+{
+	pthread_mutex_lock(&table->lock);
+	if (table->next_nodeid < next)
+		table->next_nodeid = next;
+	pthread_mutex_unlock(&table->lock);
+}
+
+int inode_table_restore(struct inode_table *table, uint64_t nodeid, const struct inode_key *key,
+			int fd, mode_t type, uint64_t nlookup)
+{
+	struct pt_inode *fresh;
+	int ret = 0;
+
+	if (nodeid == 0 || nodeid == FUSE_ROOT_ID || nlookup == 0) {
+		close(fd);
+		return -EINVAL;
+	}
+	fresh = inode_alloc(nodeid, key, fd, type);
+	if (!fresh) {
+		close(fd);
+		return -ENOMEM;
+	}
+	fresh->nlookup = nlookup;
+	pthread_mutex_lock(&table->lock);
+	if (find_by_id(table, nodeid) || find_by_key(table, key))
+		ret = -EEXIST;
+	else if (full_locked(table))
+		ret = -ENFILE;
+	if (!ret) {
+		table_link(table, fresh);
+		table_grow(table);
+		if (table->next_nodeid <= nodeid)
+			table->next_nodeid = nodeid + 1;
+	}
+	pthread_mutex_unlock(&table->lock);
+	if (ret)
+		inode_free(table, fresh);
+	return ret;
+}
+
+void inode_table_set_root_nlookup(struct inode_table *table, uint64_t nlookup)
+{
+	pthread_mutex_lock(&table->lock);
+	if (table->root)
+		table->root->nlookup = nlookup;
+	pthread_mutex_unlock(&table->lock);
+}

@@ -92,4 +92,21 @@ void inode_table_forget(struct inode_table *table, uint64_t nodeid, uint64_t n);
 void inode_table_forget_all(struct inode_table *table);
 size_t inode_table_count(struct inode_table *table);
 
+/* ---- live migration (passthrough_migrate.c) ---- */
+
+/* Every inode, the root first, each referenced (inode_table_put() each,
+ * then free the array). NULL with *n = 0 when out of memory. */
+struct pt_inode **inode_table_snapshot(struct inode_table *table, size_t *n);
+/* The nodeid of the inode with key, or 0. */
+uint64_t inode_table_find_key(struct inode_table *table, const struct inode_key *key);
+/* The next nodeid to hand out; reserve_ids moves it to at least next. */
+uint64_t inode_table_next_id(struct inode_table *table);
+void inode_table_reserve_ids(struct inode_table *table, uint64_t next);
+/* Inserts an inode with the nodeid and lookup count another daemon gave
+ * it (taking fd, closed on failure): -EEXIST when the nodeid or the key
+ * is taken, -ENFILE past the limit, -EINVAL for nodeid 0 or the root's. */
+int inode_table_restore(struct inode_table *table, uint64_t nodeid, const struct inode_key *key,
+			int fd, mode_t type, uint64_t nlookup);
+void inode_table_set_root_nlookup(struct inode_table *table, uint64_t nlookup);
+
 #endif

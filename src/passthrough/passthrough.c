@@ -178,6 +178,8 @@ static void passthrough_release(struct passthrough *fs)
 	if (fs->proc_self_fdinfo >= 0)
 		close(fs->proc_self_fdinfo);
 	pthread_mutex_destroy(&fs->waiters_lock);
+	free(fs->lost_nodeids);
+	free(fs->lost_fhs);
 	free(fs->shared_dir);
 	free(fs);
 }
@@ -312,7 +314,7 @@ void pt_procname(int fd, char name[PT_PROCNAME_MAX])
 int pt_inode_get(struct passthrough *fs, uint64_t nodeid, struct pt_inode **out)
 {
 	*out = inode_table_get(&fs->inodes, nodeid);
-	return *out ? 0 : -EBADF;
+	return *out ? 0 : pt_lost_nodeid(fs, nodeid);
 }
 
 void pt_inode_put(struct passthrough *fs, struct pt_inode *inode)

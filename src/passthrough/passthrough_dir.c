@@ -119,7 +119,7 @@ int pt_readdir(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t
 	handle = handle_table_get(&fs->handles, fh, HANDLE_DIR);
 	if (!handle) {
 		pt_inode_put(fs, dir);
-		return -EBADF;
+		return pt_lost_fh(fs, fh);
 	}
 	/* Each READDIR seeks to its offset, so nothing is kept between
 	 * requests: the buffer lives for this request only, and memory is
@@ -153,7 +153,7 @@ int pt_fsyncdir(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_
 	int ret = 0;
 
 	if (!handle)
-		return -EBADF;
+		return pt_lost_fh(fs, fh);
 	if ((datasync ? fdatasync(handle->fd) : fsync(handle->fd)) < 0)
 		ret = -errno;
 	handle_table_put(&fs->handles, handle);

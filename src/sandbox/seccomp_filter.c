@@ -184,6 +184,28 @@ static int trap_handler_install(void)
 	return 0;
 }
 
+static bool migration_open_by_handle;
+
+void seccomp_set_migration(bool allow_open)
+{
+	migration_open_by_handle = allow_open;
+}
+
+/* Tolerates a rule another part of the list already added. */
+static int rules_add_migration(scmp_filter_ctx ctx)
+{
+	int ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(name_to_handle_at), 0);
+
+	if ((ret == 0 || ret == -EEXIST) && migration_open_by_handle)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open_by_handle_at), 0);
+	if (ret < 0 && ret != -EEXIST) {
+		log_error("seccomp: cannot allow the migration's file handle calls: %s",
+			  strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
 static uint32_t default_action(int kind)
 {
 	switch (kind) {
@@ -227,6 +249,8 @@ int seccomp_install(int kind, bool syslog)
 		ret = rules_add_plain(ctx);
 	if (!ret)
 		ret = rules_add_filtered(ctx, syslog);
+	if (!ret)
+		ret = rules_add_migration(ctx);
 	if (!ret) {
 		ret = seccomp_load(ctx);
 		if (ret < 0)

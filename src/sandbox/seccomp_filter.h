@@ -20,4 +20,12 @@ enum seccomp_kind {
  * or -errno with the reason logged. */
 int seccomp_install(int kind, bool syslog);
 
+/* Live migration (call before seccomp_install). name_to_handle_at, which
+ * only names an fd we hold, is always allowed: a migration source makes
+ * handles with --migration-mode=file-handles or --migration-verify-handles,
+ * a destination compares them. open_by_handle_at, which can reach any
+ * file of the file system, only when allow_open is set: a destination
+ * started with --migration-mode=file-handles. */
+void seccomp_set_migration(bool allow_open);
+
 #endif

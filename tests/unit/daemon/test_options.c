@@ -290,9 +290,7 @@ static void test_unsupported_refused(void **state)
 	static const char *const refused[] = {
 		"--xattrmap=:map::user.virtiofs.:", "--translate-uid=map:0:1000:1",
 		"--translate-gid=map:0:1000:1", "--uid-map=:0:1000:1:", "--gid-map=:0:1000:1:",
-		"--security-label", "--preserve-noatime", "--migration-mode=find-paths",
-		"--migration-on-error=abort", "--migration-verify-handles",
-		"--migration-confirm-paths", "--tag=fs0", "--readonly",
+		"--security-label", "--preserve-noatime", "--tag=fs0", "--readonly",
 		"--inode-file-handles=mandatory", "--inode-file-handles=prefer",
 	};
 
@@ -305,6 +303,35 @@ static void test_unsupported_refused(void **state)
 	PARSE_FAILS("not supported yet", "--fd=3", "-o", "source=/tmp,security_label");
 	PARSE_FAILS("--daemonize", "--fd=3", "--shared-dir=/tmp", "--daemonize");
 	PARSE_FAILS("--sandbox", "--fd=3", "--shared-dir=/tmp", "--sandbox=jail");
+}
+
+/* The Rust virtiofsd's spellings and defaults. */
+static void test_migration_options(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_int_equal(opts.migration_mode, MIGRATION_FIND_PATHS);
+	assert_int_equal(opts.migration_on_error, MIGRATION_ON_ERROR_ABORT);
+	assert_false(opts.migration_verify_handles);
+	assert_false(opts.migration_confirm_paths);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--migration-mode=file-handles",
+		 "--migration-on-error=guest-error");
+	assert_int_equal(opts.migration_mode, MIGRATION_FILE_HANDLES);
+	assert_int_equal(opts.migration_on_error, MIGRATION_ON_ERROR_GUEST_ERROR);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--migration-mode", "find-paths",
+		 "--migration-on-error", "abort", "--migration-verify-handles",
+		 "--migration-confirm-paths");
+	assert_int_equal(opts.migration_mode, MIGRATION_FIND_PATHS);
+	assert_true(opts.migration_verify_handles);
+	assert_true(opts.migration_confirm_paths);
+	PARSE_FAILS("--migration-mode", "--fd=3", "--shared-dir=/tmp", "--migration-mode=paths");
+	PARSE_FAILS("--migration-on-error", "--fd=3", "--shared-dir=/tmp",
+		    "--migration-on-error=ignore");
+	PARSE_FAILS("--migration-confirm-paths", "--fd=3", "--shared-dir=/tmp",
+		    "--migration-mode=file-handles", "--migration-confirm-paths");
+	PARSE_FAILS("--migration-verify-handles", "--fd=3", "--shared-dir=/tmp",
+		    "--migration-mode=file-handles", "--migration-verify-handles");
+	PARSE_FAILS("takes no value", "--fd=3", "--shared-dir=/tmp",
+		    "--migration-verify-handles=yes");
 }
 
 static void test_allow_mmap(void **state)
@@ -419,7 +446,8 @@ static void test_print_capabilities(void **state)
 	assert_string_equal(json_ws(end), "");
 	assert_non_null(strstr(json, "\"separate-options\""));
 	assert_non_null(strstr(json, "\"type\": \"fs\""));
-	assert_null(strstr(json, "migrate"));
+	/* libvirt migrates a guest only with a backend that says so */
+	assert_non_null(strstr(json, "\"migrate-precopy\""));
 
 	/* Needs neither a socket nor a shared directory. */
 	PARSE_OK("--print-capabilities");
@@ -481,6 +509,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_sandbox_modes, teardown),
 		cmocka_unit_test_teardown(test_harmless_accepted, teardown),
 		cmocka_unit_test_teardown(test_print_capabilities, teardown),
+		cmocka_unit_test_teardown(test_migration_options, teardown),
 		cmocka_unit_test_teardown(test_version_and_help, teardown),
 		cmocka_unit_test_teardown(test_last_wins_no_leak, teardown),
 	};
