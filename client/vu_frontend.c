@@ -31,6 +31,9 @@ enum {
 	VU_SET_BACKEND_REQ_FD = 21,
 	VU_GET_MAX_MEM_SLOTS = 36,
 	VU_ADD_MEM_REG = 37,
+	VU_SET_LOG_BASE = 6,
+	VU_SET_DEVICE_STATE_FD = 42,
+	VU_CHECK_DEVICE_STATE = 43,
 };
 
 #define VU_VERSION 0x1u
@@ -40,6 +43,8 @@ enum {
 #define VU_F_PROTOCOL_FEATURES 30
 
 #define VU_PF_MQ 0
+#define VU_PF_LOG_SHMFD 1
+#define VU_PF_DEVICE_STATE 19
 #define VU_PF_REPLY_ACK 3
 #define VU_PF_BACKEND_REQ 5
 #define VU_PF_CONFIGURE_MEM_SLOTS 15
@@ -283,7 +288,8 @@ static int protocol_negotiate(struct vu_frontend *fe, bool want_mem_slots,
 	if (err)
 		return err;
 	want = (1ull << VU_PF_MQ) | (1ull << VU_PF_REPLY_ACK) |
-	       (1ull << VU_PF_BACKEND_REQ);
+	       (1ull << VU_PF_BACKEND_REQ) | (1ull << VU_PF_LOG_SHMFD) |
+	       (1ull << VU_PF_DEVICE_STATE);
 	if (want_mem_slots)
 		want |= 1ull << VU_PF_CONFIGURE_MEM_SLOTS;
 	/* SET_PROTOCOL_FEATURES itself goes out before REPLY_ACK applies. */
@@ -392,6 +398,8 @@ int vu_start_queue(struct vu_frontend *fe, const struct vring_queue *q)
 	struct vu_state st = { q->index, q->num };
 	struct vu_addr a = {
 		.index = q->index,
+		.flags = q->log ? 1u : 0,	/* VHOST_VRING_F_LOG */
+		.log = q->log ? mem_gpa(q->mem, q->used) : 0,
 		.desc = (uint64_t)(uintptr_t)q->desc,
 		.used = (uint64_t)(uintptr_t)q->used,
 		.avail = (uint64_t)(uintptr_t)q->avail,
@@ -408,8 +416,11 @@ int vu_start_queue(struct vu_frontend *fe, const struct vring_queue *q)
 	if (err)
 		return err;
 	/* Packed: next avail position 0 and used position 0, both wrap
-	 * counters 1, as QEMU encodes them. */
+	 * counters 1, as QEMU encodes them; after a migration, where the
+	 * queue stopped on the source. */
 	st.num = q->packed ? 0x80008000u : 0;
+	if (q->has_base)
+		st.num = q->base;
 	err = vu_set(fe, VU_SET_VRING_BASE, &st, sizeof(st), NULL, 0);
 	if (err)
 		return err;
@@ -457,4 +468,59 @@ void vu_disconnect(struct vu_frontend *fe)
 	if (fe->backend_sock >= 0)
 		close(fe->backend_sock);
 	fe->backend_sock = -1;
+}
+
+/* ---- live migration ---- */
+
+bool vu_has_device_state(const struct vu_frontend *fe)
+{
+	return has_pf(fe, VU_PF_DEVICE_STATE);
+}
+
+int vu_set_log_base(struct vu_frontend *fe, int fd, uint64_t size)
+{
+	uint64_t log[2] = { size, 0 }, status;
+	int err;
+
+	if (!has_pf(fe, VU_PF_LOG_SHMFD))
+		return -ENOTSUP;
+	/* It answers with a u64 of its own, REPLY_ACK or not. */
+	err = vu_send(fe, VU_SET_LOG_BASE, 0, log, sizeof(log), &fd, 1);
+	if (!err)
+		err = vu_recv(fe, VU_SET_LOG_BASE, &status, sizeof(status));
+	return err ? err : (status ? -EIO : 0);
+}
+
+int vu_set_features(struct vu_frontend *fe, uint64_t features)
+{
+	return vu_set_u64(fe, VU_SET_FEATURES, features);
+}
+
+int vu_device_state_fd(struct vu_frontend *fe, bool save, int fd)
+{
+	uint32_t params[2] = { save ? 0u : 1u, 0u };
+	uint64_t reply;
+	int err;
+
+	if (!has_pf(fe, VU_PF_DEVICE_STATE))
+		return -ENOTSUP;
+	err = vu_send(fe, VU_SET_DEVICE_STATE_FD, 0, params, sizeof(params), &fd, 1);
+	if (!err)
+		err = vu_recv(fe, VU_SET_DEVICE_STATE_FD, &reply, sizeof(reply));
+	if (err)
+		return err;
+	/* bits 0-7 an error; bit 8 set: no fd of the backend's comes back */
+	if (reply & 0xff)
+		return -EIO;
+	return (reply & 0x100) ? 0 : -EPROTO;
+}
+
+int vu_check_device_state(struct vu_frontend *fe)
+{
+	uint64_t reply;
+	int err = vu_send(fe, VU_CHECK_DEVICE_STATE, 0, NULL, 0, NULL, 0);
+
+	if (!err)
+		err = vu_recv(fe, VU_CHECK_DEVICE_STATE, &reply, sizeof(reply));
+	return err ? err : (reply ? -EIO : 0);
 }
