@@ -713,7 +713,8 @@ static int open_record(struct restorer *r, size_t i, const char **why)
 		u.fh.handle_bytes = in->fh.bytes;
 		u.fh.handle_type = in->fh.type;
 		memcpy(u.fh.f_handle, in->fh.data, in->fh.bytes);
-		fd = open_by_handle_at(r->fs->inodes.root->fd, &u.fh, O_PATH | O_CLOEXEC);
+		/* the mount fd may not be O_PATH */
+		fd = open_by_handle_at(r->fs->root_rdonly_fd, &u.fh, O_PATH | O_CLOEXEC);
 		if (fd < 0) {
 			*why = "its file handle does not open";
 			return -errno;
