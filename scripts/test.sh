@@ -133,6 +133,13 @@ if [ "$quick" = 0 ]; then
 	run_suite e2e-ours-10-q4-packed env ASAN_OPTIONS=detect_leaks=0 \
 		tests/e2e/run-e2e.sh --stack 10 --num-queues 4 --smp 4 --packed --daemon "$asan_daemon"
 	count_summary build/test-logs/e2e-ours-10-q4-packed.log
+	# Live migration between two QEMU 10s, daemon A to daemon B on the
+	# same share, over QMP: there and back, a file renamed and one deleted
+	# on the host (guest-error and abort), a cancelled migration,
+	# file-handles mode (docs/migration.md).
+	run_suite migration-10 env ASAN_OPTIONS=detect_leaks=0 \
+		tests/e2e/run-migration.sh --stack 10 --daemon "$asan_daemon"
+	count_summary build/test-logs/migration-10.log
 	run_suite e2e-rust-10 tests/e2e/run-e2e.sh --stack 10 --daemon rust
 	count_summary build/test-logs/e2e-rust-10.log
 	run_suite e2e-qemu-10 tests/e2e/run-e2e.sh --stack 10 --daemon qemu

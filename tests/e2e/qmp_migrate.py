@@ -86,10 +86,14 @@ FINAL = ("completed", "failed", "cancelled")
 def migrate(a):
     src = QMP(a.src, 30)
     dst = QMP(a.dst, 30) if a.dst else None
+    # return-path: the destination tells the source whether it loaded
+    # everything; without it the source calls a migration the destination
+    # refused "completed" and stays paused.
     for side in (src, dst):
         if side:
             side.cmd("migrate-set-capabilities",
-                     capabilities=[{"capability": "events", "state": True}])
+                     capabilities=[{"capability": "events", "state": True},
+                                   {"capability": "return-path", "state": True}])
     if dst:
         dst.cmd("migrate-incoming", uri=a.uri)
     if a.cancel:
