@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -228,19 +229,27 @@ int vu_connect(struct vu_frontend *fe, const char *path, bool verbose,
 
 /* Backend-initiated requests (DAX map/unmap and the like): we have no
  * cache window, so every request that wants an answer gets a failure. */
+/* What the thread needs, apart from the frontend struct: that one may be
+ * copied elsewhere while the thread runs (a migration moves the new
+ * backend's frontend into the client). */
+struct backend_ctx {
+	int sock;
+	bool verbose;
+};
+
 static void *backend_thread_fn(void *arg)
 {
-	struct vu_frontend *fe = arg;
+	struct backend_ctx *fe = arg;
 	uint8_t payload[4096];
 	struct vu_hdr h;
 
 	for (;;) {
 		uint64_t fail = 1;
 
-		if (read_full(fe->backend_sock, &h, sizeof(h)))
+		if (read_full(fe->sock, &h, sizeof(h)))
 			break;
 		if (h.size > sizeof(payload) ||
-		    read_full(fe->backend_sock, payload, h.size))
+		    read_full(fe->sock, payload, h.size))
 			break;
 		if (fe->verbose)
 			fprintf(stderr, "vhost-user: backend request %u\n",
@@ -250,16 +259,18 @@ static void *backend_thread_fn(void *arg)
 		h.flags = VU_VERSION | VU_FLAG_REPLY;
 		h.size = sizeof(fail);
 		/* send(MSG_NOSIGNAL): a dead daemon must not SIGPIPE us. */
-		if (send(fe->backend_sock, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h) ||
-		    send(fe->backend_sock, &fail, sizeof(fail), MSG_NOSIGNAL) !=
+		if (send(fe->sock, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h) ||
+		    send(fe->sock, &fail, sizeof(fail), MSG_NOSIGNAL) !=
 		    sizeof(fail))
 			break;
 	}
+	free(fe);
 	return NULL;
 }
 
 static int backend_channel_setup(struct vu_frontend *fe)
 {
+	struct backend_ctx *ctx;
 	int sv[2], err;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -271,9 +282,15 @@ static int backend_channel_setup(struct vu_frontend *fe)
 		return err;
 	}
 	fe->backend_sock = sv[0];
-	err = -pthread_create(&fe->backend_thread, NULL, backend_thread_fn, fe);
-	if (err)
+	ctx = malloc(sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	*ctx = (struct backend_ctx){ .sock = sv[0], .verbose = fe->verbose };
+	err = -pthread_create(&fe->backend_thread, NULL, backend_thread_fn, ctx);
+	if (err) {
+		free(ctx);
 		return err;
+	}
 	fe->backend_running = true;
 	return 0;
 }
