@@ -197,13 +197,10 @@ static void put_inode(struct mig_buf *b, const struct mig_inode *in)
 	}
 }
 
-int mig_encode(const struct mig_state *st, struct mig_buf *b)
+int mig_encode_unchecked(const struct mig_state *st, struct mig_buf *b)
 {
 	const struct mig_session *s = &st->session;
-	const char *why;
-	struct mig_state check;
 	size_t sec, i;
-	int ret;
 
 	put_bytes(b, MIG_MAGIC, 8);
 	put_u32(b, MIG_VERSION);
@@ -259,8 +256,17 @@ int mig_encode(const struct mig_state *st, struct mig_buf *b)
 	if (b->err)
 		return b->err;
 	put_u32(b, mig_crc32c(0, b->data, b->len));
-	if (b->err)
-		return b->err;
+	return b->err;
+}
+
+int mig_encode(const struct mig_state *st, struct mig_buf *b)
+{
+	const char *why;
+	struct mig_state check;
+	int ret = mig_encode_unchecked(st, b);
+
+	if (ret)
+		return ret;
 	/* What we send must be what a destination accepts. */
 	ret = mig_parse(b->data, b->len, &check, &why);
 	mig_state_free(&check);
