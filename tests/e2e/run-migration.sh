@@ -137,7 +137,7 @@ start_daemon() { # NAME EXTRA...: socket $dir/NAME.sock, log $dir/NAME.log
 	local name=$1
 	shift
 	spawn "$dir/$name.log" "$bin" --socket-path="$dir/$name.sock" --shared-dir="$share" \
-		--cache=auto --log-level=info "$@"
+		--cache=auto --log-level="${MIGRATION_LOG_LEVEL:-info}" "$@"
 	daemon_pid=$spawned
 	wait_for_sock "$dir/$name.sock"
 }
