@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "util/log.h"
 #include "vhost_user/vhost_user_msg.h"
@@ -15,11 +16,17 @@
 struct dirty_log *dirty_log_map(int fd, uint64_t size, uint64_t offset, int *err)
 {
 	struct dirty_log *log;
+	struct stat st;
 	uint64_t total;
 	void *base;
 
 	if (size == 0 || size > DIRTY_LOG_MAX_SIZE ||
 	    __builtin_add_overflow(size, offset, &total) || total > SIZE_MAX) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	/* Marking a page past the end of the file would raise SIGBUS. */
+	if (fstat(fd, &st) < 0 || (S_ISREG(st.st_mode) && (uint64_t)st.st_size < total)) {
 		*err = -EINVAL;
 		return NULL;
 	}

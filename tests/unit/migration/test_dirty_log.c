@@ -5,7 +5,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "vhost_user/dirty_log.h"
@@ -65,11 +67,32 @@ static void test_mark_host(void **state)
 	dirty_log_unref(log);
 }
 
+/* A log the file cannot back is refused (marking it would SIGBUS). */
+static void test_map(void **state)
+{
+	int fd = memfd_create("log", MFD_CLOEXEC), err = 0;
+	struct dirty_log *log;
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	assert_null(dirty_log_map(fd, 8192, 0, &err));
+	assert_int_equal(err, -EINVAL);
+	assert_null(dirty_log_map(fd, 4096, 1, &err));
+	assert_null(dirty_log_map(fd, 0, 0, &err));
+	log = dirty_log_map(fd, 4000, 96, &err);
+	assert_non_null(log);
+	dirty_log_mark_gpa(log, 0, 1);
+	assert_true(dirty_log_test(log, 0));
+	dirty_log_unref(log);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mark_gpa),
 		cmocka_unit_test(test_mark_host),
+		cmocka_unit_test(test_map),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
