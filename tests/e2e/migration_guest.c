@@ -11,7 +11,13 @@
  * failed or cancelled one). After: append more lines, read every held
  * file again through its fd, finish the listing, check cwd, create a
  * file. Any EIO or ESTALE fails, except on deleted.txt when the host says
- * it is lost (--deleted-lost). Exit status 0 when every check passed. */
+ * it is lost (--deleted-lost). Exit status 0 when every check passed.
+ *
+ * While migrating it also reads pattern.bin with O_DIRECT into buffers
+ * the guest's CPU wrote before the migration began and never again: the
+ * daemon writes them through shared memory, so only its dirty log makes
+ * the destination see the data. They are checked after the migration. */
+#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +54,51 @@ static void line(int fd, const char *what, long i)
 
 	if (write(fd, buf, (size_t)n) != n)
 		fail("write '%s %ld': %s", what, i, strerror(errno));
+}
+
+/* pattern.bin holds, in each 8-byte word, its own offset. */
+#define CHUNK 65536
+#define SLOTS 384
+#define PATTERN_SIZE (4 << 20)
+
+static unsigned char *slots;
+static long slot_off[SLOTS];
+static int nslots;
+
+static void direct_read(int fd, long i)
+{
+	long off = (i * CHUNK) % PATTERN_SIZE;
+	ssize_t n;
+
+	if (fd < 0 || nslots >= SLOTS)
+		return;
+	n = pread(fd, slots + (size_t)nslots * CHUNK, CHUNK, off);
+	if (n != CHUNK) {
+		fail("direct read at %ld: %zd (%s)", off, n, n < 0 ? strerror(errno) : "short");
+		return;
+	}
+	slot_off[nslots++] = off;
+}
+
+static void direct_check(void)
+{
+	int bad = 0;
+
+	for (int s = 0; s < nslots; s++) {
+		const uint64_t *w = (const uint64_t *)(slots + (size_t)s * CHUNK);
+
+		for (size_t k = 0; k < CHUNK / 8; k++) {
+			if (w[k] != (uint64_t)slot_off[s] + 8 * k) {
+				if (bad++ < 3)
+					fail("data read while migrating: chunk %d word %zu is %#llx, "
+					     "want %#llx (a page the daemon wrote was not logged?)",
+					     s, k, (unsigned long long)w[k],
+					     (unsigned long long)(slot_off[s] + 8 * k));
+				break;
+			}
+		}
+	}
+	printf("MIG-INFO %d chunks read with O_DIRECT while migrating, %d bad\n", nslots, bad);
 }
 
 static int marker(void)
@@ -81,7 +134,7 @@ static void check_read(int fd, const char *name, const char *want, bool lost)
 
 int main(int argc, char **argv)
 {
-	int migrations = 1, many = 0, wfd, ifd, rfd, dfd, fd;
+	int migrations = 1, many = 0, wfd, ifd, rfd, dfd, fd, pfd;
 	bool deleted_lost = false;
 	long during = 0, listed = 0;
 	struct dirent *de;
@@ -109,6 +162,15 @@ int main(int argc, char **argv)
 	rfd = open("../renamed.txt", O_RDONLY);
 	dfd = open("../deleted.txt", O_RDONLY);
 	dir = opendir("../many");
+	pfd = open("../pattern.bin", O_RDONLY | O_DIRECT);
+	slots = mmap(NULL, (size_t)SLOTS * CHUNK, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (pfd < 0 || slots == MAP_FAILED)
+		fail("pattern.bin with O_DIRECT: %s", strerror(errno));
+	/* Touched now, before the migration starts: the first memory pass
+	 * copies these pages, and after that only the daemon writes them. */
+	if (slots != MAP_FAILED)
+		memset(slots, 0xaa, (size_t)SLOTS * CHUNK);
 	if (wfd < 0 || ifd < 0 || rfd < 0 || dfd < 0 || !dir) {
 		fail("opening the held files: %s", strerror(errno));
 		return 1;
@@ -128,6 +190,7 @@ int main(int argc, char **argv)
 	for (time_t end = time(NULL) + 600; marker() != migrations && time(NULL) < end;) {
 		struct timespec pace = { 0, 5 * 1000 * 1000 };
 
+		direct_read(pfd, during);
 		line(wfd, "during", during++);
 		nanosleep(&pace, NULL);
 	}
@@ -138,6 +201,7 @@ int main(int argc, char **argv)
 		line(wfd, "after", i);
 	if (fsync(wfd) < 0)
 		fail("fsync: %s", strerror(errno));
+	direct_check();
 	check_read(ifd, "input.txt", "input for the guest\n", false);
 	check_read(rfd, "renamed.txt", "renamed on the host\n", false);
 	check_read(dfd, "deleted.txt", "deleted on the host\n", deleted_lost);

@@ -5,9 +5,11 @@
 # guest (tests/e2e/migration_guest.c) holds files open for reading and
 # writing, has its cwd in the share, is in the middle of a directory
 # listing and has a few thousand inodes looked up; it appends a numbered
-# line every few milliseconds while the host migrates, and checks every
-# held file and the listing afterwards. The host then checks that every
-# line arrived, in order.
+# line every few milliseconds while the host migrates, reads a file with
+# O_DIRECT into memory only the daemon writes (so only its dirty log gets
+# that data to the destination), and checks every held file, those reads
+# and the listing afterwards. The host then checks that every line
+# arrived, in order.
 #
 # Usage: tests/e2e/run-migration.sh [--stack 10] [--daemon PATH]
 #            [--scenario NAME]... [--mem SIZE] [--many N] [--timeout S]
@@ -192,6 +194,8 @@ scenario() {
 	printf 'renamed on the host\n' >"$share/renamed.txt"
 	printf 'deleted on the host\n' >"$share/deleted.txt"
 	(cd "$share/many" && seq 0 $((many - 1)) | sed 's/^/f/' | xargs touch)
+	# each 8-byte word holds its own offset (the guest's O_DIRECT reads)
+	python3 -c 'import struct,sys; sys.stdout.buffer.write(b"".join(struct.pack("<Q", 8 * i) for i in range(1 << 19)))' >"$share/pattern.bin"
 	case "$name" in
 	main) hops=2 rename=1 ;;
 	deleted-guest-error) unlink=1 deleted_lost=--deleted-lost dst_args=(--migration-on-error=guest-error) ;;
