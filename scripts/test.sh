@@ -140,6 +140,9 @@ if [ "$quick" = 0 ]; then
 	run_suite migration-10 env ASAN_OPTIONS=detect_leaks=0 \
 		tests/e2e/run-migration.sh --stack 10 --daemon "$asan_daemon"
 	count_summary build/test-logs/migration-10.log
+	run_suite migration-10-packed env ASAN_OPTIONS=detect_leaks=0 \
+		tests/e2e/run-migration.sh --stack 10 --packed --scenario main --daemon "$asan_daemon"
+	count_summary build/test-logs/migration-10-packed.log
 	run_suite e2e-rust-10 tests/e2e/run-e2e.sh --stack 10 --daemon rust
 	count_summary build/test-logs/e2e-rust-10.log
 	run_suite e2e-qemu-10 tests/e2e/run-e2e.sh --stack 10 --daemon qemu

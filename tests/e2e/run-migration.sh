@@ -12,7 +12,9 @@
 # arrived, in order.
 #
 # Usage: tests/e2e/run-migration.sh [--stack 10] [--daemon PATH]
-#            [--scenario NAME]... [--mem SIZE] [--many N] [--timeout S]
+#            [--scenario NAME]... [--mem SIZE] [--many N] [--timeout S] [--packed]
+#
+# --packed gives both devices packed=on: the guest drives packed rings.
 #
 # Scenarios (all by default):
 #   main                 A -> B -> A': there and back again; a file the
@@ -37,7 +39,7 @@ repo=$(cd "$here/../.." && pwd)
 # shellcheck source=../../scripts/guest/stack.sh
 source "$repo/scripts/guest/stack.sh"
 
-stack=10 bin=$repo/build/src/daemon/virtiofsd mem=512M many=3000 timeout_s=240
+stack=10 bin=$repo/build/src/daemon/virtiofsd mem=512M many=3000 timeout_s=240 packed=
 scenarios=()
 while (($#)); do
 	case "$1" in
@@ -47,7 +49,8 @@ while (($#)); do
 	--mem) mem=${2:?}; shift 2 ;;
 	--many) many=${2:?}; shift 2 ;;
 	--timeout) timeout_s=${2:?}; shift 2 ;;
-	-h | --help) sed -n '2,33p' "$0"; exit 0 ;;
+	--packed) packed=,packed=on; shift ;;
+	-h | --help) sed -n '2,38p' "$0"; exit 0 ;;
 	*) echo "run-migration: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -62,7 +65,7 @@ ok() { n=$((n + 1)); passed=$((passed + 1)); echo "ok $n - $1"; }
 notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1: $2"; }
 finish() {
 	echo "migration: wall time $((SECONDS - t_start)) s"
-	echo "migration(stack$stack): $passed passed, $failed failed"
+	echo "migration(stack$stack${packed:+-packed}): $passed passed, $failed failed"
 	((failed == 0))
 	exit $?
 }
@@ -159,7 +162,7 @@ start_qemu() { # NAME SOCK [-incoming defer]: console $dir/NAME.console, QMP $di
 	spawn "$dir/$name.qemu.log" "$qemu_bin" -accel tcg -m "$mem" -smp 2 \
 		-object "memory-backend-memfd,id=mem,size=$mem,share=on" -numa node,memdev=mem \
 		-chardev "socket,id=char0,path=$sock" \
-		-device vhost-user-fs-pci,queue-size=1024,chardev=char0,tag=share \
+		-device "vhost-user-fs-pci,queue-size=1024,chardev=char0,tag=share$packed" \
 		-kernel "$kernel" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 quiet -- $guest_args" \
 		-display none -serial "file:$dir/$name.console" \

@@ -88,10 +88,13 @@ static void hold(struct vfs_client *c, struct held *h)
 	h->dir_fh = o.fh;
 }
 
+/* VFS_TEST_PACKED=1: packed rings (the dirty log of used descriptors). */
 static struct vfs_client *open_client(struct daemon *d)
 {
+	const char *p = getenv("VFS_TEST_PACKED");
+	struct vfs_client_options o = { .packed = p && *p && strcmp(p, "0") };
 	int err = 0;
-	struct vfs_client *c = vfs_client_open(d->sock, NULL, &err);
+	struct vfs_client *c = vfs_client_open(d->sock, &o, &err);
 
 	CHECK(c, "client on %s: %s", d->sock, strerror(-err));
 	return c;
