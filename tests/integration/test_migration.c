@@ -344,6 +344,47 @@ out:
 	daemon_stop(&a2);
 }
 
+static bool log_has(const struct daemon *d, const char *text)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "grep -qF '%s' '%s'", text, d->log);
+	return d->log[0] && system(cmd) == 0;
+}
+
+/* POSIX lock owners go over with their pid; the locks themselves cannot
+ * be taken again while the source still holds them (docs/migration.md),
+ * and are the owner's to take again. */
+static void test_locks(void)
+{
+	struct daemon a, b;
+	struct vfs_client *c;
+	struct held h;
+	struct fuse_file_lock lk = { .start = 0, .end = 9, .type = F_WRLCK, .pid = 1234 }, out;
+
+	fresh_share();
+	if (start(&a, "-o posix_lock") || start(&b, "-o posix_lock"))
+		return;
+	c = open_client(&a);
+	if (!c)
+		goto out;
+	hold(c, &h);
+	CHECK_OK(vfs_setlk(c, h.file, h.file_fh, 77, &lk, false));
+	CHECK_OK(migrate(c, &b, NULL));
+	if (b.log[0])
+		CHECK(log_has(&b, "1 lock owners (0 ranges taken again, 1 not)"),
+		      "B does not report the lock owner it rebuilt");
+	/* the source has let go now: the owner takes its lock again */
+	CHECK_OK(vfs_setlk(c, h.file, h.file_fh, 77, &lk, false));
+	CHECK_OK(vfs_getlk(c, h.file, h.file_fh, 88, &lk, &out));
+	CHECK(out.type == F_WRLCK && out.pid == 1234, "another owner sees type %u pid %u",
+	      out.type, out.pid);
+	vfs_client_close(c);
+out:
+	daemon_stop(&a);
+	daemon_stop(&b);
+}
+
 /* One destination per try: a refused load fails the migration, and the
  * frontend then drops that daemon, which must exit cleanly. */
 static int try_load(struct vfs_client *c, const void *data, size_t n)
@@ -498,5 +539,6 @@ int main(int argc, char **argv)
 	t_run("file_handles", test_file_handles);
 	t_run("migrate_back", test_migrate_back);
 	t_run("hostile_streams", test_hostile_streams);
+	t_run("locks", test_locks);
 	return t_finish();
 }
