@@ -52,23 +52,6 @@ void vq_guest_acquire(void)
 #endif
 }
 
-/* A full barrier between our ring accesses and the driver's, which runs in
- * another process (the guest) and so is out of ThreadSanitizer's sight.
- * gcc warns (-Wtsan) that TSan does not model fences; between our own
- * threads every ring access is ordered by vq->lock, which TSan does see,
- * so nothing TSan checks depends on this fence. */
-void vq_guest_fence(void)
-{
-#if defined(__SANITIZE_THREAD__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wtsan"
-#endif
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-#if defined(__SANITIZE_THREAD__)
-#pragma GCC diagnostic pop
-#endif
-}
-
 static const struct vq_ring_ops *vq_ops(const struct virtqueue *vq)
 {
 	return vq->packed ? &vq_packed_ops : &vq_split_ops;
@@ -324,7 +307,7 @@ void virtqueue_set_notification(struct virtqueue *vq, bool enable)
 		vq->notify_off = !enable;
 		vq_ops(vq)->set_notification(vq, enable);
 		/* The driver must see the change before we look at the ring again. */
-		vq_guest_fence();
+		process_fence();
 	}
 	pthread_mutex_unlock(&vq->lock);
 }

@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 
 #include "util/log.h"
+#include "util/process_fence.h"
 #include "vhost_user/virtqueue.h"
 
 /* The longest scatter list a chain may produce: QEMU's VIRTQUEUE_MAX_SIZE
@@ -70,7 +71,7 @@ bool vq_ptr_aligned(const void *p, uintptr_t align);
  * (see virtqueue.c), and a full barrier against the driver. */
 void vq_guest_release(void);
 void vq_guest_acquire(void);
-void vq_guest_fence(void);
+
 
 /* One ring layout. All under vq->lock; rings mapped except translate. */
 struct vq_ring_ops {

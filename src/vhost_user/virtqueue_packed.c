@@ -328,7 +328,7 @@ static bool packed_should_notify(struct virtqueue *vq)
 
 	/* Our used flags must be ordered before reading what the driver
 	 * asked for, or both sides can miss each other's update. */
-	vq_guest_fence();
+	process_fence();
 	flags = __atomic_load_n(&vq->driver_event->flags, __ATOMIC_RELAXED);
 	off_wrap = __atomic_load_n(&vq->driver_event->off_wrap, __ATOMIC_RELAXED);
 	vq->signalled_used = (uint16_t)now;
@@ -381,7 +381,7 @@ static int packed_pop(struct virtqueue *vq, struct vq_elem **elem)
 			 * more, or a buffer the driver adds now (seeing the old
 			 * position) would come without a kick. */
 			packed_arm_kick(vq);
-			vq_guest_fence();
+			process_fence();
 			consumed = false;
 			continue;
 		}

@@ -91,7 +91,7 @@ static bool split_should_notify(struct virtqueue *vq)
 
 	/* Our used->idx store must be ordered before reading what the driver
 	 * asked for, or both sides can miss each other's update. */
-	vq_guest_fence();
+	process_fence();
 	if (!vq->event_idx)
 		return !(__atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED) &
 			 VRING_AVAIL_F_NO_INTERRUPT);
@@ -200,7 +200,7 @@ static int split_pop(struct virtqueue *vq, struct vq_elem **elem)
 			 * more, or a buffer the driver adds now (seeing the old
 			 * avail_event) would come without a kick. */
 			split_arm_kick(vq);
-			vq_guest_fence();
+			process_fence();
 			consumed = false;
 			continue;
 		}
