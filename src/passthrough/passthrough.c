@@ -182,14 +182,27 @@ static struct pt_mount *mount_for(struct passthrough *fs, uint64_t mnt_id,
 	return m;
 }
 
-/* Says once per mount (the last one said is remembered) why its files
- * get no handle. */
+/* Says why a mount's files get no handle, once per mount (the first
+ * PT_FH_MOUNTS_SAID mounts; a guest cannot make us repeat it). */
+#define PT_FH_MOUNTS_SAID 64
+
 static void fh_unusable(struct passthrough *fs, uint64_t mnt_id, int err)
 {
-	static uint64_t last_said = UINT64_MAX;
-	uint64_t before = __atomic_exchange_n(&last_said, mnt_id, __ATOMIC_RELAXED);
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static uint64_t said[PT_FH_MOUNTS_SAID];
+	static unsigned nsaid;
+	bool say = true;
+	unsigned i;
 
-	if (before == mnt_id)
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < nsaid && say; i++)
+		say = said[i] != mnt_id;
+	if (say && nsaid < PT_FH_MOUNTS_SAID)
+		said[nsaid++] = mnt_id;
+	else
+		say = false;
+	pthread_mutex_unlock(&lock);
+	if (!say)
 		return;
 	if (fs->file_handles == INODE_FILE_HANDLES_MANDATORY)
 		log_error("--inode-file-handles=mandatory: no file handle for a file on mount %llu "
