@@ -256,7 +256,8 @@ static int root_handles(struct passthrough *fs, int root_fd, const struct inode_
 	if (err == 0)
 		fs->root_mount = mount_for(fs, mnt_id, NULL, -1, root_fd, S_IFDIR, &fh, key, &err);
 	if (err == 0) {
-		log_info("--inode-file-handles: inodes are held by file handle");
+		log_info("--inode-file-handles: inodes are held by file handle (at most %zu "
+			 "inodes, %zu fds of them cached)", fs->inodes.limit, fs->inodes.cache_limit);
 		return 0;
 	}
 	if (fs->file_handles == INODE_FILE_HANDLES_MANDATORY) {
