@@ -273,13 +273,15 @@ static void test_never_runs_out(void)
 	CHECK(r.fds <= NOFILE, "never: the daemon holds %ld fds", r.fds);
 }
 
-/* For the figures: the same without the small fd limit. */
+/* For the figures: without the small fd limit (raised to fs.nr_open if
+ * the daemon may, else the hard limit it has: with an fd per inode it
+ * holds at most 3/4 of that). */
 static void test_never_default_limit(void)
 {
 	struct result r;
 
 	run_mode("never", "", "(default fd limit)", &r);
-	CHECK(r.ok == nfiles, "never: %lu of %lu (%lu ENFILE)", r.ok, nfiles, r.enfile);
+	CHECK(r.other == 0, "never: %lu other errors (last %d)", r.other, r.other_err);
 }
 
 static void test_mandatory(void)
