@@ -482,6 +482,29 @@ out:
 	return ret;
 }
 
+bool inode_table_lookup_pinned(struct inode_table *table, const struct inode_key *key, int fd,
+			       uint64_t *nodeid)
+{
+	struct pt_inode *inode;
+
+	pthread_mutex_lock(&table->lock);
+	for (inode = table->by_key[key_bucket(table, key)]; inode; inode = inode->next_by_key) {
+		/* two live objects never share (dev, ino): ours (fd) and the
+		 * one the inode's open fd pins are the same */
+		if (key_equal(&inode->key, key) && inode->fd >= 0) {
+			inode->nlookup++;
+			*nodeid = inode->nodeid;
+			if (inode->mount)
+				lru_touch(table, inode);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&table->lock);
+	if (inode)
+		close(fd);
+	return inode != NULL;
+}
+
 int inode_table_lookup(struct inode_table *table, const struct inode_key *key, int fd,
 		       mode_t type, uint64_t *nodeid)
 {

@@ -685,7 +685,13 @@ int pt_entry_from_fd(struct passthrough *fs, struct pt_inode *parent, int parent
 		return ret;
 	}
 	key = key_of(&stx);
-	ret = handles_on(fs) ? lookup_by_handle(fs, parent, parent_fd, fd, &stx, &key, &nodeid) : 1;
+	/* a hot inode is found by its key alone; others need the handle */
+	if (!handles_on(fs))
+		ret = 1;
+	else if (inode_table_lookup_pinned(&fs->inodes, &key, fd, &nodeid))
+		ret = 0;
+	else
+		ret = lookup_by_handle(fs, parent, parent_fd, fd, &stx, &key, &nodeid);
 	if (ret == 1)
 		ret = inode_table_lookup(&fs->inodes, &key, fd, stx.stx_mode, &nodeid);
 	if (ret < 0)

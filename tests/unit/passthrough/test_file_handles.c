@@ -29,12 +29,14 @@
 /* ---- interposed handle calls ---- */
 
 static int n2h_errno;	/* name_to_handle_at fails with this when set */
+static unsigned long n2h_calls;
 static int obh_errno;	/* open_by_handle_at likewise */
 static unsigned long obh_calls;
 
 int name_to_handle_at(int dirfd, const char *path, struct file_handle *handle, int *mnt_id,
 		      int flags)
 {
+	__atomic_add_fetch(&n2h_calls, 1, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&n2h_errno, __ATOMIC_RELAXED)) {
 		errno = n2h_errno;
 		return -1;
@@ -287,6 +289,16 @@ static void test_same_file_same_inode(void **state)
 	lookup_file(f->fs, 1);	/* evicts f0's fd */
 	b = lookup_file(f->fs, 0);
 	assert_int_equal(a, b);
+	/* a hot inode (its fd cached) is found by its key, no handle made */
+	{
+		unsigned long before = n2h_calls;
+
+		assert_int_equal(lookup_file(f->fs, 0), a);
+		assert_int_equal(n2h_calls, before);
+		lookup_file(f->fs, 1);	/* evicts: the next one needs the handle */
+		assert_int_equal(lookup_file(f->fs, 0), a);
+		assert_int_equal(n2h_calls, before + 2);
+	}
 	/* a hard link is the same inode too */
 	{
 		char from[PATH_MAX + 64];

@@ -431,6 +431,23 @@ static void test_lru_bounded(void **state)
 		assert_int_equal(hits, 1);
 		assert_int_equal(misses, 0);
 	}
+	/* a lookup by key finds an inode whose fd is cached, not another */
+	{
+		struct inode_key k5 = { .dev = 5, .ino = 65, .mnt_id = 77 };
+		struct inode_key k0 = { .dev = 5, .ino = 60, .mnt_id = 77 };
+		uint64_t id = 0;
+		int fd = path_fd();
+
+		assert_true(inode_table_lookup_pinned(t, &k5, fd, &id));
+		assert_int_equal(id, ids[5]);
+		assert_false(fd_is_open(fd));
+		assert_int_equal(nlookup_of(t, ids[5]), 2);
+		inode_table_forget(t, ids[5], 1);
+		fd = path_fd();
+		assert_false(inode_table_lookup_pinned(t, &k0, fd, &id));
+		assert_true(fd_is_open(fd));
+		close(fd);
+	}
 	/* an evicted one is reopened by handle: a made-up handle fails, and
 	 * the failure leaves nothing open */
 	{
