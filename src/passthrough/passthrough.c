@@ -118,9 +118,9 @@ static int mount_fd_open(struct passthrough *fs, int dir_fd, int fd, mode_t type
 	if (dir_fd >= 0 || S_ISDIR(type)) {
 		mfd = openat(dir_fd >= 0 ? dir_fd : fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	} else if (S_ISREG(type)) {
+		/* the magic link, which O_NOFOLLOW would stop at, is the file */
 		pt_procname(fd, name);
-		mfd = openat(fs->proc_self_fd, name,
-			     O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
+		mfd = openat(fs->proc_self_fd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	} else {
 		return -EOPNOTSUPP;
 	}

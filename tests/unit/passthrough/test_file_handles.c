@@ -544,6 +544,42 @@ static void test_submount_gets_own_mount_fd(void **state)
 	rmdir(other);
 }
 
+/* A file bind-mounted over a file of the share (as containers do with
+ * /etc/resolv.conf): the mount's root is a regular file, which is the
+ * mount fd then. */
+static void test_file_bind_mount(void **state)
+{
+	struct fixture *f = *state;
+	char other[PATH_MAX + 8];
+	uint64_t id;
+	int fd;
+
+	snprintf(other, sizeof(other), "%s-file", f->root);
+	fd = open(other, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "bound", 5), 5);
+	close(fd);
+	if (mount(other, host(f, "f0"), NULL, MS_BIND, NULL) < 0) {
+		unlink(other);
+		skip();
+	}
+	f->fs = start(f, INODE_FILE_HANDLES_MANDATORY, 1);
+	id = lookup_ok(f->fs, FUSE_ROOT_ID, "f0");
+	assert_true(by_handle(f->fs, id));
+	assert_int_equal(mount_table_count(&f->fs->inodes.mounts), 2);
+	lookup_file(f->fs, 1);	/* evicts */
+	{
+		struct fuse_attr_out a;
+
+		assert_int_equal(ops->getattr(f->fs, &root_ctx, id, false, 0, &a), 0);
+		assert_int_equal(a.attr.size, 5);
+	}
+	ops->forget(f->fs, id, 1);
+	assert_int_equal(mount_table_count(&f->fs->inodes.mounts), 1);
+	assert_int_equal(umount(host(f, "f0")), 0);
+	unlink(other);
+}
+
 /* ---- limits ---- */
 
 /* With handles the inode cap is memory-based: far more inodes than the
@@ -686,6 +722,7 @@ int main(void)
 		T(test_start_without_handles),
 		T(test_ramfs_submount),
 		T(test_submount_gets_own_mount_fd),
+		T(test_file_bind_mount),
 		T(test_limits_with_handles),
 		T(test_explicit_inode_limit_enfile),
 		T(test_prefer_fd_inodes_bounded),
