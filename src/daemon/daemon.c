@@ -24,6 +24,7 @@ static struct passthrough_config daemon_fs_config(const struct options *opts)
 		.posix_lock = opts->posix_lock,
 		.flock = opts->flock,
 		.killpriv_v2 = opts->killpriv_v2,
+		.file_handles = opts->inode_file_handles,
 	};
 }
 

@@ -270,7 +270,8 @@ int main(int argc, char **argv)
 		goto out;
 	if (daemon_init(&d, &opts, proc_self_fd) < 0)
 		goto out;
-	if (seccomp_install(seccomp_kind(opts.seccomp), opts.syslog) < 0)
+	if (seccomp_install(seccomp_kind(opts.seccomp), opts.syslog,
+			    opts.inode_file_handles != INODE_FILE_HANDLES_NEVER) < 0)
 		goto out_fini;
 	int ret = opts.fuse_mount ? daemon_serve_fuse_dev(&d, &stop_requested)
 				  : serve_vhost_user(&d, &opts, listen_fd);

@@ -262,16 +262,19 @@ static int opt_seccomp(struct parser *p, const char *name, const char *value)
 			   name, value);
 }
 
-/* "never" is what we do anyway, so accepting it is harmless. */
+/* "fallback" is the Rust virtiofsd's old name for "prefer". */
 static int opt_inode_file_handles(struct parser *p, const char *name, const char *value)
 {
 	if (strcmp(value, "never") == 0)
-		return 0;
-	if (strcmp(value, "prefer") == 0 || strcmp(value, "fallback") == 0 ||
-	    strcmp(value, "mandatory") == 0)
-		return parser_fail(p, "%s=%s: not supported yet (only never)", name, value);
-	return parser_fail(p, "%s: invalid value '%s' (expected never, prefer or mandatory)",
-			   name, value);
+		p->opts->inode_file_handles = INODE_FILE_HANDLES_NEVER;
+	else if (strcmp(value, "prefer") == 0 || strcmp(value, "fallback") == 0)
+		p->opts->inode_file_handles = INODE_FILE_HANDLES_PREFER;
+	else if (strcmp(value, "mandatory") == 0)
+		p->opts->inode_file_handles = INODE_FILE_HANDLES_MANDATORY;
+	else
+		return parser_fail(p, "%s: invalid value '%s' (expected never, prefer or mandatory)",
+				   name, value);
+	return 0;
 }
 
 /* Checked against the capability names when the daemon starts. */
@@ -662,7 +665,9 @@ const char *options_usage(void)
 	"  --sandbox=MODE            namespace (default), chroot or none; --fuse-mount: none\n"
 	"  --seccomp=ACTION          kill (default), log, trap or none; --fuse-mount: none\n"
 	"  --modcaps=+CAP:-CAP       add or remove capabilities from the kept set\n"
-	"  --inode-file-handles=M    never (prefer and mandatory are not supported yet)\n"
+	"  --inode-file-handles=M    hold the guest's inodes as O_PATH fds (never, the default),\n"
+	"                            as file handles where the file system has them (prefer)\n"
+	"                            or always as file handles (mandatory)\n"
 	"  --print-capabilities      print the vhost-user backend capabilities (JSON) and exit\n"
 	"  -V, --version             print the version and exit\n"
 	"  -h, --help                print this help and exit\n"

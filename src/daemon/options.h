@@ -43,6 +43,7 @@ struct options {
 	enum seccomp_mode seccomp;
 	bool seccomp_set;
 	char *modcaps;
+	enum inode_file_handles inode_file_handles;
 	bool print_capabilities;
 	bool show_version;
 	bool show_help;

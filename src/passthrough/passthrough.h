@@ -18,6 +18,17 @@ enum cache_mode {
 	CACHE_ALWAYS,
 };
 
+/* --inode-file-handles: how the inode table holds what the guest looked
+ * up. NEVER: an O_PATH fd per inode. PREFER: a file handle where the
+ * file system gives one (name_to_handle_at) and we can open it again
+ * (open_by_handle_at, CAP_DAC_READ_SEARCH), else an O_PATH fd. MANDATORY:
+ * a file handle always; a lookup that cannot get one fails. */
+enum inode_file_handles {
+	INODE_FILE_HANDLES_NEVER,
+	INODE_FILE_HANDLES_PREFER,
+	INODE_FILE_HANDLES_MANDATORY,
+};
+
 struct passthrough_config {
 	const char *shared_dir;
 	enum cache_mode cache;
@@ -47,6 +58,13 @@ struct passthrough_config {
 	 * FORGET or RELEASE. */
 	uint64_t inode_limit;
 	uint64_t handle_limit;
+	enum inode_file_handles file_handles;
+	/* With file handles: the most O_PATH fds kept open for inodes held
+	 * by handle, so that hot inodes are not reopened on every request
+	 * (an LRU); 0 derives it from the fd budget. Inodes then cost memory,
+	 * not fds: inode_limit 0 derives a memory-based cap
+	 * (passthrough_handle_inode_limit()). */
+	uint64_t fd_cache_limit;
 };
 
 /* The defaults for a soft RLIMIT_NOFILE of nofile: a reserve for the
@@ -56,6 +74,11 @@ struct passthrough_config {
  * walks far more names than it keeps open). Each is at least 1. */
 void passthrough_limits_from_rlimit(uint64_t nofile, uint64_t *inode_limit,
 				    uint64_t *handle_limit);
+
+/* The default cap on inodes held by file handle: what fits in
+ * PT_HANDLE_INODE_MEMORY_SHARE of physical memory at the worst-case
+ * size of one inode (the largest handle), at least min_limit. */
+uint64_t passthrough_handle_inode_limit(uint64_t phys_bytes, uint64_t min_limit);
 
 struct passthrough;
 

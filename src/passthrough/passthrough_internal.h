@@ -34,6 +34,12 @@ struct passthrough {
 	bool switch_creds;
 	struct inode_table inodes;
 	struct handle_table handles;
+	/* What --inode-file-handles comes to here: NEVER when handles cannot
+	 * be opened at all (PREFER without CAP_DAC_READ_SEARCH). */
+	enum inode_file_handles file_handles;
+	/* The shared directory's mount, held for life when handles work
+	 * there; NULL otherwise. */
+	struct pt_mount *root_mount;
 	/* What INIT negotiated. A guest may send DESTROY and INIT again while
 	 * requests on its other queues run: pt_init() stores these atomically,
 	 * requests read them with pt_negotiated(). */
@@ -63,6 +69,18 @@ void pt_procname(int fd, char name[PT_PROCNAME_MAX]);
 /* Referenced inode for a guest nodeid, or -EBADF. */
 int pt_inode_get(struct passthrough *fs, uint64_t nodeid, struct pt_inode **out);
 void pt_inode_put(struct passthrough *fs, struct pt_inode *inode);
+/* An O_PATH fd of the inode for this request, or -errno (-ESTALE: held by
+ * handle and gone from the host). Take it as the daemon, before acting as
+ * the caller: open_by_handle_at needs CAP_DAC_READ_SEARCH. Pair with
+ * pt_inode_fd_put(). */
+int pt_inode_fd(struct passthrough *fs, struct pt_inode *inode);
+void pt_inode_fd_put(struct passthrough *fs, struct pt_inode *inode, int fd);
+/* The same for a directory a name is resolved in: one that is gone gives
+ * -ENOENT, as a removed directory does on a local file system. */
+int pt_dir_fd(struct passthrough *fs, struct pt_inode *dir);
+/* Whether a new inode under parent would pass a limit now (a hint before
+ * creating something on the host). */
+bool pt_inodes_full(struct passthrough *fs, struct pt_inode *parent);
 
 int pt_statx(int fd, struct statx *stx);
 void pt_fill_attr(struct fuse_attr *attr, const struct statx *stx);
@@ -70,13 +88,20 @@ int pt_getattr_fd(struct passthrough *fs, int fd, struct fuse_attr_out *out);
 /* Looks name up under parent and counts a guest lookup. */
 int pt_do_lookup(struct passthrough *fs, struct pt_inode *parent, const char *name,
 		 struct fuse_entry_out *out);
-/* Counts a guest lookup of the object behind an fd we opened (O_PATH or
- * not): the inode table gets its own O_PATH fd. */
-int pt_entry_from_fd(struct passthrough *fs, struct pt_inode *parent, int fd,
+/* The same with an fd of parent the caller holds (O_PATH or a directory
+ * opened for reading). */
+int pt_do_lookup_at(struct passthrough *fs, struct pt_inode *parent, int parent_fd,
+		    const char *name, struct fuse_entry_out *out);
+/* Counts a guest lookup of the object behind fd, an O_PATH fd we opened
+ * (taken over: the inode keeps it, caches it or closes it). parent_fd,
+ * an fd of parent or -1, may serve to open its mount for handles. */
+int pt_entry_from_fd(struct passthrough *fs, struct pt_inode *parent, int parent_fd, int fd,
 		     struct fuse_entry_out *out);
 /* Reopens an inode for I/O through /proc/self/fd: regular files and
  * directories only (never FIFOs, sockets, devices: -ENXIO). */
 int pt_reopen(struct passthrough *fs, struct pt_inode *inode, int flags);
+/* The same with an O_PATH fd of the inode the caller holds. */
+int pt_reopen_fd(struct passthrough *fs, struct pt_inode *inode, int path_fd, int flags);
 /* Guest open flags -> host open flags (whitelist, cache policy). */
 int pt_open_flags(struct passthrough *fs, uint32_t flags);
 uint32_t pt_fopen_flags(struct passthrough *fs, bool dir);

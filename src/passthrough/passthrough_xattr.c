@@ -59,6 +59,7 @@ static ssize_t xattr_on_inode(struct passthrough *fs, const struct fs_ctx *ctx, 
 	char name[PT_PROCNAME_MAX];
 	struct pt_inode *inode;
 	ssize_t ret;
+	int fd;
 
 	if (!fs->cfg.xattr)
 		return -ENOSYS;	/* the guest stops asking */
@@ -68,11 +69,16 @@ static ssize_t xattr_on_inode(struct passthrough *fs, const struct fs_ctx *ctx, 
 	ret = pt_inode_get(fs, nodeid, &inode);
 	if (ret < 0)
 		return ret;
-	if (fchdir(fs->proc_self_fd) < 0) {
-		ret = -errno;
+	fd = pt_inode_fd(fs, inode);
+	if (fd < 0) {
+		ret = fd;
 		goto out;
 	}
-	pt_procname(inode->fd, name);
+	if (fchdir(fs->proc_self_fd) < 0) {
+		ret = -errno;
+		goto out_fd;
+	}
+	pt_procname(fd, name);
 	if (a->op == XATTR_OP_SET || a->op == XATTR_OP_REMOVE) {
 		struct cred_saved cred;
 
@@ -88,6 +94,8 @@ static ssize_t xattr_on_inode(struct passthrough *fs, const struct fs_ctx *ctx, 
 	/* leave the thread's cwd on the shared dir, not inside /proc */
 	if (fchdir(fs->inodes.root->fd) < 0)
 		log_error_once("fchdir back to the shared directory failed");
+out_fd:
+	pt_inode_fd_put(fs, inode, fd);
 out:
 	pt_inode_put(fs, inode);
 	return ret;
@@ -114,15 +122,18 @@ static void acl_kill_sgid(struct passthrough *fs, uint64_t nodeid)
 	char name[PT_PROCNAME_MAX];
 	struct pt_inode *inode;
 	struct statx stx;
+	int fd;
 
 	if (pt_inode_get(fs, nodeid, &inode) < 0)
 		return;
-	if (pt_statx(inode->fd, &stx) == 0 && (stx.stx_mode & S_ISGID) &&
+	fd = pt_inode_fd(fs, inode);
+	if (fd >= 0 && pt_statx(fd, &stx) == 0 && (stx.stx_mode & S_ISGID) &&
 	    !S_ISLNK(stx.stx_mode)) {
-		pt_procname(inode->fd, name);
+		pt_procname(fd, name);
 		if (fchmodat(fs->proc_self_fd, name, stx.stx_mode & 07777 & ~S_ISGID, 0) < 0)
 			log_error_once("clearing S_ISGID after setting an ACL failed");
 	}
+	pt_inode_fd_put(fs, inode, fd);
 	pt_inode_put(fs, inode);
 }
 

@@ -100,7 +100,7 @@ static int rules_add_plain(scmp_filter_ctx ctx)
 	return 0;
 }
 
-static int rules_add_filtered(scmp_filter_ctx ctx, bool syslog)
+static int rules_add_filtered(scmp_filter_ctx ctx, bool syslog, bool file_handles)
 {
 	/* threads only: CLONE_THREAD set and no new namespace; fork is out */
 	const uint64_t clone_mask = CLONE_THREAD | CLONE_NEWNS | CLONE_NEWCGROUP |
@@ -140,6 +140,12 @@ static int rules_add_filtered(scmp_filter_ctx ctx, bool syslog)
 		cmp = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, allowed_ioctls[i]);
 		ret = rule_add(ctx, SCMP_SYS(ioctl), 1, &cmp);
 	}
+	/* --inode-file-handles: the inode table makes handles of fds it
+	 * opened and reopens them; without it, neither call is needed */
+	if (!ret && file_handles)
+		ret = rule_add(ctx, SCMP_SYS(name_to_handle_at), 0, NULL);
+	if (!ret && file_handles)
+		ret = rule_add(ctx, SCMP_SYS(open_by_handle_at), 0, NULL);
 	if (ret || !syslog)
 		return ret;
 	/* glibc reconnects to /dev/log after syslogd restarts (it cannot
@@ -193,7 +199,7 @@ static uint32_t default_action(int kind)
 	}
 }
 
-int seccomp_install(int kind, bool syslog)
+int seccomp_install(int kind, bool syslog, bool file_handles)
 {
 	scmp_filter_ctx ctx;
 	int ret;
@@ -226,7 +232,7 @@ int seccomp_install(int kind, bool syslog)
 	if (!ret)
 		ret = rules_add_plain(ctx);
 	if (!ret)
-		ret = rules_add_filtered(ctx, syslog);
+		ret = rules_add_filtered(ctx, syslog, file_handles);
 	if (!ret) {
 		ret = seccomp_load(ctx);
 		if (ret < 0)

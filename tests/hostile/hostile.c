@@ -620,6 +620,7 @@ int main(int argc, char **argv)
 		H.namespace_sandbox = !args || !strstr(args, "--sandbox=") ||
 				      strstr(args, "--sandbox=namespace");
 		H.sandbox_none = args && strstr(args, "--sandbox=none");
+		H.file_handles = args && strstr(args, "--inode-file-handles=mandatory");
 	} else {
 		H.sandbox_none = true; /* run with --sandbox-less options? see run-peer.sh */
 	}

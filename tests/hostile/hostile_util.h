@@ -29,6 +29,7 @@ struct hctx {
 	const char *mode;
 	bool namespace_sandbox; /* our daemon with --sandbox=namespace */
 	bool sandbox_none;      /* no sandbox at all (ours: none, or QEMU) */
+	bool file_handles;      /* ours with --inode-file-handles=mandatory */
 	char *targets[32];      /* absolute paths that must never appear */
 	unsigned ntargets;
 };

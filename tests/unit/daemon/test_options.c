@@ -293,7 +293,6 @@ static void test_unsupported_refused(void **state)
 		"--security-label", "--preserve-noatime", "--migration-mode=find-paths",
 		"--migration-on-error=abort", "--migration-verify-handles",
 		"--migration-confirm-paths", "--tag=fs0", "--readonly",
-		"--inode-file-handles=mandatory", "--inode-file-handles=prefer",
 	};
 
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
@@ -348,6 +347,32 @@ static void test_harmless_accepted(void **state)
 		 "--no-announce-submounts", "--no-killpriv-v2", "--killpriv-v2");
 	assert_false(opts.announce_submounts);
 	assert_true(opts.killpriv_v2);
+}
+
+static void test_inode_file_handles(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_int_equal(opts.inode_file_handles, INODE_FILE_HANDLES_NEVER);
+	options_free(&opts);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--inode-file-handles=prefer");
+	assert_int_equal(opts.inode_file_handles, INODE_FILE_HANDLES_PREFER);
+	options_free(&opts);
+	/* the Rust virtiofsd's old name for prefer */
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--inode-file-handles=fallback");
+	assert_int_equal(opts.inode_file_handles, INODE_FILE_HANDLES_PREFER);
+	options_free(&opts);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--inode-file-handles=mandatory",
+		 "--rlimit-nofile=1024");
+	assert_int_equal(opts.inode_file_handles, INODE_FILE_HANDLES_MANDATORY);
+	options_free(&opts);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--inode-file-handles=mandatory",
+		 "--inode-file-handles=never");
+	assert_int_equal(opts.inode_file_handles, INODE_FILE_HANDLES_NEVER);
+	options_free(&opts);
+	PARSE_FAILS("--inode-file-handles", "--fd=3", "--shared-dir=/tmp",
+		    "--inode-file-handles=always");
+	PARSE_FAILS("--inode-file-handles", "--fd=3", "--shared-dir=/tmp",
+		    "--inode-file-handles=");
 }
 
 /* A tiny JSON checker: enough to know libvirt's parser will accept it. */
@@ -459,6 +484,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_libvirt, teardown),
 		cmocka_unit_test_teardown(test_libvirt_xattr_acl, teardown),
 		cmocka_unit_test_teardown(test_kata, teardown),
+		cmocka_unit_test_teardown(test_inode_file_handles, teardown),
 		cmocka_unit_test_teardown(test_podman, teardown),
 		cmocka_unit_test_teardown(test_qemu_docs, teardown),
 		cmocka_unit_test_teardown(test_qemu_option_list, teardown),

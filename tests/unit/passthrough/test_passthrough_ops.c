@@ -84,8 +84,25 @@ struct fixture {
 
 static const struct fs_ops *ops = &passthrough_ops;
 
+/* The whole suite also runs with inodes held by file handle
+ * (VFSD_TEST_FILE_HANDLES=prefer|mandatory), and with an fd cache of
+ * VFSD_TEST_FD_CACHE entries: 1 makes nearly every request reopen its
+ * inode by handle. */
+static enum inode_file_handles test_file_handles(void)
+{
+	const char *m = getenv("VFSD_TEST_FILE_HANDLES");
+
+	if (m && !strcmp(m, "prefer"))
+		return INODE_FILE_HANDLES_PREFER;
+	if (m && !strcmp(m, "mandatory"))
+		return INODE_FILE_HANDLES_MANDATORY;
+	return INODE_FILE_HANDLES_NEVER;
+}
+
 static struct passthrough_config default_config(const char *dir)
 {
+	const char *cache = getenv("VFSD_TEST_FD_CACHE");
+
 	return (struct passthrough_config){
 		.shared_dir = dir,
 		.cache = CACHE_AUTO,
@@ -94,6 +111,8 @@ static struct passthrough_config default_config(const char *dir)
 		.flock = true,
 		.killpriv_v2 = true,
 		.readdirplus = true,
+		.file_handles = test_file_handles(),
+		.fd_cache_limit = cache ? strtoull(cache, NULL, 10) : 0,
 	};
 }
 
