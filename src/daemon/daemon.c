@@ -24,6 +24,7 @@ static struct passthrough_config daemon_fs_config(const struct options *opts)
 		.posix_lock = opts->posix_lock,
 		.flock = opts->flock,
 		.killpriv_v2 = opts->killpriv_v2,
+		.readonly = opts->readonly,
 	};
 }
 
@@ -46,7 +47,7 @@ int daemon_init(struct daemon *d, const struct options *opts, int proc_self_fd)
 		return err ? err : -EINVAL;
 	}
 	struct fuse_server_config server_config = {
-		.ops = &passthrough_ops,
+		.ops = passthrough_fs_ops(d->fs),
 		.fs = d->fs,
 	};
 	d->server = fuse_server_new(&server_config);

@@ -225,6 +225,8 @@ static int opt_flag(struct parser *p, const char *name, const char *value)
 		o->killpriv_v2 = true;
 	else if (strcmp(name, "--no-killpriv-v2") == 0)
 		o->killpriv_v2 = false;
+	else if (strcmp(name, "--readonly") == 0)
+		o->readonly = true;
 	else if (strcmp(name, "--syslog") == 0)
 		o->syslog = true;
 	else if (strcmp(name, "--print-capabilities") == 0)
@@ -315,6 +317,7 @@ static const struct option_spec long_options[] = {
 	{ "no-announce-submounts", ARG_NONE, opt_flag },
 	{ "killpriv-v2", ARG_NONE, opt_flag },
 	{ "no-killpriv-v2", ARG_NONE, opt_flag },
+	{ "readonly", ARG_NONE, opt_flag },
 	{ "syslog", ARG_NONE, opt_flag },
 	{ "print-capabilities", ARG_NONE, opt_flag },
 	{ "version", ARG_NONE, opt_flag },
@@ -335,7 +338,6 @@ static const struct option_spec long_options[] = {
 	{ "migration-confirm-paths", ARG_NONE, opt_unsupported },
 	{ "security-label", ARG_NONE, opt_unsupported },
 	{ "preserve-noatime", ARG_NONE, opt_unsupported },
-	{ "readonly", ARG_NONE, opt_unsupported },
 };
 
 static const struct option_spec *long_option_find(const char *name, size_t len)
@@ -654,6 +656,7 @@ const char *options_usage(void)
 	"  --no-readdirplus          disable READDIRPLUS\n"
 	"  --announce-submounts      tell the guest which directories are mount points (default)\n"
 	"  --no-announce-submounts   do not announce submounts\n"
+	"  --readonly                refuse every change to the share (EROFS)\n"
 	"  --killpriv-v2             enable FUSE_HANDLE_KILLPRIV_V2\n"
 	"  --no-killpriv-v2          disable FUSE_HANDLE_KILLPRIV_V2 (default)\n"
 	"  --log-level=LEVEL         error, warn, info, debug, trace or off (default: info)\n"
@@ -679,7 +682,7 @@ const char *options_usage(void)
 	"\n"
 	"Not supported yet (refused): --xattrmap, --translate-uid, --translate-gid,\n"
 	"  --uid-map, --gid-map, --tag, --security-label, --preserve-noatime,\n"
-	"  --readonly, --migration-*, --daemonize.\n";
+	"  --migration-*, --daemonize.\n";
 }
 
 const char *options_capabilities_json(void)

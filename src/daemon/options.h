@@ -34,6 +34,7 @@ struct options {
 	bool posix_lock;
 	bool flock;
 	bool killpriv_v2;
+	bool readonly;            /* --readonly: EROFS for every change */
 	enum log_level log_level;
 	bool syslog;
 	uint64_t rlimit_nofile;   /* 0: raise to the hard limit (the default) */

@@ -33,6 +33,9 @@ struct passthrough_config {
 	bool posix_lock;
 	bool flock;
 	bool killpriv_v2;
+	/* --readonly: every request that would change the share gets EROFS
+	 * (passthrough_fs_ops() then hands out the read-only table). */
+	bool readonly;
 	/* The sandbox opens /proc/self/fd before the host's /proc goes out of
 	 * reach; the passthrough then takes that fd over. Without it, the
 	 * passthrough opens /proc/self/fd itself. */
@@ -68,5 +71,11 @@ void passthrough_get_limits(struct passthrough *fs, uint64_t *inode_limit,
 			    uint64_t *handle_limit);
 
 extern const struct fs_ops passthrough_ops;
+/* The same operations, minus everything that writes: each of those gets
+ * -EROFS before touching the host, opens for writing or with O_TRUNC or
+ * O_CREAT included, and CREATE opens only a name that exists. */
+extern const struct fs_ops passthrough_readonly_ops;
+/* The table for fs: passthrough_readonly_ops with config.readonly. */
+const struct fs_ops *passthrough_fs_ops(const struct passthrough *fs);
 
 #endif

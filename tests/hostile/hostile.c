@@ -605,6 +605,7 @@ int main(int argc, char **argv)
 		{ fs_cases, n_fs_cases },
 		{ more_cases, n_more_cases },
 		{ priv_cases, n_priv_cases },
+		{ opts_cases, n_opts_cases },
 	};
 	unsigned idx = 0;
 

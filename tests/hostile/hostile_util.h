@@ -126,5 +126,7 @@ extern const struct hcase more_cases[];
 extern const unsigned n_more_cases;
 extern const struct hcase priv_cases[];
 extern const unsigned n_priv_cases;
+extern const struct hcase opts_cases[];
+extern const unsigned n_opts_cases;
 
 #endif

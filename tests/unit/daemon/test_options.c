@@ -149,6 +149,7 @@ static void test_defaults(void **state)
 	assert_false(opts.posix_lock);
 	assert_false(opts.flock);
 	assert_false(opts.killpriv_v2);
+	assert_false(opts.readonly);
 	assert_false(opts.xattr);
 	assert_false(opts.writeback);
 	assert_false(opts.syslog);
@@ -292,7 +293,7 @@ static void test_unsupported_refused(void **state)
 		"--translate-gid=map:0:1000:1", "--uid-map=:0:1000:1:", "--gid-map=:0:1000:1:",
 		"--security-label", "--preserve-noatime", "--migration-mode=find-paths",
 		"--migration-on-error=abort", "--migration-verify-handles",
-		"--migration-confirm-paths", "--tag=fs0", "--readonly",
+		"--migration-confirm-paths", "--tag=fs0",
 		"--inode-file-handles=mandatory", "--inode-file-handles=prefer",
 	};
 
@@ -305,6 +306,15 @@ static void test_unsupported_refused(void **state)
 	PARSE_FAILS("not supported yet", "--fd=3", "-o", "source=/tmp,security_label");
 	PARSE_FAILS("--daemonize", "--fd=3", "--shared-dir=/tmp", "--daemonize");
 	PARSE_FAILS("--sandbox", "--fd=3", "--shared-dir=/tmp", "--sandbox=jail");
+}
+
+static void test_readonly(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_false(opts.readonly);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--readonly");
+	assert_true(opts.readonly);
+	PARSE_FAILS("--readonly", "--fd=3", "--shared-dir=/tmp", "--readonly=yes");
 }
 
 static void test_allow_mmap(void **state)
@@ -477,6 +487,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_socket_group, teardown),
 		cmocka_unit_test_teardown(test_unknown_option, teardown),
 		cmocka_unit_test_teardown(test_unsupported_refused, teardown),
+		cmocka_unit_test_teardown(test_readonly, teardown),
 		cmocka_unit_test_teardown(test_allow_mmap, teardown),
 		cmocka_unit_test_teardown(test_sandbox_modes, teardown),
 		cmocka_unit_test_teardown(test_harmless_accepted, teardown),
