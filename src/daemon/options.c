@@ -227,6 +227,8 @@ static int opt_flag(struct parser *p, const char *name, const char *value)
 		o->killpriv_v2 = false;
 	else if (strcmp(name, "--readonly") == 0)
 		o->readonly = true;
+	else if (strcmp(name, "--preserve-noatime") == 0)
+		o->preserve_noatime = true;
 	else if (strcmp(name, "--syslog") == 0)
 		o->syslog = true;
 	else if (strcmp(name, "--print-capabilities") == 0)
@@ -318,6 +320,7 @@ static const struct option_spec long_options[] = {
 	{ "killpriv-v2", ARG_NONE, opt_flag },
 	{ "no-killpriv-v2", ARG_NONE, opt_flag },
 	{ "readonly", ARG_NONE, opt_flag },
+	{ "preserve-noatime", ARG_NONE, opt_flag },
 	{ "syslog", ARG_NONE, opt_flag },
 	{ "print-capabilities", ARG_NONE, opt_flag },
 	{ "version", ARG_NONE, opt_flag },
@@ -337,7 +340,6 @@ static const struct option_spec long_options[] = {
 	{ "migration-verify-handles", ARG_NONE, opt_unsupported },
 	{ "migration-confirm-paths", ARG_NONE, opt_unsupported },
 	{ "security-label", ARG_NONE, opt_unsupported },
-	{ "preserve-noatime", ARG_NONE, opt_unsupported },
 };
 
 static const struct option_spec *long_option_find(const char *name, size_t len)
@@ -657,6 +659,8 @@ const char *options_usage(void)
 	"  --announce-submounts      tell the guest which directories are mount points (default)\n"
 	"  --no-announce-submounts   do not announce submounts\n"
 	"  --readonly                refuse every change to the share (EROFS)\n"
+	"  --preserve-noatime        honour O_NOATIME from the guest (else dropped: the\n"
+	"                            host's atime follows the guest's reads)\n"
 	"  --killpriv-v2             enable FUSE_HANDLE_KILLPRIV_V2\n"
 	"  --no-killpriv-v2          disable FUSE_HANDLE_KILLPRIV_V2 (default)\n"
 	"  --log-level=LEVEL         error, warn, info, debug, trace or off (default: info)\n"
@@ -681,8 +685,7 @@ const char *options_usage(void)
 	"  -f                        ignored: virtiofsd always runs in the foreground\n"
 	"\n"
 	"Not supported yet (refused): --xattrmap, --translate-uid, --translate-gid,\n"
-	"  --uid-map, --gid-map, --tag, --security-label, --preserve-noatime,\n"
-	"  --migration-*, --daemonize.\n";
+	"  --uid-map, --gid-map, --tag, --security-label, --migration-*, --daemonize.\n";
 }
 
 const char *options_capabilities_json(void)

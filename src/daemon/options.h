@@ -35,6 +35,7 @@ struct options {
 	bool flock;
 	bool killpriv_v2;
 	bool readonly;            /* --readonly: EROFS for every change */
+	bool preserve_noatime;    /* keep the guest's O_NOATIME */
 	enum log_level log_level;
 	bool syslog;
 	uint64_t rlimit_nofile;   /* 0: raise to the hard limit (the default) */

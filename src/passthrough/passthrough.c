@@ -465,11 +465,16 @@ int pt_reopen(struct passthrough *fs, struct pt_inode *inode, int flags)
 
 int pt_open_flags(struct passthrough *fs, uint32_t flags)
 {
-	int allowed = O_ACCMODE | O_APPEND | O_DSYNC | O_SYNC | O_NOATIME | O_TRUNC;
+	int allowed = O_ACCMODE | O_APPEND | O_DSYNC | O_SYNC | O_TRUNC;
 	int out;
 
 	if (fs->cfg.allow_direct_io)
 		allowed |= O_DIRECT;
+	/* Without --preserve-noatime the host's atime follows every read,
+	 * as with the Rust virtiofsd, which drops O_NOATIME because an open
+	 * with it fails unless the opener owns the file or has CAP_FOWNER. */
+	if (fs->cfg.preserve_noatime)
+		allowed |= O_NOATIME;
 	out = (int)flags & allowed;
 	if (pt_negotiated(&fs->writeback)) {
 		/* the guest's page cache may read back pages of a write-only

@@ -36,6 +36,9 @@ struct passthrough_config {
 	/* --readonly: every request that would change the share gets EROFS
 	 * (passthrough_fs_ops() then hands out the read-only table). */
 	bool readonly;
+	/* --preserve-noatime: keep the guest's O_NOATIME (else dropped, as
+	 * the Rust virtiofsd does: it needs ownership or CAP_FOWNER). */
+	bool preserve_noatime;
 	/* The sandbox opens /proc/self/fd before the host's /proc goes out of
 	 * reach; the passthrough then takes that fd over. Without it, the
 	 * passthrough opens /proc/self/fd itself. */

@@ -291,7 +291,7 @@ static void test_unsupported_refused(void **state)
 	static const char *const refused[] = {
 		"--xattrmap=:map::user.virtiofs.:", "--translate-uid=map:0:1000:1",
 		"--translate-gid=map:0:1000:1", "--uid-map=:0:1000:1:", "--gid-map=:0:1000:1:",
-		"--security-label", "--preserve-noatime", "--migration-mode=find-paths",
+		"--security-label", "--migration-mode=find-paths",
 		"--migration-on-error=abort", "--migration-verify-handles",
 		"--migration-confirm-paths", "--tag=fs0",
 		"--inode-file-handles=mandatory", "--inode-file-handles=prefer",
@@ -315,6 +315,15 @@ static void test_readonly(void **state)
 	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--readonly");
 	assert_true(opts.readonly);
 	PARSE_FAILS("--readonly", "--fd=3", "--shared-dir=/tmp", "--readonly=yes");
+}
+
+static void test_preserve_noatime(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_false(opts.preserve_noatime);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--preserve-noatime");
+	assert_true(opts.preserve_noatime);
+	PARSE_FAILS("--preserve-noatime", "--fd=3", "--shared-dir=/tmp", "--preserve-noatime=1");
 }
 
 static void test_allow_mmap(void **state)
@@ -488,6 +497,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_unknown_option, teardown),
 		cmocka_unit_test_teardown(test_unsupported_refused, teardown),
 		cmocka_unit_test_teardown(test_readonly, teardown),
+		cmocka_unit_test_teardown(test_preserve_noatime, teardown),
 		cmocka_unit_test_teardown(test_allow_mmap, teardown),
 		cmocka_unit_test_teardown(test_sandbox_modes, teardown),
 		cmocka_unit_test_teardown(test_harmless_accepted, teardown),
