@@ -126,6 +126,154 @@ static void test_preserve_noatime(void)
 	CHECK(dropped != OLD_ATIME, "without --preserve-noatime the O_NOATIME read kept atime");
 }
 
+/* ---------------------------------------------------------------- */
+/* --killpriv-v2 / --no-killpriv-v2 */
+
+/* What Linux 6.x offers, minus what a case leaves out. */
+#define GUEST_FLAGS_ALL 0
+
+static uint32_t init_flags_of(const char *extra, uint64_t offer)
+{
+	struct daemon d;
+	struct vfs_client *c = session_with(&d, extra, (struct vfs_client_options){
+		.request_queues = 1, .init_flags = offer });
+	uint32_t flags = 0;
+
+	if (!c)
+		return 0;
+	flags = vfs_client_init_out(c)->flags;
+	session_end(&d, c);
+	return flags;
+}
+
+static mode_t host_mode(const char *name)
+{
+	struct stat st;
+
+	CHECK(stat(t_host(share, name), &st) == 0, "stat %s", name);
+	return st.st_mode & 07777;
+}
+
+static void test_killpriv_v2_negotiated(void)
+{
+	/* The daemon runs as root: FUSE_HANDLE_KILLPRIV always, v2 on request */
+	uint32_t on = init_flags_of("--killpriv-v2", GUEST_FLAGS_ALL);
+	uint32_t off = init_flags_of("--no-killpriv-v2", GUEST_FLAGS_ALL);
+	uint32_t dflt = init_flags_of(NULL, GUEST_FLAGS_ALL);
+	uint32_t last = init_flags_of("--killpriv-v2 --no-killpriv-v2", GUEST_FLAGS_ALL);
+	uint32_t compat = init_flags_of("-o killpriv_v2", GUEST_FLAGS_ALL);
+
+	CHECK((on & FUSE_HANDLE_KILLPRIV_V2) && (on & FUSE_HANDLE_KILLPRIV),
+	      "--killpriv-v2: flags %#x lack HANDLE_KILLPRIV_V2 or HANDLE_KILLPRIV", on);
+	CHECK(!(off & FUSE_HANDLE_KILLPRIV_V2) && (off & FUSE_HANDLE_KILLPRIV),
+	      "--no-killpriv-v2: flags %#x", off);
+	CHECK(!(dflt & FUSE_HANDLE_KILLPRIV_V2), "v2 negotiated by default (%#x)", dflt);
+	CHECK(!(last & FUSE_HANDLE_KILLPRIV_V2), "the last of the two did not win (%#x)", last);
+	CHECK(compat & FUSE_HANDLE_KILLPRIV_V2, "-o killpriv_v2: flags %#x", compat);
+	/* never offered by the guest: never taken */
+	uint32_t refused = init_flags_of("--killpriv-v2", FUSE_ASYNC_READ | FUSE_BIG_WRITES);
+	CHECK(!(refused & (FUSE_HANDLE_KILLPRIV_V2 | FUSE_HANDLE_KILLPRIV)),
+	      "killpriv taken from a guest that did not offer it (%#x)", refused);
+}
+
+/* With v1 and v2 both negotiated, what a Linux guest sends for a caller
+ * without CAP_FSETID (the KILL_SUIDGID flags, v2's) clears setuid and
+ * setgid even for uid 0; without the flags a root caller keeps them. */
+static void test_killpriv_v1_and_v2(void)
+{
+	struct daemon d;
+	struct vfs_client *c = session(&d, "--killpriv-v2");
+	struct fuse_open_out oo;
+	int err;
+
+	if (!c)
+		return;
+	CHECK(vfs_client_init_out(c)->flags & FUSE_HANDLE_KILLPRIV_V2, "v2 not negotiated");
+	CHECK(vfs_client_init_out(c)->flags & FUSE_HANDLE_KILLPRIV, "v1 not negotiated");
+
+	/* WRITE */
+	host_file("kp-write", "0123456789", 06755);
+	uint64_t node = lookup(c, "kp-write");
+	err = vfs_open(c, node, O_WRONLY, &oo);
+	CHECK(err == 0, "OPEN: %s", strerror(-err));
+	CHECK(vfs_write(c, node, oo.fh, 0, "ab", 2, 0) == 2, "WRITE");
+	CHECK(host_mode("kp-write") == 06755, "a root write without KILL_SUIDGID: mode %o",
+	      host_mode("kp-write"));
+	CHECK(vfs_write(c, node, oo.fh, 0, "ab", 2, FUSE_WRITE_KILL_SUIDGID) == 2, "WRITE");
+	CHECK(host_mode("kp-write") == 0755, "WRITE with KILL_SUIDGID: mode %o",
+	      host_mode("kp-write"));
+	vfs_release(c, node, oo.fh, O_WRONLY);
+
+	/* SETATTR size */
+	host_file("kp-trunc", "0123456789", 06755);
+	node = lookup(c, "kp-trunc");
+	struct fuse_setattr_in sa = { .valid = FATTR_SIZE, .size = 4 };
+	struct fuse_attr_out ao;
+	CHECK_OK(vfs_setattr(c, node, &sa, &ao));
+	CHECK(host_mode("kp-trunc") == 06755, "a root truncate: mode %o", host_mode("kp-trunc"));
+	sa.valid |= FATTR_KILL_SUIDGID;
+	sa.size = 2;
+	CHECK_OK(vfs_setattr(c, node, &sa, &ao));
+	CHECK(host_mode("kp-trunc") == 0755, "truncate with FATTR_KILL_SUIDGID: mode %o",
+	      host_mode("kp-trunc"));
+
+	/* OPEN O_TRUNC, raw: the driver never sets open_flags */
+	host_file("kp-open", "0123456789", 06755);
+	node = lookup(c, "kp-open");
+	for (int kill = 0; kill <= 1; kill++) {
+		struct {
+			struct fuse_in_header h;
+			struct fuse_open_in in;
+		} req;
+		struct {
+			struct fuse_out_header h;
+			struct fuse_open_out out;
+		} rep;
+
+		vfs_msg_init(c, &req, FUSE_OPEN, node, sizeof(req.in));
+		req.in = (struct fuse_open_in){ .flags = O_WRONLY | O_TRUNC,
+						 .open_flags = kill ? FUSE_OPEN_KILL_SUIDGID : 0 };
+		ssize_t n = vfs_raw(c, 1, &req, sizeof(req), &rep, sizeof(rep));
+		CHECK(n == (ssize_t)sizeof(rep) && rep.h.error == 0, "OPEN O_TRUNC: %zd %d", n,
+		      rep.h.error);
+		if (n == (ssize_t)sizeof(rep))
+			vfs_release(c, node, rep.out.fh, O_WRONLY);
+		CHECK(host_mode("kp-open") == (kill ? 0755u : 06755u),
+		      "OPEN O_TRUNC %s FUSE_OPEN_KILL_SUIDGID: mode %o", kill ? "with" : "without",
+		      host_mode("kp-open"));
+	}
+	session_end(&d, c);
+}
+
+/* A guest that takes v2 but not v1 leaves killing to us as well: the
+ * SETATTR that only clears setuid (what a guest without killpriv sends
+ * after a non-owner's write) is then a plain chmod, the owner's alone. */
+static void test_killpriv_v2_alone(void)
+{
+	struct daemon d;
+	struct vfs_client *c = session_with(&d, "--killpriv-v2", (struct vfs_client_options){
+		.request_queues = 1,
+		.init_flags = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_HANDLE_KILLPRIV_V2 |
+			      FUSE_MAX_PAGES | FUSE_INIT_EXT | FUSE_SETXATTR_EXT });
+	struct fuse_attr_out ao;
+
+	if (!c)
+		return;
+	CHECK(vfs_client_init_out(c)->flags & FUSE_HANDLE_KILLPRIV_V2, "v2 not negotiated");
+	CHECK(!(vfs_client_init_out(c)->flags & FUSE_HANDLE_KILLPRIV), "v1 negotiated unasked");
+	host_file("kp-chmod", "x", 04755);
+	uint64_t node = lookup(c, "kp-chmod");
+	c->uid = 1000;
+	c->gid = 1000;
+	struct fuse_setattr_in sa = { .valid = FATTR_MODE, .mode = S_IFREG | 0755 };
+	int err = vfs_setattr(c, node, &sa, &ao);
+	CHECK(err == -EPERM, "a non-owner's chmod clearing setuid: %d", err);
+	CHECK(host_mode("kp-chmod") == 04755, "mode %o", host_mode("kp-chmod"));
+	c->uid = 0;
+	c->gid = 0;
+	session_end(&d, c);
+}
+
 int main(void)
 {
 	const char *b = getenv("VFS_TEST_DAEMON_ARGS");
@@ -134,5 +282,8 @@ int main(void)
 	snprintf(share, sizeof(share), "%s/share", t_tmpdir());
 	mkdir(share, 0777);
 	t_run("preserve_noatime", test_preserve_noatime);
+	t_run("killpriv_v2_negotiated", test_killpriv_v2_negotiated);
+	t_run("killpriv_v1_and_v2", test_killpriv_v1_and_v2);
+	t_run("killpriv_v2_alone", test_killpriv_v2_alone);
 	return t_finish();
 }

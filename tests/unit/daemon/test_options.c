@@ -326,6 +326,21 @@ static void test_preserve_noatime(void **state)
 	PARSE_FAILS("--preserve-noatime", "--fd=3", "--shared-dir=/tmp", "--preserve-noatime=1");
 }
 
+static void test_killpriv_v2(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_false(opts.killpriv_v2);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--killpriv-v2");
+	assert_true(opts.killpriv_v2);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--killpriv-v2", "--no-killpriv-v2");
+	assert_false(opts.killpriv_v2);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "-o", "killpriv_v2");
+	assert_true(opts.killpriv_v2);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "-o", "killpriv_v2,no_killpriv_v2");
+	assert_false(opts.killpriv_v2);
+	PARSE_FAILS("--killpriv-v2", "--fd=3", "--shared-dir=/tmp", "--killpriv-v2=on");
+}
+
 static void test_allow_mmap(void **state)
 {
 	assert_int_equal(parse("--fd=3", "--shared-dir=/tmp", NULL), 0);
@@ -498,6 +513,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_unsupported_refused, teardown),
 		cmocka_unit_test_teardown(test_readonly, teardown),
 		cmocka_unit_test_teardown(test_preserve_noatime, teardown),
+		cmocka_unit_test_teardown(test_killpriv_v2, teardown),
 		cmocka_unit_test_teardown(test_allow_mmap, teardown),
 		cmocka_unit_test_teardown(test_sandbox_modes, teardown),
 		cmocka_unit_test_teardown(test_harmless_accepted, teardown),
