@@ -58,6 +58,11 @@ unsigned vfs_client_request_queues(const struct vfs_client *c);
 /* Negotiated virtio features and vhost-user protocol features. */
 uint64_t vfs_client_features(const struct vfs_client *c);
 uint64_t vfs_client_protocol_features(const struct vfs_client *c);
+/* Read size bytes (at most 256) of the device config space at offset
+ * with GET_CONFIG (struct virtio_fs_config: tag[36], num_request_queues).
+ * Returns size, -ENOTSUP when the backend offers no
+ * VHOST_USER_PROTOCOL_F_CONFIG, -EIO when it refuses the read. */
+int vfs_client_get_config(struct vfs_client *c, uint32_t offset, void *buf, uint32_t size);
 /* Route ordinary requests to request queue q (1..N); 0 = round robin. */
 void vfs_client_set_queue(struct vfs_client *c, unsigned q);
 

@@ -1,6 +1,7 @@
 /* daemon.c: wires passthrough -> FUSE server -> vhost-user queues. */
 #include "daemon/daemon.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -125,6 +126,15 @@ static void daemon_log_queue_counts(const struct daemon *d)
 		log_info("requests served: %s", line);
 }
 
+void daemon_virtio_fs_config(const char *tag, struct virtio_fs_config *out)
+{
+	size_t len = strlen(tag);
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->tag, tag, len < sizeof(out->tag) ? len : sizeof(out->tag));
+	out->num_request_queues = htole32(DAEMON_CONFIG_REQUEST_QUEUES);
+}
+
 int daemon_serve_vhost_user(struct daemon *d, int listen_fd)
 {
 	int conn = vhost_user_accept(listen_fd);
@@ -139,6 +149,11 @@ int daemon_serve_vhost_user(struct daemon *d, int listen_fd)
 		.iface = &daemon_vu_iface,
 		.opaque = d,
 	};
+	if (d->opts->tag) {
+		daemon_virtio_fs_config(d->opts->tag, &d->fs_config);
+		config.device_config = &d->fs_config;
+		config.device_config_size = sizeof(d->fs_config);
+	}
 	struct vu_dev *dev = vu_dev_new(conn, &config);
 	if (!dev) {
 		close(conn);

@@ -4,6 +4,7 @@
 #ifndef VFSD_DAEMON_H
 #define VFSD_DAEMON_H
 
+#include <linux/virtio_fs.h>
 #include <signal.h>
 
 #include "daemon/options.h"
@@ -28,7 +29,15 @@ struct daemon {
 	struct fuse_server *server;
 	struct queue_worker *workers[1 + DAEMON_MAX_REQUEST_QUEUES];
 	struct daemon_queue_count served[1 + DAEMON_MAX_REQUEST_QUEUES];
+	/* The device config space given to a frontend that asks (--tag). */
+	struct virtio_fs_config fs_config;
 };
+
+/* The virtio-fs config space --tag gives: the tag, NUL-padded (not
+ * NUL-terminated at 36 bytes), and one request queue, as the Rust
+ * virtiofsd says; a frontend still chooses how many it creates. */
+#define DAEMON_CONFIG_REQUEST_QUEUES 1
+void daemon_virtio_fs_config(const char *tag, struct virtio_fs_config *out);
 
 /* Open the shared directory and build the FUSE server over it. In a
  * sandbox the shared directory is "/" and proc_self_fd comes from it;

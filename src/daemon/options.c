@@ -278,6 +278,48 @@ static int opt_inode_file_handles(struct parser *p, const char *name, const char
 			   name, value);
 }
 
+/* Whether s is well-formed UTF-8 (no overlong forms, surrogates or code
+ * points past U+10FFFF): the virtio spec says the tag is UTF-8. */
+static bool utf8_valid(const unsigned char *s)
+{
+	while (*s) {
+		unsigned c = *s++, n, cp;
+
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return false;
+		for (unsigned i = 0; i < n; i++, s++) {
+			if ((*s & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (*s & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+	}
+	return true;
+}
+
+/* As the Rust virtiofsd: not empty, at most 36 bytes (UTF-8). */
+static int opt_tag(struct parser *p, const char *name, const char *value)
+{
+	size_t len = strlen(value);
+
+	if (len == 0 || len > OPTIONS_TAG_MAX)
+		return parser_fail(p, "%s: '%s' is %zu bytes; a tag has 1 to %d", name, value, len,
+				   OPTIONS_TAG_MAX);
+	if (!utf8_valid((const unsigned char *)value))
+		return parser_fail(p, "%s: not valid UTF-8", name);
+	return set_string(p, name, value, &p->opts->tag);
+}
+
 /* Checked against the capability names when the daemon starts. */
 static int opt_modcaps(struct parser *p, const char *name, const char *value)
 {
@@ -308,6 +350,7 @@ static const struct option_spec long_options[] = {
 	{ "sandbox", ARG_REQUIRED, opt_sandbox },
 	{ "seccomp", ARG_REQUIRED, opt_seccomp },
 	{ "inode-file-handles", ARG_REQUIRED, opt_inode_file_handles },
+	{ "tag", ARG_REQUIRED, opt_tag },
 	{ "xattr", ARG_NONE, opt_flag },
 	{ "posix-acl", ARG_NONE, opt_flag },
 	{ "writeback", ARG_NONE, opt_flag },
@@ -334,7 +377,6 @@ static const struct option_spec long_options[] = {
 	{ "translate-gid", ARG_REQUIRED, opt_unsupported },
 	{ "uid-map", ARG_REQUIRED, opt_unsupported },
 	{ "gid-map", ARG_REQUIRED, opt_unsupported },
-	{ "tag", ARG_REQUIRED, opt_unsupported },
 	{ "migration-mode", ARG_REQUIRED, opt_unsupported },
 	{ "migration-on-error", ARG_REQUIRED, opt_unsupported },
 	{ "migration-verify-handles", ARG_NONE, opt_unsupported },
@@ -572,6 +614,8 @@ static int options_finish(struct parser *p)
 		return parser_fail(p, "one of --socket-path, --fd or --fuse-mount is required");
 	if (transports > 1)
 		return parser_fail(p, "--socket-path, --fd and --fuse-mount exclude each other");
+	if (o->tag && o->fuse_mount)
+		return parser_fail(p, "--tag: only with --socket-path or --fd (a vhost-user device)");
 	if (o->socket_group && !o->socket_path)
 		return parser_fail(p, "--socket-group: only valid with --socket-path");
 	if (!o->shared_dir)
@@ -624,11 +668,13 @@ void options_free(struct options *opts)
 	free(opts->shared_dir);
 	free(opts->fuse_mount);
 	free(opts->modcaps);
+	free(opts->tag);
 	opts->socket_path = NULL;
 	opts->socket_group = NULL;
 	opts->shared_dir = NULL;
 	opts->fuse_mount = NULL;
 	opts->modcaps = NULL;
+	opts->tag = NULL;
 }
 
 const char *options_usage(void)
@@ -646,6 +692,10 @@ const char *options_usage(void)
 	"  --fd=N                    inherited listening (not yet connected) socket\n"
 	"  --socket-group=GROUP      group owning the socket (with --socket-path)\n"
 	"  --fuse-mount=DIR          serve over /dev/fuse, mounted at DIR\n"
+	"  --tag=TAG                 the tag the device's config space offers a frontend\n"
+	"                            that reads it (at most 36 bytes); offers\n"
+	"                            VHOST_USER_PROTOCOL_F_CONFIG, which QEMU 7.1-8.0\n"
+	"                            crash on, and QEMU up to 10 never reads\n"
 	"  --cache=MODE              never, metadata, auto or always (default: auto)\n"
 	"  --thread-pool-size=N      threads per request queue; 0: no pool, one thread (default: 2)\n"
 	"  --xattr                   enable extended attributes\n"
@@ -685,7 +735,7 @@ const char *options_usage(void)
 	"  -f                        ignored: virtiofsd always runs in the foreground\n"
 	"\n"
 	"Not supported yet (refused): --xattrmap, --translate-uid, --translate-gid,\n"
-	"  --uid-map, --gid-map, --tag, --security-label, --migration-*, --daemonize.\n";
+	"  --uid-map, --gid-map, --security-label, --migration-*, --daemonize.\n";
 }
 
 const char *options_capabilities_json(void)

@@ -15,6 +15,9 @@
 enum sandbox_mode { SANDBOX_NAMESPACE, SANDBOX_CHROOT, SANDBOX_NONE };
 enum seccomp_mode { SECCOMP_KILL, SECCOMP_LOG, SECCOMP_TRAP, SECCOMP_NONE };
 
+/* virtio_fs_config.tag: a --tag fills at most this many bytes. */
+#define OPTIONS_TAG_MAX 36
+
 struct options {
 	char *socket_path;        /* --socket-path / --socket (legacy) */
 	int fd;                   /* --fd=N, -1 when absent */
@@ -36,6 +39,7 @@ struct options {
 	bool killpriv_v2;
 	bool readonly;            /* --readonly: EROFS for every change */
 	bool preserve_noatime;    /* keep the guest's O_NOATIME */
+	char *tag;                /* --tag: offered in the device config space */
 	enum log_level log_level;
 	bool syslog;
 	uint64_t rlimit_nofile;   /* 0: raise to the hard limit (the default) */

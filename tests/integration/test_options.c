@@ -2,6 +2,7 @@
  * through the user-space driver: every test starts a daemon with the
  * option (and, where it proves something, one without it) and checks the
  * difference on the wire and on the host. */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -274,6 +275,58 @@ static void test_killpriv_v2_alone(void)
 	session_end(&d, c);
 }
 
+/* ---------------------------------------------------------------- */
+/* --tag */
+
+static void test_tag(void)
+{
+	struct virtio_fs_cfg {
+		uint8_t tag[36];
+		uint32_t num_request_queues;
+	} __attribute__((packed)) cfg;
+	struct daemon d;
+	struct vfs_client *c = session(&d, "--tag=my-share");
+	uint8_t two[2];
+
+	if (!c)
+		return;
+	CHECK(vfs_client_protocol_features(c) & (1ull << 9),
+	      "--tag: VHOST_USER_PROTOCOL_F_CONFIG not negotiated (%#llx)",
+	      (unsigned long long)vfs_client_protocol_features(c));
+	memset(&cfg, 0xee, sizeof(cfg));
+	int n = vfs_client_get_config(c, 0, &cfg, sizeof(cfg));
+	CHECK(n == (int)sizeof(cfg), "GET_CONFIG: %d", n);
+	CHECK(!memcmp(cfg.tag, "my-share", 8), "tag %.36s", (const char *)cfg.tag);
+	for (unsigned i = 8; i < sizeof(cfg.tag); i++)
+		CHECK(cfg.tag[i] == 0, "tag byte %u is %#x, not NUL padding", i, cfg.tag[i]);
+	CHECK(le32toh(cfg.num_request_queues) == 1, "num_request_queues %u",
+	      le32toh(cfg.num_request_queues));
+	CHECK(vfs_client_get_config(c, 3, two, 2) == 2 && !memcmp(two, "sh", 2),
+	      "GET_CONFIG at an offset");
+	/* the queues keep serving around it */
+	struct fuse_attr_out ao;
+	CHECK_OK(vfs_getattr(c, FUSE_ROOT_ID, VFS_NO_FH, &ao));
+	session_end(&d, c);
+
+	/* 36 bytes: the whole field, no NUL */
+	c = session(&d, "--tag=abcdefghijklmnopqrstuvwxyz0123456789");
+	if (c) {
+		n = vfs_client_get_config(c, 0, &cfg, sizeof(cfg));
+		CHECK(n == (int)sizeof(cfg) &&
+		      !memcmp(cfg.tag, "abcdefghijklmnopqrstuvwxyz0123456789", 36),
+		      "36-byte tag: %d %.36s", n, (const char *)cfg.tag);
+		session_end(&d, c);
+	}
+
+	/* without --tag: no CONFIG at all (QEMU 7.1-8.0 would crash) */
+	c = session(&d, NULL);
+	if (c) {
+		CHECK(!(vfs_client_protocol_features(c) & (1ull << 9)), "CONFIG offered without --tag");
+		CHECK(vfs_client_get_config(c, 0, &cfg, sizeof(cfg)) == -ENOTSUP, "GET_CONFIG");
+		session_end(&d, c);
+	}
+}
+
 int main(void)
 {
 	const char *b = getenv("VFS_TEST_DAEMON_ARGS");
@@ -285,5 +338,6 @@ int main(void)
 	t_run("killpriv_v2_negotiated", test_killpriv_v2_negotiated);
 	t_run("killpriv_v1_and_v2", test_killpriv_v1_and_v2);
 	t_run("killpriv_v2_alone", test_killpriv_v2_alone);
+	t_run("tag", test_tag);
 	return t_finish();
 }

@@ -293,7 +293,7 @@ static void test_unsupported_refused(void **state)
 		"--translate-gid=map:0:1000:1", "--uid-map=:0:1000:1:", "--gid-map=:0:1000:1:",
 		"--security-label", "--migration-mode=find-paths",
 		"--migration-on-error=abort", "--migration-verify-handles",
-		"--migration-confirm-paths", "--tag=fs0",
+		"--migration-confirm-paths",
 		"--inode-file-handles=mandatory", "--inode-file-handles=prefer",
 	};
 
@@ -339,6 +339,34 @@ static void test_killpriv_v2(void **state)
 	PARSE_OK("--fd=3", "--shared-dir=/tmp", "-o", "killpriv_v2,no_killpriv_v2");
 	assert_false(opts.killpriv_v2);
 	PARSE_FAILS("--killpriv-v2", "--fd=3", "--shared-dir=/tmp", "--killpriv-v2=on");
+}
+
+static void test_tag(void **state)
+{
+	static const char tag36[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_null(opts.tag);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--tag=fs0");
+	assert_string_equal(opts.tag, "fs0");
+	PARSE_OK("--socket-path=/tmp/s", "--shared-dir=/tmp", "--tag", tag36);
+	assert_string_equal(opts.tag, tag36);
+	/* 18 two-byte characters: 36 bytes */
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--tag=\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+		 "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9");
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--tag=a", "--tag=b");
+	assert_string_equal(opts.tag, "b");
+	PARSE_FAILS("37 bytes", "--fd=3", "--shared-dir=/tmp",
+		    "--tag=abcdefghijklmnopqrstuvwxyz0123456789X");
+	PARSE_FAILS("38 bytes", "--fd=3", "--shared-dir=/tmp", "--tag=x\u00e9\u00e9\u00e9\u00e9"
+		    "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+		    "\u00e9\u00e9X");
+	PARSE_FAILS("--tag", "--fd=3", "--shared-dir=/tmp", "--tag=");
+	PARSE_FAILS("UTF-8", "--fd=3", "--shared-dir=/tmp", "--tag=a\xff");
+	PARSE_FAILS("UTF-8", "--fd=3", "--shared-dir=/tmp", "--tag=\xc0\x80");
+	PARSE_FAILS("UTF-8", "--fd=3", "--shared-dir=/tmp", "--tag=\xed\xa0\x80");
+	PARSE_FAILS("missing value", "--fd=3", "--shared-dir=/tmp", "--tag");
+	PARSE_FAILS("--tag", "--shared-dir=/tmp", "--fuse-mount=/mnt", "--tag=x");
 }
 
 static void test_allow_mmap(void **state)
@@ -514,6 +542,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_readonly, teardown),
 		cmocka_unit_test_teardown(test_preserve_noatime, teardown),
 		cmocka_unit_test_teardown(test_killpriv_v2, teardown),
+		cmocka_unit_test_teardown(test_tag, teardown),
 		cmocka_unit_test_teardown(test_allow_mmap, teardown),
 		cmocka_unit_test_teardown(test_sandbox_modes, teardown),
 		cmocka_unit_test_teardown(test_harmless_accepted, teardown),
