@@ -356,6 +356,8 @@ static size_t reply_finish(struct fuse_req *req, struct iov_cursor *hdr_cur, int
 		oh.len = (uint32_t)(sizeof(oh) + req->payload);
 	}
 	iov_cursor_write(hdr_cur, &oh, sizeof(oh));
+	log_trace("fuse: -> %s unique %llu error %d len %u", req->opname,
+		  (unsigned long long)oh.unique, oh.error, oh.len);
 	return oh.len;
 }
 
@@ -399,6 +401,10 @@ size_t fuse_server_handle_flags(struct fuse_server *server, const struct iovec *
 	req_init(&req, server);
 	const struct fuse_opcode_info *info = opcode_info(req.hdr.opcode);
 	int err = header_check(&req, in_len);
+
+	log_trace("fuse: <- %s unique %llu nodeid %llu len %u uid %u gid %u pid %u", req.opname,
+		  (unsigned long long)req.hdr.unique, (unsigned long long)req.hdr.nodeid,
+		  req.hdr.len, req.hdr.uid, req.hdr.gid, req.hdr.pid);
 
 	if (info && info->no_reply) {
 		if (!err)

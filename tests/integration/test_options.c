@@ -327,6 +327,94 @@ static void test_tag(void)
 	}
 }
 
+/* ---------------------------------------------------------------- */
+/* --log-level */
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (!f)
+		return strdup("");
+	if (getdelim(&buf, &len, '\0', f) < 0) {
+		free(buf);
+		buf = strdup("");
+	}
+	fclose(f);
+	return buf;
+}
+
+/* A session that makes the daemon say one thing at each level: error (a
+ * header whose length lies), warn (EBADF, a host-side errno), info (the
+ * session), debug (each vhost-user message), trace (each FUSE request).
+ * Returns the daemon's log. */
+static char *log_of_session(const char *level)
+{
+	char extra[64], log[300];
+	struct fuse_attr_out ao;
+	struct daemon d;
+
+	snprintf(extra, sizeof(extra), "--log-level=%s", level);
+	struct vfs_client *c = session(&d, extra);
+	if (!c)
+		return strdup("");
+	snprintf(log, sizeof(log), "%s.checked", d.log);
+	CHECK(vfs_getattr(c, 0x7fff0000, VFS_NO_FH, &ao) == -EBADF, "GETATTR of a made-up node");
+	{
+		struct fuse_in_header h;
+		struct fuse_out_header oh;
+
+		vfs_msg_init(c, &h, FUSE_GETATTR, FUSE_ROOT_ID, 0);
+		h.len += 8;	/* a lie */
+		CHECK(vfs_raw(c, 1, &h, sizeof(h), &oh, sizeof(oh)) == sizeof(oh) &&
+		      oh.error == -EINVAL, "a lying header");
+	}
+	CHECK_OK(vfs_getattr(c, FUSE_ROOT_ID, VFS_NO_FH, &ao));
+	session_end(&d, c);
+	return slurp(log);
+}
+
+static void test_log_levels(void)
+{
+	static const struct {
+		const char *level;
+		bool error, warn, info, debug, trace;
+	} cases[] = {
+		{ "off", false, false, false, false, false },
+		{ "error", true, false, false, false, false },
+		{ "warn", true, true, false, false, false },
+		{ "info", true, true, true, false, false },
+		{ "debug", true, true, true, true, false },
+		{ "trace", true, true, true, true, true },
+	};
+	static const char *const marks[] = {
+		"error virtiofsd] fuse: GETATTR: header len",
+		"warn virtiofsd] fuse: GETATTR (unique",
+		"info virtiofsd] fuse: session started",
+		"debug virtiofsd] vhost-user: GET_FEATURES",
+		"trace virtiofsd] fuse: <- GETATTR unique",
+	};
+
+	if (getenv("VFS_TEST_VERBOSE")) {
+		printf("SKIP log_levels: VFS_TEST_VERBOSE sends the daemon's log to ours\n");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *log = log_of_session(cases[i].level);
+		const bool want[] = { cases[i].error, cases[i].warn, cases[i].info, cases[i].debug,
+				      cases[i].trace };
+
+		for (size_t m = 0; m < sizeof(marks) / sizeof(marks[0]); m++)
+			CHECK(!!strstr(log, marks[m]) == want[m], "--log-level=%s: '%s' %s", cases[i].level,
+			      marks[m], want[m] ? "missing" : "logged");
+		if (!strcmp(cases[i].level, "off"))
+			CHECK(!strstr(log, "virtiofsd]"), "--log-level=off logged:\n%s", log);
+		free(log);
+	}
+}
+
 int main(void)
 {
 	const char *b = getenv("VFS_TEST_DAEMON_ARGS");
@@ -339,5 +427,6 @@ int main(void)
 	t_run("killpriv_v1_and_v2", test_killpriv_v1_and_v2);
 	t_run("killpriv_v2_alone", test_killpriv_v2_alone);
 	t_run("tag", test_tag);
+	t_run("log_levels", test_log_levels);
 	return t_finish();
 }

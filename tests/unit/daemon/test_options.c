@@ -210,6 +210,27 @@ static void test_debug_flag(void **state)
 	PARSE_FAILS("--log-level", "--fd=3", "--shared-dir=/tmp", "--log-level=loud");
 }
 
+static void test_log_levels(void **state)
+{
+	static const struct { const char *arg; enum log_level level; } cases[] = {
+		{ "--log-level=error", LOG_LEVEL_ERROR }, { "--log-level=warn", LOG_LEVEL_WARN },
+		{ "--log-level=info", LOG_LEVEL_INFO }, { "--log-level=debug", LOG_LEVEL_DEBUG },
+		{ "--log-level=trace", LOG_LEVEL_TRACE }, { "--log-level=off", LOG_LEVEL_OFF },
+		{ "-olog_level=err", LOG_LEVEL_ERROR }, { "-ologlevel=warn", LOG_LEVEL_WARN },
+		{ "-olog_level=off", LOG_LEVEL_OFF }, { "-d", LOG_LEVEL_DEBUG },
+		/* the Rust virtiofsd's log crate ignores case */
+		{ "--log-level=ERROR", LOG_LEVEL_ERROR }, { "--log-level=Trace", LOG_LEVEL_TRACE },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		PARSE_OK("--fd=3", "--shared-dir=/tmp", cases[i].arg);
+		if (opts.log_level != cases[i].level)
+			fail_msg("%s: level %d", cases[i].arg, opts.log_level);
+	}
+	PARSE_FAILS("--log-level", "--fd=3", "--shared-dir=/tmp", "--log-level=err");
+	PARSE_FAILS("--log-level", "--fd=3", "--shared-dir=/tmp", "--log-level=");
+}
+
 static void test_posix_acl_implies_xattr(void **state)
 {
 	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--posix-acl");
@@ -529,6 +550,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_legacy_cache_none, teardown),
 		cmocka_unit_test_teardown(test_readdirplus_explicit, teardown),
 		cmocka_unit_test_teardown(test_debug_flag, teardown),
+		cmocka_unit_test_teardown(test_log_levels, teardown),
 		cmocka_unit_test_teardown(test_posix_acl_implies_xattr, teardown),
 		cmocka_unit_test_teardown(test_bad_number, teardown),
 		cmocka_unit_test_teardown(test_thread_pool_zero, teardown),
