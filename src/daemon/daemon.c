@@ -34,6 +34,7 @@ int daemon_init(struct daemon *d, const struct options *opts, int proc_self_fd)
 {
 	memset(d, 0, sizeof(*d));
 	d->opts = opts;
+	d->ready_fd = -1;
 
 	struct passthrough_config config = daemon_fs_config(opts);
 	if (proc_self_fd >= 0) {
@@ -135,8 +136,25 @@ void daemon_virtio_fs_config(const char *tag, struct virtio_fs_config *out)
 	out->num_request_queues = htole32(DAEMON_CONFIG_REQUEST_QUEUES);
 }
 
+void daemon_notify_ready(struct daemon *d)
+{
+	ssize_t n;
+
+	if (d->ready_fd < 0)
+		return;
+	do {
+		n = write(d->ready_fd, "r", 1);
+	} while (n < 0 && errno == EINTR);
+	if (n != 1)
+		log_error("--daemonize: telling the first process we are ready: %s",
+			  n < 0 ? strerror(errno) : "short write");
+	close(d->ready_fd);
+	d->ready_fd = -1;
+}
+
 int daemon_serve_vhost_user(struct daemon *d, int listen_fd)
 {
+	daemon_notify_ready(d);
 	int conn = vhost_user_accept(listen_fd);
 	if (conn < 0) {
 		log_error("accepting the VMM's connection: %s", strerror(-conn));
@@ -179,6 +197,7 @@ int daemon_serve_fuse_dev(struct daemon *d, volatile sig_atomic_t *stop)
 		return err;
 	}
 	log_info("serving %s at %s through /dev/fuse", d->opts->shared_dir, d->opts->fuse_mount);
+	daemon_notify_ready(d);
 	struct fuse_dev_serve_config config = {
 		.fuse_fd = fuse_fd,
 		.mountpoint = d->opts->fuse_mount,

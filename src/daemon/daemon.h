@@ -31,6 +31,9 @@ struct daemon {
 	struct daemon_queue_count served[1 + DAEMON_MAX_REQUEST_QUEUES];
 	/* The device config space given to a frontend that asks (--tag). */
 	struct virtio_fs_config fs_config;
+	/* --daemonize: the pipe the waiting first process reads one byte from
+	 * once we are ready to serve; -1 otherwise. */
+	int ready_fd;
 };
 
 /* The virtio-fs config space --tag gives: the tag, NUL-padded (not
@@ -44,6 +47,10 @@ void daemon_virtio_fs_config(const char *tag, struct virtio_fs_config *out);
  * otherwise proc_self_fd is -1. */
 int daemon_init(struct daemon *d, const struct options *opts, int proc_self_fd);
 void daemon_fini(struct daemon *d);
+
+/* Tells the process waiting in main.c's daemonize() that we serve now
+ * (once; nothing without --daemonize). */
+void daemon_notify_ready(struct daemon *d);
 
 /* Accept one frontend on listen_fd and serve it until it disconnects.
  * Returns 0 on a clean disconnect. */

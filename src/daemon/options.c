@@ -229,6 +229,8 @@ static int opt_flag(struct parser *p, const char *name, const char *value)
 		o->readonly = true;
 	else if (strcmp(name, "--preserve-noatime") == 0)
 		o->preserve_noatime = true;
+	else if (strcmp(name, "--daemonize") == 0)
+		o->daemonize = true;
 	else if (strcmp(name, "--syslog") == 0)
 		o->syslog = true;
 	else if (strcmp(name, "--print-capabilities") == 0)
@@ -331,11 +333,6 @@ static int opt_unsupported(struct parser *p, const char *name, const char *value
 	return unsupported(p, name);
 }
 
-static int opt_daemonize(struct parser *p, const char *name, const char *value)
-{
-	return parser_fail(p, "%s: not supported (run in the foreground)", name);
-}
-
 static const struct option_spec long_options[] = {
 	{ "socket-path", ARG_REQUIRED, opt_socket_path },
 	{ "socket", ARG_REQUIRED, opt_socket_path },
@@ -368,7 +365,7 @@ static const struct option_spec long_options[] = {
 	{ "print-capabilities", ARG_NONE, opt_flag },
 	{ "version", ARG_NONE, opt_flag },
 	{ "help", ARG_NONE, opt_flag },
-	{ "daemonize", ARG_NONE, opt_daemonize },
+	{ "daemonize", ARG_NONE, opt_flag },
 	/* Rust virtiofsd options we do not implement yet: refused, never
 	 * silently ignored, so nobody gets a weaker setup than asked for. */
 	{ "modcaps", ARG_REQUIRED, opt_modcaps },
@@ -558,7 +555,8 @@ static int parse_short(struct parser *p, int argc, char **argv, int *i)
 		p->opts->log_level = LOG_LEVEL_DEBUG;
 		return 0;
 	}
-	/* QEMU's daemon needed -f to stay in the foreground; we always do. */
+	/* QEMU's daemon needed -f to stay in the foreground; we stay there
+	 * unless --daemonize, as the Rust virtiofsd, which ignores -f. */
 	if (strcmp(arg, "-f") == 0)
 		return 0;
 	if (strcmp(arg, "-h") == 0) {
@@ -715,6 +713,11 @@ const char *options_usage(void)
 	"  --no-killpriv-v2          disable FUSE_HANDLE_KILLPRIV_V2 (default)\n"
 	"  --log-level=LEVEL         error, warn, info, debug, trace or off (default: info)\n"
 	"  --syslog                  log to syslog instead of stderr\n"
+	"  --daemonize               go to the background once the socket listens and the\n"
+	"                            sandbox is up (the first process then exits 0, or\n"
+	"                            with the daemon's status if it failed first); new\n"
+	"                            session, cwd /, stdin and stdout on /dev/null, stderr\n"
+	"                            too with --syslog\n"
 	"  --rlimit-nofile=N         set RLIMIT_NOFILE; 0 leaves it unchanged\n"
 	"  --sandbox=MODE            namespace (default), chroot or none; --fuse-mount: none\n"
 	"  --seccomp=ACTION          kill (default), log, trap or none; --fuse-mount: none\n"
@@ -732,10 +735,10 @@ const char *options_usage(void)
 	"                            log_level=LEVEL, sandbox=MODE, modcaps=CAPS,\n"
 	"                            timeout=N (ignored), norace\n"
 	"  -d                        same as --log-level=debug\n"
-	"  -f                        ignored: virtiofsd always runs in the foreground\n"
+	"  -f                        ignored: the foreground is the default\n"
 	"\n"
 	"Not supported yet (refused): --xattrmap, --translate-uid, --translate-gid,\n"
-	"  --uid-map, --gid-map, --security-label, --migration-*, --daemonize.\n";
+	"  --uid-map, --gid-map, --security-label, --migration-*.\n";
 }
 
 const char *options_capabilities_json(void)

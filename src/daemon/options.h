@@ -42,6 +42,7 @@ struct options {
 	char *tag;                /* --tag: offered in the device config space */
 	enum log_level log_level;
 	bool syslog;
+	bool daemonize;           /* --daemonize: detach once ready to serve */
 	uint64_t rlimit_nofile;   /* 0: raise to the hard limit (the default) */
 	bool rlimit_nofile_set;
 	enum sandbox_mode sandbox;

@@ -8,7 +8,11 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -415,6 +419,226 @@ static void test_log_levels(void)
 	}
 }
 
+/* ---------------------------------------------------------------- */
+/* --daemonize */
+
+static int pidfd_of(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Waits (bounded, no polling loop) for pid to end; true if it did. */
+static bool wait_end(pid_t pid, int ms)
+{
+	int fd = pidfd_of(pid);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	bool ended;
+
+	if (fd < 0)
+		return errno == ESRCH;
+	ended = poll(&p, 1, ms) == 1;
+	close(fd);
+	return ended;
+}
+
+/* Starts our daemon with --daemonize and extra, its output in log, and
+ * returns the first process's exit status (-1: it did not exit). */
+static int daemonize_launch(const char *sock, const char *log, const char *extra)
+{
+	char sockarg[300], dirarg[400], args[1024], *argv[40];
+	unsigned n = 0;
+	int status = -1;
+	pid_t pid;
+
+	snprintf(sockarg, sizeof(sockarg), "--socket-path=%s", sock);
+	snprintf(dirarg, sizeof(dirarg), "--shared-dir=%s", share);
+	/* Under ThreadSanitizer the forked daemon has TSan's thread, and the
+	 * namespace sandbox refuses a process with threads: chroot there. */
+	snprintf(args, sizeof(args), "%s %s %s", base_args, extra ? extra : "",
+		 getenv("VFS_TEST_TSAN") && !strstr(base_args, "--sandbox=") ? "--sandbox=chroot" : "");
+	argv[n++] = (char *)OUR_DAEMON_PATH;
+	argv[n++] = sockarg;
+	argv[n++] = dirarg;
+	argv[n++] = (char *)"--daemonize";
+	for (char *save, *tok = strtok_r(args, " ", &save); tok && n < 38;
+	     tok = strtok_r(NULL, " ", &save))
+		argv[n++] = tok;
+	argv[n] = NULL;
+	unlink(sock);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0)
+		return -1;
+	if (!wait_end(pid, 20000)) {
+		CHECK(0, "the first process did not exit: not daemonized");
+		kill(pid, SIGKILL);
+	}
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+/* Our daemon's processes serving sock (the sandbox's waiting parent and
+ * its child, or the one process without a namespace sandbox). */
+static unsigned daemon_pids(const char *sock, pid_t *out, unsigned max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	unsigned n = 0;
+
+	while (d && (de = readdir(d)) && n < max) {
+		char p[300], cmd[4096];
+		ssize_t len;
+		int fd;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/cmdline", de->d_name);
+		fd = open(p, O_RDONLY);
+		if (fd < 0)
+			continue;
+		len = read(fd, cmd, sizeof(cmd) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		cmd[len] = 0;
+		for (ssize_t i = 0; i < len; i++)
+			if (!cmd[i])
+				cmd[i] = ' ';
+		if (strstr(cmd, sock) && strstr(cmd, "--daemonize"))
+			out[n++] = (pid_t)atoi(de->d_name);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static long stat_field(pid_t pid, int field)
+{
+	char p[64], buf[1024], *rp;
+	long v = -1;
+	int fd;
+	ssize_t len;
+
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	fd = open(p, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = 0;
+	rp = strrchr(buf, ')');
+	/* fields from 3 (state) on follow ") " */
+	for (int f = 3; rp && f <= field; f++) {
+		rp = strchr(rp + 1, ' ');
+		if (rp && f == field)
+			v = strtol(rp + 1, NULL, 10);
+	}
+	return v;
+}
+
+static bool fd_is(pid_t pid, int fd, const char *want)
+{
+	char p[64], target[512];
+	ssize_t n;
+
+	snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)pid, fd);
+	n = readlink(p, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = 0;
+	return !strcmp(target, want);
+}
+
+static bool all_end(const pid_t *pids, unsigned n)
+{
+	bool ok = true;
+
+	for (unsigned i = 0; i < n; i++)
+		ok &= wait_end(pids[i], 10000);
+	return ok;
+}
+
+static void test_daemonize(void)
+{
+	char sock[300], log[300];
+	pid_t pids[4];
+	unsigned n;
+	int err, status;
+
+	snprintf(sock, sizeof(sock), "%s/dz.sock", t_tmpdir());
+	snprintf(log, sizeof(log), "%s/dz.log", t_tmpdir());
+
+	/* ready: the first process exits 0, and the socket takes a frontend
+	 * at once, with no retry */
+	status = daemonize_launch(sock, log, NULL);
+	CHECK(status == 0, "--daemonize: the first process ended with %#x", status);
+	struct vfs_client *c = vfs_client_open(sock, &(struct vfs_client_options){
+		.request_queues = 1, .timeout_ms = 5000 }, &err);
+	CHECK(c != NULL, "connecting right after the first process exited: %s", strerror(-err));
+	n = daemon_pids(sock, pids, 4);
+	CHECK(n >= 1, "no daemon process left");
+	for (unsigned i = 0; i < n; i++) {
+		long sid = stat_field(pids[i], 6), tty = stat_field(pids[i], 7);
+
+		CHECK(sid != getsid(0) && (sid == pids[0] || sid == pids[i]),
+		      "pid %d: session %ld, not its own (ours %d)", (int)pids[i], sid, (int)getsid(0));
+		CHECK(tty == 0, "pid %d has a terminal (%ld)", (int)pids[i], tty);
+		CHECK(fd_is(pids[i], 0, "/dev/null") && fd_is(pids[i], 1, "/dev/null"),
+		      "pid %d: stdin or stdout not on /dev/null", (int)pids[i]);
+		CHECK(fd_is(pids[i], 2, log), "pid %d: stderr not kept on the log", (int)pids[i]);
+	}
+	if (c) {
+		struct fuse_attr_out ao;
+
+		CHECK_OK(vfs_getattr(c, FUSE_ROOT_ID, VFS_NO_FH, &ao));
+		vfs_client_close(c);
+	}
+	/* a frontend's disconnect ends it, as in the foreground */
+	CHECK(all_end(pids, n), "the daemon did not end when the frontend left");
+	CHECK(!t_sanitizer_report(log), "a sanitizer report in %s", log);
+
+	/* a stop signal ends it, sandbox and all */
+	status = daemonize_launch(sock, log, NULL);
+	CHECK(status == 0, "second start: %#x", status);
+	n = daemon_pids(sock, pids, 4);
+	CHECK(n >= 1, "no daemon process left");
+	if (n) {
+		pid_t leader = (pid_t)stat_field(pids[0], 6);
+
+		kill(leader > 0 ? leader : pids[0], SIGTERM);
+		CHECK(all_end(pids, n), "SIGTERM did not end the daemonized daemon");
+	}
+
+	/* --syslog: stderr goes to /dev/null too */
+	status = daemonize_launch(sock, log, "--syslog");
+	CHECK(status == 0, "--syslog start: %#x", status);
+	n = daemon_pids(sock, pids, 4);
+	for (unsigned i = 0; i < n; i++)
+		CHECK(fd_is(pids[i], 2, "/dev/null"), "--syslog: pid %d stderr kept", (int)pids[i]);
+	c = vfs_client_open(sock, &(struct vfs_client_options){ .request_queues = 1 }, &err);
+	CHECK(c != NULL, "connect: %s", strerror(-err));
+	if (c)
+		vfs_client_close(c);
+	CHECK(all_end(pids, n), "the --syslog daemon did not end");
+
+	/* a failure after the fork (an unknown capability, checked with the
+	 * sandbox) is the first process's exit status, and nothing stays */
+	status = daemonize_launch(sock, log, "--modcaps=+frobnicate");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+	      "a daemon that failed to start: first process %#x", status);
+	CHECK(daemon_pids(sock, pids, 4) == 0, "a failed daemon left a process behind");
+	CHECK(!t_sanitizer_report(log), "a sanitizer report in %s", log);
+}
+
 int main(void)
 {
 	const char *b = getenv("VFS_TEST_DAEMON_ARGS");
@@ -428,5 +652,6 @@ int main(void)
 	t_run("killpriv_v2_alone", test_killpriv_v2_alone);
 	t_run("tag", test_tag);
 	t_run("log_levels", test_log_levels);
+	t_run("daemonize", test_daemonize);
 	return t_finish();
 }

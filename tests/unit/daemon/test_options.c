@@ -325,7 +325,6 @@ static void test_unsupported_refused(void **state)
 	}
 	PARSE_FAILS("not supported yet", "--fd=3", "-o", "source=/tmp,xattrmap=:map::x.:");
 	PARSE_FAILS("not supported yet", "--fd=3", "-o", "source=/tmp,security_label");
-	PARSE_FAILS("--daemonize", "--fd=3", "--shared-dir=/tmp", "--daemonize");
 	PARSE_FAILS("--sandbox", "--fd=3", "--shared-dir=/tmp", "--sandbox=jail");
 }
 
@@ -388,6 +387,18 @@ static void test_tag(void **state)
 	PARSE_FAILS("UTF-8", "--fd=3", "--shared-dir=/tmp", "--tag=\xed\xa0\x80");
 	PARSE_FAILS("missing value", "--fd=3", "--shared-dir=/tmp", "--tag");
 	PARSE_FAILS("--tag", "--shared-dir=/tmp", "--fuse-mount=/mnt", "--tag=x");
+}
+
+static void test_daemonize(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_false(opts.daemonize);
+	PARSE_OK("--socket-path=/tmp/s", "--shared-dir=/tmp", "--daemonize");
+	assert_true(opts.daemonize);
+	/* QEMU's -f (stay in the foreground) changes nothing either way */
+	PARSE_OK("--socket-path=/tmp/s", "--shared-dir=/tmp", "-f");
+	assert_false(opts.daemonize);
+	PARSE_FAILS("--daemonize", "--fd=3", "--shared-dir=/tmp", "--daemonize=yes");
 }
 
 static void test_allow_mmap(void **state)
@@ -565,6 +576,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_preserve_noatime, teardown),
 		cmocka_unit_test_teardown(test_killpriv_v2, teardown),
 		cmocka_unit_test_teardown(test_tag, teardown),
+		cmocka_unit_test_teardown(test_daemonize, teardown),
 		cmocka_unit_test_teardown(test_allow_mmap, teardown),
 		cmocka_unit_test_teardown(test_sandbox_modes, teardown),
 		cmocka_unit_test_teardown(test_harmless_accepted, teardown),
