@@ -27,6 +27,7 @@ static struct passthrough_config daemon_fs_config(const struct options *opts)
 		.killpriv_v2 = opts->killpriv_v2,
 		.readonly = opts->readonly,
 		.preserve_noatime = opts->preserve_noatime,
+		.xattrmap = opts->xattrmap,
 	};
 }
 

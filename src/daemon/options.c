@@ -322,6 +322,24 @@ static int opt_tag(struct parser *p, const char *name, const char *value)
 	return set_string(p, name, value, &p->opts->tag);
 }
 
+/* Parsed here, so that a bad rule stops the start with its reason. */
+static int xattrmap_set(struct parser *p, const char *name, const char *value)
+{
+	char why[256];
+	struct xattr_map *map = xattr_map_parse(value, why, sizeof(why));
+
+	if (!map)
+		return parser_fail(p, "%s: %s", name, why);
+	xattr_map_free(p->opts->xattrmap);
+	p->opts->xattrmap = map;
+	return 0;
+}
+
+static int opt_xattrmap(struct parser *p, const char *name, const char *value)
+{
+	return xattrmap_set(p, name, value);
+}
+
 /* Checked against the capability names when the daemon starts. */
 static int opt_modcaps(struct parser *p, const char *name, const char *value)
 {
@@ -348,6 +366,7 @@ static const struct option_spec long_options[] = {
 	{ "seccomp", ARG_REQUIRED, opt_seccomp },
 	{ "inode-file-handles", ARG_REQUIRED, opt_inode_file_handles },
 	{ "tag", ARG_REQUIRED, opt_tag },
+	{ "xattrmap", ARG_REQUIRED, opt_xattrmap },
 	{ "xattr", ARG_NONE, opt_flag },
 	{ "posix-acl", ARG_NONE, opt_flag },
 	{ "writeback", ARG_NONE, opt_flag },
@@ -369,7 +388,6 @@ static const struct option_spec long_options[] = {
 	/* Rust virtiofsd options we do not implement yet: refused, never
 	 * silently ignored, so nobody gets a weaker setup than asked for. */
 	{ "modcaps", ARG_REQUIRED, opt_modcaps },
-	{ "xattrmap", ARG_REQUIRED, opt_unsupported },
 	{ "translate-uid", ARG_REQUIRED, opt_unsupported },
 	{ "translate-gid", ARG_REQUIRED, opt_unsupported },
 	{ "uid-map", ARG_REQUIRED, opt_unsupported },
@@ -476,7 +494,7 @@ static int compat_tuple(struct parser *p, char *item, char *value)
 	if (strcmp(item, "modcaps") == 0)
 		return opt_modcaps(p, "-o modcaps", value);
 	if (strcmp(item, "xattrmap") == 0)
-		return unsupported(p, "-o xattrmap");
+		return xattrmap_set(p, "-o xattrmap", value);
 	return parser_fail(p, "-o %s: unknown option", item);
 }
 
@@ -595,7 +613,8 @@ static int options_finish(struct parser *p)
 	struct options *o = p->opts;
 	int transports;
 
-	if (o->posix_acl)
+	/* as with the Rust virtiofsd */
+	if (o->posix_acl || o->xattrmap)
 		o->xattr = true;
 	/* cache=never turns readdirplus off by default (as Rust and QEMU
 	 * do): its entries would be dropped at once. An explicit choice wins. */
@@ -667,12 +686,14 @@ void options_free(struct options *opts)
 	free(opts->fuse_mount);
 	free(opts->modcaps);
 	free(opts->tag);
+	xattr_map_free(opts->xattrmap);
 	opts->socket_path = NULL;
 	opts->socket_group = NULL;
 	opts->shared_dir = NULL;
 	opts->fuse_mount = NULL;
 	opts->modcaps = NULL;
 	opts->tag = NULL;
+	opts->xattrmap = NULL;
 }
 
 const char *options_usage(void)
@@ -698,6 +719,11 @@ const char *options_usage(void)
 	"  --thread-pool-size=N      threads per request queue; 0: no pool, one thread (default: 2)\n"
 	"  --xattr                   enable extended attributes\n"
 	"  --posix-acl               enable POSIX ACLs (implies --xattr)\n"
+	"  --xattrmap=RULES          translate xattr names between guest and host (implies\n"
+	"                            --xattr), e.g. :map::user.virtiofs.: or, for SELinux\n"
+	"                            in the guest, :map:security.selinux:user.virtiofs.:\n"
+	"                            (rules :type:scope:key:prepend:, type prefix, ok, bad\n"
+	"                            or unsupported, scope client, server or all)\n"
 	"  --writeback               enable the guest's writeback cache\n"
 	"  --allow-direct-io         honour O_DIRECT from the guest\n"
 	"  --allow-mmap              with --cache=never or metadata, let the guest mmap files\n"
@@ -733,11 +759,12 @@ const char *options_usage(void)
 	"                            [no_]writeback, [no_]readdirplus, [no_]allow_direct_io,\n"
 	"                            [no_]killpriv_v2, announce_submounts, debug,\n"
 	"                            log_level=LEVEL, sandbox=MODE, modcaps=CAPS,\n"
+	"                            xattrmap=RULES,\n"
 	"                            timeout=N (ignored), norace\n"
 	"  -d                        same as --log-level=debug\n"
 	"  -f                        ignored: the foreground is the default\n"
 	"\n"
-	"Not supported yet (refused): --xattrmap, --translate-uid, --translate-gid,\n"
+	"Not supported yet (refused): --translate-uid, --translate-gid,\n"
 	"  --uid-map, --gid-map, --security-label, --migration-*.\n";
 }
 

@@ -40,6 +40,7 @@ struct options {
 	bool readonly;            /* --readonly: EROFS for every change */
 	bool preserve_noatime;    /* keep the guest's O_NOATIME */
 	char *tag;                /* --tag: offered in the device config space */
+	struct xattr_map *xattrmap; /* --xattrmap, parsed (implies --xattr) */
 	enum log_level log_level;
 	bool syslog;
 	bool daemonize;           /* --daemonize: detach once ready to serve */

@@ -220,6 +220,17 @@ struct passthrough *passthrough_new(const struct passthrough_config *config, int
 		log_error("shared directory %s: %s", fs->shared_dir, strerror(-ret));
 		goto fail_handles;
 	}
+	/* a security.capability the guest has under another host name */
+	if (config->xattrmap) {
+		char caps[XATTR_NAME_MAX + 1];
+
+		if (xattr_map_to_host(config->xattrmap, "security.capability", caps,
+				      sizeof(caps)) == 0 &&
+		    strcmp(caps, "security.capability") != 0) {
+			memcpy(fs->caps_host_name, caps, sizeof(caps));
+			log_debug("xattrmap: security.capability is %s on the host", caps);
+		}
+	}
 	return fs;
 
 fail_handles:

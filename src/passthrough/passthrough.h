@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "fuse/fs_ops.h"
+#include "passthrough/xattr_map.h"
 
 enum cache_mode {
 	CACHE_NEVER,
@@ -39,6 +40,9 @@ struct passthrough_config {
 	/* --preserve-noatime: keep the guest's O_NOATIME (else dropped, as
 	 * the Rust virtiofsd does: it needs ownership or CAP_FOWNER). */
 	bool preserve_noatime;
+	/* --xattrmap: guest xattr names to the host's and back (NULL: as
+	 * they are). Must outlive the passthrough. */
+	const struct xattr_map *xattrmap;
 	/* The sandbox opens /proc/self/fd before the host's /proc goes out of
 	 * reach; the passthrough then takes that fd over. Without it, the
 	 * passthrough opens /proc/self/fd itself. */

@@ -62,6 +62,8 @@ static int reopen_for(struct passthrough *fs, const struct fs_ctx *ctx, struct p
 	/* pt_reopen refuses FIFOs, sockets and devices with -ENXIO */
 	fd = pt_reopen(fs, inode, oflags);
 	pt_data_leave(&cred);
+	if (fd >= 0 && (oflags & O_TRUNC))
+		pt_kill_mapped_caps(fs, fd, false);
 	return fd;
 }
 
@@ -278,6 +280,8 @@ ssize_t pt_write(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 	if (ret == 0)
 		ret = rw_iov(handle->fd, src, src_count, (off_t)offset, true);
 	pt_data_leave(&cred);
+	if (ret > 0)
+		pt_kill_mapped_caps(fs, handle->fd, false);
 	handle_table_put(&fs->handles, handle);
 	return ret;
 }
@@ -359,6 +363,8 @@ int pt_fallocate(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 	if (ret == 0 && fallocate(handle->fd, (int)mode, (off_t)offset, (off_t)length) < 0)
 		ret = -errno;
 	pt_data_leave(&cred);
+	if (ret == 0)
+		pt_kill_mapped_caps(fs, handle->fd, false);
 	handle_table_put(&fs->handles, handle);
 	return ret;
 }
@@ -420,6 +426,8 @@ ssize_t pt_copy_file_range(void *opaque, const struct fs_ctx *ctx, uint64_t node
 			ret = -errno;
 	}
 	pt_data_leave(&cred);
+	if (ret > 0)
+		pt_kill_mapped_caps(fs, out->fd, false);
 out:
 	handle_table_put(&fs->handles, out);
 	handle_table_put(&fs->handles, in);

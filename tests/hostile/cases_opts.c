@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <linux/falloc.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -345,7 +346,315 @@ static void readonly_sweep(void)
 	free(after);
 }
 
+/* ---------------------------------------------------------------- */
+/* --xattrmap */
+
+/* The host's value of name on rel, "" when it has none. */
+static const char *host_xattr(const char *rel, const char *name)
+{
+	static char buf[4][256];
+	static unsigned n;
+	char *p = buf[n++ % 4];
+	ssize_t len = lgetxattr(t_host(H.share, rel), name, p, sizeof(buf[0]) - 1);
+
+	p[len > 0 ? len : 0] = 0;
+	return p;
+}
+
+static bool host_has(const char *rel, const char *name)
+{
+	return lgetxattr(t_host(H.share, rel), name, NULL, 0) >= 0;
+}
+
+static void host_set(const char *rel, const char *name, const char *value)
+{
+	CHECK(lsetxattr(t_host(H.share, rel), name, value, strlen(value), 0) == 0,
+	      "host setxattr %s %s: %s", rel, name, strerror(errno));
+}
+
+/* The guest's listing of node, as uid: names joined by spaces. */
+static const char *guest_list(uint64_t node, uint32_t uid)
+{
+	static char out[4096];
+	char buf[4096];
+	uint32_t saved = H.c->uid;
+	ssize_t n, size;
+
+	H.c->uid = uid;
+	size = vfs_listxattr(H.c, node, NULL, 0);
+	n = vfs_listxattr(H.c, node, buf, sizeof(buf));
+	H.c->uid = saved;
+	out[0] = 0;
+	if (n < 0 || size != n) {
+		snprintf(out, sizeof(out), "(error %zd, size %zd)", n, size);
+		return out;
+	}
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1) {
+		if (out[0])
+			strcat(out, " ");
+		strcat(out, buf + i);
+	}
+	return out;
+}
+
+static ssize_t guest_get(uint64_t node, uint32_t uid, const char *name, char *buf, size_t size)
+{
+	uint32_t saved = H.c->uid;
+	ssize_t n;
+
+	H.c->uid = uid;
+	n = vfs_getxattr(H.c, node, name, buf, size);
+	H.c->uid = saved;
+	if (n >= 0 && (size_t)n < size)
+		buf[n] = 0;
+	return n;
+}
+
+static int guest_set(uint64_t node, uint32_t uid, const char *name, const char *value)
+{
+	uint32_t saved = H.c->uid, saved_gid = H.c->gid;
+	int err;
+
+	H.c->uid = uid;
+	H.c->gid = uid;
+	err = vfs_setxattr(H.c, node, name, value, strlen(value), 0);
+	H.c->uid = saved;
+	H.c->gid = saved_gid;
+	return err;
+}
+
+static int guest_remove(uint64_t node, uint32_t uid, const char *name)
+{
+	uint32_t saved = H.c->uid;
+	int err;
+
+	H.c->uid = uid;
+	err = vfs_removexattr(H.c, node, name);
+	H.c->uid = saved;
+	return err;
+}
+
+#define USER 1000
+
+/* :map::user.virtiofs.: — every guest name under user.virtiofs., and
+ * nothing the host set itself reachable or visible. */
+static void xattrmap_prefix_all(void)
+{
+	char buf[256];
+
+	host_write("f", "data\n");
+	CHECK(chmod(t_host(H.share, "f"), 0666) == 0, "chmod");
+	host_set("f", "user.plain", "host");
+	host_set("f", "trusted.t", "host");
+	host_set("f", "security.s", "host");
+	host_set("f", "user.virtiofs.user.g", "guest's");
+	host_set("f", "user.virtiofs.", "nothing after the prefix");
+	uint64_t f = lookup_id("f");
+
+	CHECK(!strcmp(guest_list(f, 0), "user.g"), "root's listing: %s", guest_list(f, 0));
+	CHECK(!strcmp(guest_list(f, USER), "user.g"), "user's listing: %s", guest_list(f, USER));
+	CHECK(guest_get(f, 0, "user.g", buf, sizeof(buf)) == 7 && !strcmp(buf, "guest's"),
+	      "user.g");
+	CHECK(guest_get(f, 0, "user.plain", buf, sizeof(buf)) == -ENODATA, "host's user.plain");
+	CHECK(guest_get(f, 0, "trusted.t", buf, sizeof(buf)) == -ENODATA, "host's trusted.t");
+	CHECK(guest_get(f, 0, "security.s", buf, sizeof(buf)) == -ENODATA, "host's security.s");
+	CHECK(guest_remove(f, 0, "trusted.t") == -ENODATA, "REMOVEXATTR trusted.t");
+	CHECK(guest_remove(f, 0, "user.plain") == -ENODATA, "REMOVEXATTR user.plain");
+
+	/* the guest's own writes land under the prefix, whatever the name */
+	CHECK(guest_set(f, 0, "user.plain", "guest") == 0, "SETXATTR user.plain");
+	CHECK(!strcmp(host_xattr("f", "user.plain"), "host"), "the host's user.plain changed");
+	CHECK(!strcmp(host_xattr("f", "user.virtiofs.user.plain"), "guest"), "not prefixed");
+	CHECK(guest_set(f, USER, "user.virtiofs.foo", "x") == 0, "SETXATTR user.virtiofs.foo");
+	CHECK(!host_has("f", "user.virtiofs.foo"), "a guest reached the unprefixed host name");
+	CHECK(host_has("f", "user.virtiofs.user.virtiofs.foo"), "double prefix missing");
+	CHECK(guest_set(f, 0, "trusted.overlay.opaque", "y") == 0, "SETXATTR trusted.* as root");
+	CHECK(!host_has("f", "trusted.overlay.opaque") &&
+	      host_has("f", "user.virtiofs.trusted.overlay.opaque"), "trusted.* not prefixed");
+
+	/* a caller other than root gets no more from a mapped name than from
+	 * the host's own: no trusted.* or security.*, even as user.* */
+	CHECK(guest_set(f, USER, "trusted.x", "z") == -EPERM, "a user set mapped trusted.*");
+	CHECK(guest_set(f, USER, "security.selinux", "z") == -EPERM,
+	      "a user set mapped security.*");
+	CHECK(guest_remove(f, USER, "trusted.overlay.opaque") == -EPERM,
+	      "a user removed mapped trusted.*");
+	CHECK(guest_get(f, USER, "trusted.overlay.opaque", buf, sizeof(buf)) == -ENODATA,
+	      "a user read mapped trusted.*");
+	CHECK(!strstr(guest_list(f, USER), "trusted."), "a user's listing shows trusted.*: %s",
+	      guest_list(f, USER));
+	CHECK(strstr(guest_list(f, 0), "trusted.overlay.opaque"), "root's listing: %s",
+	      guest_list(f, 0));
+
+	/* the host's names are all still there, untouched */
+	CHECK(!strcmp(host_xattr("f", "trusted.t"), "host") &&
+	      !strcmp(host_xattr("f", "security.s"), "host"), "host xattrs changed");
+
+	/* a guest name that no longer fits once prefixed */
+	{
+		char name[XATTR_NAME_MAX + 1];
+
+		memset(name, 'n', sizeof(name));
+		memcpy(name, "user.", 5);
+		name[XATTR_NAME_MAX - 5] = 0;
+		CHECK(guest_set(f, 0, name, "v") == -ERANGE, "an overlong mapped name");
+	}
+	ALIVE();
+}
+
+/* /map/trusted./user.virtiofs./ — only trusted.* moved; the guest cannot
+ * touch the target prefix, nor see the host's trusted.*. */
+static void xattrmap_one_namespace(void)
+{
+	char buf[256];
+
+	host_write("f", "data\n");
+	host_set("f", "trusted.host", "host");
+	host_set("f", "user.virtiofs.trusted.t", "guest's");
+	host_set("f", "user.virtiofs.junk", "host");
+	host_set("f", "user.plain", "both");
+	uint64_t f = lookup_id("f");
+
+	CHECK(!strcmp(guest_list(f, 0), "user.plain trusted.t") ||
+	      !strcmp(guest_list(f, 0), "trusted.t user.plain"), "root's listing: %s",
+	      guest_list(f, 0));
+	CHECK(!strstr(guest_list(f, 0), "junk") && !strstr(guest_list(f, 0), "trusted.host"),
+	      "root's listing shows hidden names: %s", guest_list(f, 0));
+	CHECK(!strcmp(guest_list(f, USER), "user.plain"), "user's listing: %s",
+	      guest_list(f, USER));
+	CHECK(guest_get(f, 0, "trusted.t", buf, sizeof(buf)) == 7, "trusted.t");
+	CHECK(guest_get(f, 0, "trusted.host", buf, sizeof(buf)) == -ENODATA, "host's trusted.*");
+	CHECK(guest_get(f, 0, "user.virtiofs.junk", buf, sizeof(buf)) == -ENODATA,
+	      "the target prefix read directly");
+	CHECK(guest_get(f, 0, "user.virtiofs.trusted.t", buf, sizeof(buf)) == -ENODATA,
+	      "the target prefix read directly");
+	CHECK(guest_set(f, 0, "user.virtiofs.trusted.t", "forged") == -EPERM,
+	      "the target prefix set directly");
+	CHECK(guest_remove(f, 0, "user.virtiofs.junk") == -EPERM, "the target prefix removed");
+	CHECK(guest_get(f, USER, "trusted.t", buf, sizeof(buf)) == -ENODATA,
+	      "a user read trusted.*");
+	CHECK(!strcmp(host_xattr("f", "user.virtiofs.trusted.t"), "guest's") &&
+	      !strcmp(host_xattr("f", "user.virtiofs.junk"), "host") &&
+	      !strcmp(host_xattr("f", "trusted.host"), "host"), "host xattrs changed");
+	ALIVE();
+}
+
+/* Rules that forget to keep the guest off the prefix's target, the
+ * documentation's warning: a user cannot forge trusted.* through it. */
+static void xattrmap_forged_names(void)
+{
+	char buf[256];
+
+	host_write("f", "data\n");
+	CHECK(chmod(t_host(H.share, "f"), 0666) == 0, "chmod");
+	uint64_t f = lookup_id("f");
+
+	CHECK(guest_set(f, USER, "user.virtiofs.trusted.evil", "x") == -EPERM,
+	      "a user set user.virtiofs.trusted.evil");
+	CHECK(!host_has("f", "user.virtiofs.trusted.evil"), "it is on the host");
+	CHECK(guest_get(f, 0, "trusted.evil", buf, sizeof(buf)) == -ENODATA, "forged trusted.*");
+	CHECK(guest_set(f, USER, "user.fine", "x") == 0, "an ordinary user.* name");
+	CHECK(guest_set(f, 0, "trusted.real", "x") == 0 &&
+	      host_has("f", "user.virtiofs.trusted.real"), "root's trusted.*");
+	ALIVE();
+}
+
+static void xattrmap_unsupported(void)
+{
+	char buf[256];
+
+	host_write("f", "data\n");
+	host_set("f", "security.selinux", "system_u:object_r:host_t:s0");
+	host_set("f", "user.u", "u");
+	uint64_t f = lookup_id("f");
+
+	CHECK(guest_get(f, 0, "security.selinux", buf, sizeof(buf)) == -EOPNOTSUPP, "GETXATTR");
+	CHECK(guest_set(f, 0, "security.selinux", "x") == -EOPNOTSUPP, "SETXATTR");
+	CHECK(guest_remove(f, 0, "security.selinux") == -EOPNOTSUPP, "REMOVEXATTR");
+	CHECK(!strcmp(guest_list(f, 0), "user.u"), "listing: %s", guest_list(f, 0));
+	CHECK(!strcmp(host_xattr("f", "security.selinux"), "system_u:object_r:host_t:s0"),
+	      "the host's label changed");
+	ALIVE();
+}
+
+/* A remapped security.capability is the daemon's to drop where the host
+ * kernel drops the real one: write, truncate, chown, allocation, copy
+ * into, O_TRUNC open (CVE-2021-20263). */
+static void xattrmap_caps_killed(void)
+{
+	static const char caps_name[] = "user.virtiofs.security.capability";
+	struct fuse_open_out oo;
+	struct fuse_attr_out ao;
+	struct fuse_setattr_in sa;
+	int err;
+
+	host_write("f", "0123456789");
+	host_write("src", "abcdef");
+	uint64_t f = lookup_id("f"), src = lookup_id("src");
+	err = vfs_open(H.c, f, O_RDWR, &oo);
+	CHECK(err == 0, "OPEN: %s", strerror(-err));
+	uint64_t fh = oo.fh;
+	err = vfs_open(H.c, src, O_RDONLY, &oo);
+	CHECK(err == 0, "OPEN src: %s", strerror(-err));
+	uint64_t src_fh = oo.fh;
+
+#define ARM() do {                                                                 \
+		CHECK(guest_set(f, 0, "security.capability", "caps") == 0, "set caps"); \
+		CHECK(host_has("f", caps_name), "not on the host as %s", caps_name);    \
+	} while (0)
+
+	ARM();
+	CHECK(vfs_write(H.c, f, fh, 0, "x", 1, 0) == 1, "WRITE");
+	CHECK(!host_has("f", caps_name), "WRITE kept the remapped capability");
+	ARM();
+	sa = (struct fuse_setattr_in){ .valid = FATTR_SIZE, .size = 8 };
+	CHECK_OK(vfs_setattr(H.c, f, &sa, &ao));
+	CHECK(!host_has("f", caps_name), "truncate kept it");
+	ARM();
+	sa = (struct fuse_setattr_in){ .valid = FATTR_UID | FATTR_GID, .uid = 0, .gid = 0 };
+	CHECK_OK(vfs_setattr(H.c, f, &sa, &ao));
+	CHECK(!host_has("f", caps_name), "chown kept it");
+	ARM();
+	CHECK_OK(vfs_fallocate(H.c, f, fh, 0, 16, 0));
+	CHECK(!host_has("f", caps_name), "FALLOCATE kept it");
+	ARM();
+	CHECK(vfs_copy_file_range(H.c, src, src_fh, 0, f, fh, 0, 3, 0) == 3, "COPY_FILE_RANGE");
+	CHECK(!host_has("f", caps_name), "COPY_FILE_RANGE kept it");
+	ARM();
+	{
+		struct fuse_open_in in = { .flags = O_WRONLY | O_TRUNC };
+
+		msg_build(&M, FUSE_OPEN, f, &in, sizeof(in));
+		raw_send(&M, HQ, 4096, &R);
+		CHECK(answered_ok(&M, &R), "OPEN O_TRUNC: %d", R.oh.error);
+		if (answered_ok(&M, &R))
+			vfs_release(H.c, f, ((struct fuse_open_out *)(void *)R.data)->fh, O_WRONLY);
+	}
+	CHECK(!host_has("f", caps_name), "O_TRUNC kept it");
+	/* a read or a chmod keep it, as on the host */
+	ARM();
+	char buf[4];
+	CHECK(vfs_read(H.c, f, fh, 0, buf, sizeof(buf)) >= 0, "READ");
+	sa = (struct fuse_setattr_in){ .valid = FATTR_MODE, .mode = S_IFREG | 0600 };
+	CHECK_OK(vfs_setattr(H.c, f, &sa, &ao));
+	CHECK(host_has("f", caps_name), "READ or chmod dropped it");
+#undef ARM
+	vfs_release(H.c, f, fh, O_RDWR);
+	vfs_release(H.c, src, src_fh, O_RDONLY);
+	ALIVE();
+}
+
 const struct hcase opts_cases[] = {
 	{ "opts/readonly_sweep", readonly_sweep, .extra_args = "--readonly" },
+	{ "opts/xattrmap_prefix_all", xattrmap_prefix_all,
+	  .extra_args = "--xattrmap=:map::user.virtiofs.:" },
+	{ "opts/xattrmap_one_namespace", xattrmap_one_namespace,
+	  .extra_args = "--xattrmap=/map/trusted./user.virtiofs./" },
+	{ "opts/xattrmap_forged_names", xattrmap_forged_names,
+	  .extra_args = "--xattrmap=:prefix:all:trusted.:user.virtiofs.::ok:all:::" },
+	{ "opts/xattrmap_unsupported", xattrmap_unsupported,
+	  .extra_args = "--xattrmap=/unsupported/all/security.selinux/security.selinux//ok/all///" },
+	{ "opts/xattrmap_caps_killed", xattrmap_caps_killed,
+	  .extra_args = "--xattrmap=:map::user.virtiofs.:" },
 };
 const unsigned n_opts_cases = sizeof(opts_cases) / sizeof(opts_cases[0]);

@@ -310,7 +310,7 @@ static void test_unknown_option(void **state)
 static void test_unsupported_refused(void **state)
 {
 	static const char *const refused[] = {
-		"--xattrmap=:map::user.virtiofs.:", "--translate-uid=map:0:1000:1",
+		"--translate-uid=map:0:1000:1",
 		"--translate-gid=map:0:1000:1", "--uid-map=:0:1000:1:", "--gid-map=:0:1000:1:",
 		"--security-label", "--migration-mode=find-paths",
 		"--migration-on-error=abort", "--migration-verify-handles",
@@ -323,7 +323,6 @@ static void test_unsupported_refused(void **state)
 		if (!strstr(err, "not supported yet"))
 			fail_msg("%s: error '%s'", refused[i], err);
 	}
-	PARSE_FAILS("not supported yet", "--fd=3", "-o", "source=/tmp,xattrmap=:map::x.:");
 	PARSE_FAILS("not supported yet", "--fd=3", "-o", "source=/tmp,security_label");
 	PARSE_FAILS("--sandbox", "--fd=3", "--shared-dir=/tmp", "--sandbox=jail");
 }
@@ -399,6 +398,32 @@ static void test_daemonize(void **state)
 	PARSE_OK("--socket-path=/tmp/s", "--shared-dir=/tmp", "-f");
 	assert_false(opts.daemonize);
 	PARSE_FAILS("--daemonize", "--fd=3", "--shared-dir=/tmp", "--daemonize=yes");
+}
+
+static void test_xattrmap(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_null(opts.xattrmap);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--xattrmap=:map::user.virtiofs.:");
+	assert_non_null(opts.xattrmap);
+	assert_int_equal(opts.xattrmap->count, 2);
+	assert_true(opts.xattr);	/* implied, as with the Rust virtiofsd */
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--xattrmap",
+		 "/prefix/all/trusted./user.virtiofs./ /bad/server//trusted./\n"
+		 "/bad/client/user.virtiofs.// /ok/all///");
+	assert_int_equal(opts.xattrmap->count, 4);
+	/* QEMU's spelling; the last one wins (and the first is freed) */
+	PARSE_OK("--fd=3", "-o", "source=/tmp,xattrmap=:map:security.selinux:user.virtiofs.:",
+		 "--xattrmap=:ok:all:::");
+	assert_int_equal(opts.xattrmap->count, 1);
+	PARSE_FAILS("--xattrmap: rule 1: unknown type 'mapp'", "--fd=3", "--shared-dir=/tmp",
+		    "--xattrmap=:mapp::user.virtiofs.:");
+	PARSE_FAILS("--xattrmap: rule 2: unknown scope", "--fd=3", "--shared-dir=/tmp",
+		    "--xattrmap=:ok:all::: :bad:guest:::");
+	PARSE_FAILS("--xattrmap: no rules", "--fd=3", "--shared-dir=/tmp", "--xattrmap= ");
+	PARSE_FAILS("-o xattrmap: rule 1: ends before", "--fd=3", "-o",
+		    "source=/tmp,xattrmap=:prefix:all:a:b");
+	PARSE_FAILS("--xattrmap", "--fd=3", "--shared-dir=/tmp", "--xattrmap");
 }
 
 static void test_allow_mmap(void **state)
@@ -577,6 +602,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_killpriv_v2, teardown),
 		cmocka_unit_test_teardown(test_tag, teardown),
 		cmocka_unit_test_teardown(test_daemonize, teardown),
+		cmocka_unit_test_teardown(test_xattrmap, teardown),
 		cmocka_unit_test_teardown(test_allow_mmap, teardown),
 		cmocka_unit_test_teardown(test_sandbox_modes, teardown),
 		cmocka_unit_test_teardown(test_harmless_accepted, teardown),
