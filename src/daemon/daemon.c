@@ -28,6 +28,7 @@ static struct passthrough_config daemon_fs_config(const struct options *opts)
 		.readonly = opts->readonly,
 		.preserve_noatime = opts->preserve_noatime,
 		.xattrmap = opts->xattrmap,
+		.security_label = opts->security_label,
 	};
 }
 

@@ -229,6 +229,8 @@ static int opt_flag(struct parser *p, const char *name, const char *value)
 		o->readonly = true;
 	else if (strcmp(name, "--preserve-noatime") == 0)
 		o->preserve_noatime = true;
+	else if (strcmp(name, "--security-label") == 0)
+		o->security_label = true;
 	else if (strcmp(name, "--daemonize") == 0)
 		o->daemonize = true;
 	else if (strcmp(name, "--syslog") == 0)
@@ -380,6 +382,7 @@ static const struct option_spec long_options[] = {
 	{ "no-killpriv-v2", ARG_NONE, opt_flag },
 	{ "readonly", ARG_NONE, opt_flag },
 	{ "preserve-noatime", ARG_NONE, opt_flag },
+	{ "security-label", ARG_NONE, opt_flag },
 	{ "syslog", ARG_NONE, opt_flag },
 	{ "print-capabilities", ARG_NONE, opt_flag },
 	{ "version", ARG_NONE, opt_flag },
@@ -396,7 +399,6 @@ static const struct option_spec long_options[] = {
 	{ "migration-on-error", ARG_REQUIRED, opt_unsupported },
 	{ "migration-verify-handles", ARG_NONE, opt_unsupported },
 	{ "migration-confirm-paths", ARG_NONE, opt_unsupported },
-	{ "security-label", ARG_NONE, opt_unsupported },
 };
 
 static const struct option_spec *long_option_find(const char *name, size_t len)
@@ -443,10 +445,12 @@ static int compat_flag(struct parser *p, const char *item)
 		return 0;
 	}
 	/* norace turned off a racy fallback QEMU's daemon had; we have none. */
-	if (strcmp(item, "norace") == 0 || strcmp(item, "no_security_label") == 0)
+	if (strcmp(item, "norace") == 0)
 		return 0;
-	if (strcmp(item, "security_label") == 0)
-		return parser_fail(p, "-o security_label: not supported yet");
+	if (strcmp(item, "security_label") == 0 || strcmp(item, "no_security_label") == 0) {
+		o->security_label = item[0] != 'n';
+		return 0;
+	}
 	return parser_fail(p, "-o %s: unknown option", item);
 }
 
@@ -614,7 +618,7 @@ static int options_finish(struct parser *p)
 	int transports;
 
 	/* as with the Rust virtiofsd */
-	if (o->posix_acl || o->xattrmap)
+	if (o->posix_acl || o->xattrmap || o->security_label)
 		o->xattr = true;
 	/* cache=never turns readdirplus off by default (as Rust and QEMU
 	 * do): its entries would be dropped at once. An explicit choice wins. */
@@ -733,6 +737,10 @@ const char *options_usage(void)
 	"  --announce-submounts      tell the guest which directories are mount points (default)\n"
 	"  --no-announce-submounts   do not announce submounts\n"
 	"  --readonly                refuse every change to the share (EROFS)\n"
+	"  --security-label          set the security label (SELinux) the guest gives each\n"
+	"                            new inode (FUSE_SECURITY_CTX; implies --xattr); with\n"
+	"                            --xattrmap, under its mapped name; a guest without\n"
+	"                            FUSE 7.38 cannot mount\n"
 	"  --preserve-noatime        honour O_NOATIME from the guest (else dropped: the\n"
 	"                            host's atime follows the guest's reads)\n"
 	"  --killpriv-v2             enable FUSE_HANDLE_KILLPRIV_V2\n"
@@ -757,7 +765,8 @@ const char *options_usage(void)
 	"  -o OPT[,OPT...]           source=DIR, cache=none|metadata|auto|always,\n"
 	"                            [no_]xattr, [no_]posix_acl, [no_]flock, [no_]posix_lock,\n"
 	"                            [no_]writeback, [no_]readdirplus, [no_]allow_direct_io,\n"
-	"                            [no_]killpriv_v2, announce_submounts, debug,\n"
+	"                            [no_]killpriv_v2, [no_]security_label,\n"
+	"                            announce_submounts, debug,\n"
 	"                            log_level=LEVEL, sandbox=MODE, modcaps=CAPS,\n"
 	"                            xattrmap=RULES,\n"
 	"                            timeout=N (ignored), norace\n"
@@ -765,7 +774,7 @@ const char *options_usage(void)
 	"  -f                        ignored: the foreground is the default\n"
 	"\n"
 	"Not supported yet (refused): --translate-uid, --translate-gid,\n"
-	"  --uid-map, --gid-map, --security-label, --migration-*.\n";
+	"  --uid-map, --gid-map, --migration-*.\n";
 }
 
 const char *options_capabilities_json(void)

@@ -41,6 +41,7 @@ struct options {
 	bool preserve_noatime;    /* keep the guest's O_NOATIME */
 	char *tag;                /* --tag: offered in the device config space */
 	struct xattr_map *xattrmap; /* --xattrmap, parsed (implies --xattr) */
+	bool security_label;      /* FUSE_SECURITY_CTX (implies --xattr) */
 	enum log_level log_level;
 	bool syslog;
 	bool daemonize;           /* --daemonize: detach once ready to serve */

@@ -293,6 +293,17 @@ int pt_init(void *opaque, struct fs_init *init)
 	else if (cfg->posix_acl)
 		log_warn("posix_acl needs xattr support; not enabling it");
 
+	/* as the Rust virtiofsd: a guest that cannot send the labels asked
+	 * for gets no mount, rather than files without them */
+	if (cfg->security_label) {
+		if (!(init->kernel_flags & FUSE_SECURITY_CTX) || init->proto_minor < 38) {
+			log_error("--security-label: the guest offers no FUSE_SECURITY_CTX "
+				  "request extension (FUSE 7.38, Linux 6.1)");
+			return -EPROTO;
+		}
+		want |= FUSE_SECURITY_CTX;
+	}
+
 	want &= init->kernel_flags;
 	/* want_flags arrives holding what the server itself handles (large
 	 * requests, extended INIT...): add ours, never replace them. */

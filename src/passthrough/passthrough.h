@@ -43,6 +43,9 @@ struct passthrough_config {
 	/* --xattrmap: guest xattr names to the host's and back (NULL: as
 	 * they are). Must outlive the passthrough. */
 	const struct xattr_map *xattrmap;
+	/* --security-label: FUSE_SECURITY_CTX; the guest's label for each new
+	 * inode is set on it (through xattrmap) or the create fails. */
+	bool security_label;
 	/* The sandbox opens /proc/self/fd before the host's /proc goes out of
 	 * reach; the passthrough then takes that fd over. Without it, the
 	 * passthrough opens /proc/self/fd itself. */

@@ -105,6 +105,8 @@ static int make_entry(struct passthrough *fs, const struct fs_ctx *ctx, uint64_t
 	ret = make_at(parent->fd, kind, a);
 	pt_creds_leave(&creds);
 	if (ret == 0)
+		ret = pt_secctx_set_at(fs, ctx, parent->fd, a->name, kind == MAKE_DIR);
+	if (ret == 0)
 		ret = pt_do_lookup(fs, parent, a->name, out);
 out:
 	pt_inode_put(fs, parent);

@@ -172,6 +172,12 @@ int pt_create(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, const 
 		err = errno;
 	pt_creds_leave(&creds);
 	if (fd >= 0) {
+		ret = pt_secctx_set_fd(fs, ctx, fd);
+		if (ret < 0) {
+			close(fd);
+			unlinkat(parent->fd, name, 0);
+			goto out;
+		}
 		ret = created_reply(fs, parent, fd, entry, open);
 	} else if (err == EEXIST && !(flags & O_EXCL)) {
 		ret = create_open_existing(fs, ctx, parent, name, oflags, open_flags, entry,
@@ -209,6 +215,10 @@ int pt_tmpfile(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, uint3
 		ret = -errno;
 	pt_creds_leave(&creds);
 	if (fd >= 0)
+		ret = pt_secctx_set_fd(fs, ctx, fd);
+	if (fd >= 0 && ret < 0)
+		close(fd);	/* unnamed: gone with its last fd */
+	else if (fd >= 0)
 		ret = created_reply(fs, parent, fd, entry, open);
 out:
 	pt_inode_put(fs, parent);

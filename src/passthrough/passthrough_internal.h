@@ -131,6 +131,15 @@ void pt_kill_mapped_caps(struct passthrough *fs, int fd, bool o_path);
  * refuses it. */
 int pt_xattr_host_name(struct passthrough *fs, const char *guest, char *host);
 
+/* --security-label: sets ctx->secctx (the guest LSM's label, its name
+ * through --xattrmap) on the inode just created, as the daemon: on an fd
+ * of it, or on name in parent_fd. On failure the inode is removed again
+ * (by name; an fd's caller closes it) and the error returned, as the Rust
+ * virtiofsd does. Nothing to do without a context. */
+int pt_secctx_set_fd(struct passthrough *fs, const struct fs_ctx *ctx, int fd);
+int pt_secctx_set_at(struct passthrough *fs, const struct fs_ctx *ctx, int parent_fd,
+		     const char *name, bool dir);
+
 /* Ops, by file. */
 int pt_init(void *fs, struct fs_init *init);
 void pt_destroy(void *fs);

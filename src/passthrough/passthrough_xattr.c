@@ -7,6 +7,7 @@
 #include "passthrough/passthrough_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
@@ -174,6 +175,63 @@ static int mapped_change_denied(const struct fs_ctx *ctx, const char *guest, con
 	if (ctx->uid == 0 || !strcmp(guest, host) || !strncmp(guest, "user.", 5))
 		return 0;
 	return -EPERM;
+}
+
+int pt_secctx_set_fd(struct passthrough *fs, const struct fs_ctx *ctx, int fd)
+{
+	char host[XATTR_NAME_MAX + 1];
+	int ret;
+
+	if (!ctx->secctx)
+		return 0;
+	ret = pt_xattr_host_name(fs, ctx->secctx->name, host);
+	if (ret == 0 && fsetxattr(fd, host, ctx->secctx->value, ctx->secctx->size, 0) < 0)
+		ret = -errno;
+	if (ret < 0)
+		log_warn_once("--security-label: setting %s on a new file: %s", ctx->secctx->name,
+			      strerror(-ret));
+	return ret;
+}
+
+/* A new inode of any type, a device or a symlink included: by its O_PATH
+ * fd as "<fd>" in /proc/self/fd, as xattr_on_inode does, never opened. */
+int pt_secctx_set_at(struct passthrough *fs, const struct fs_ctx *ctx, int parent_fd,
+		     const char *name, bool dir)
+{
+	char host[XATTR_NAME_MAX + 1], procname[PT_PROCNAME_MAX];
+	int fd, ret;
+
+	if (!ctx->secctx)
+		return 0;
+	ret = pt_xattr_host_name(fs, ctx->secctx->name, host);
+	if (ret == 0)
+		ret = credentials_unshare_fs();
+	if (ret < 0)
+		goto undo;
+	fd = openat(parent_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		goto undo;
+	}
+	pt_procname(fd, procname);
+	if (fchdir(fs->proc_self_fd) < 0) {
+		ret = -errno;
+	} else {
+		if (setxattr(procname, host, ctx->secctx->value, ctx->secctx->size, 0) < 0)
+			ret = -errno;
+		if (fchdir(fs->inodes.root->fd) < 0)
+			log_error_once("fchdir back to the shared directory failed");
+	}
+	close(fd);
+	if (ret == 0)
+		return 0;
+undo:
+	log_warn_once("--security-label: setting %s on new %s: %s", ctx->secctx->name, name,
+		      strerror(-ret));
+	if (unlinkat(parent_fd, name, dir ? AT_REMOVEDIR : 0) < 0)
+		log_error_once("--security-label: removing %s, left without its label: %s", name,
+			       strerror(errno));
+	return ret;
 }
 
 int pt_setxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,

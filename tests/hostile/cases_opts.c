@@ -644,6 +644,121 @@ static void xattrmap_caps_killed(void)
 	ALIVE();
 }
 
+/* ---------------------------------------------------------------- */
+/* --security-label: malformed contexts create nothing */
+
+static const char SEL_LABEL[] = "system_u:object_r:container_file_t:s0";
+
+/* M = MKDIR (or MKNOD of a FIFO) of name with ext appended as its
+ * extension (total_extlen set). */
+static void msg_create_ext(uint32_t opcode, const char *name, const void *ext, size_t len)
+{
+	if (opcode == FUSE_MKNOD) {
+		struct fuse_mknod_in in = { .mode = S_IFIFO | 0644 };
+
+		msg_build(&M, FUSE_MKNOD, FUSE_ROOT_ID, &in, sizeof(in));
+	} else {
+		struct fuse_mkdir_in in = { .mode = 0755 };
+
+		msg_build(&M, opcode, FUSE_ROOT_ID, &in, sizeof(in));
+	}
+	msg_append_str(&M, name);
+	msg_append(&M, ext, len);
+	msg_hdr(&M)->total_extlen = (uint16_t)(len / 8);
+}
+
+/* A context record: header (nr), fuse_secctx (size), name, value, to 8. */
+static size_t ctx_record(uint8_t *buf, uint32_t nr, uint32_t size, const char *name,
+			 const void *value, size_t value_len, size_t extra)
+{
+	struct fuse_secctx_header h = { .nr_secctx = nr };
+	struct fuse_secctx sc = { .size = size };
+	size_t body = nr ? ((sizeof(sc) + strlen(name) + 1 + value_len + 7) & ~(size_t)7) : 0;
+
+	h.size = (uint32_t)(sizeof(h) + body + extra);
+	memset(buf, 0, h.size);
+	memcpy(buf, &h, sizeof(h));
+	if (nr) {
+		memcpy(buf + 8, &sc, sizeof(sc));
+		memcpy(buf + 16, name, strlen(name) + 1);
+		memcpy(buf + 16 + strlen(name) + 1, value, value_len);
+	}
+	return h.size;
+}
+
+static void secctx_malformed(void)
+{
+	uint8_t ext[1024];
+	size_t len;
+	int err;
+
+	err = vfs_init(H.c, VFS_DEFAULT_INIT_FLAGS | FUSE_SECURITY_CTX, &H.c->init);
+	CHECK(err == 0 && (H.c->init.flags2 & (FUSE_SECURITY_CTX >> 32)),
+	      "INIT with FUSE_SECURITY_CTX: %d %#x", err, H.c->init.flags2);
+	H.c->inited = true;
+
+	/* well-formed: made, and labelled under the mapped name */
+	len = ctx_record(ext, 1, sizeof(SEL_LABEL) - 1, "security.selinux", SEL_LABEL,
+			 sizeof(SEL_LABEL) - 1, 0);
+	msg_create_ext(FUSE_MKDIR, "good", ext, len);
+	raw_send(&M, HQ, 4096, &R);
+	CHECK(answered_ok(&M, &R), "a well-formed context: %d", R.oh.error);
+	CHECK(lgetxattr(t_host(H.share, "good"), "user.virtiofs.security.selinux", NULL, 0) ==
+	      sizeof(SEL_LABEL) - 1, "the label is not on the host");
+
+	struct {
+		const char *what;
+		uint32_t nr, size;
+		const char *name;
+		size_t extra;
+		int corrupt;	/* 1: name without NUL to the end */
+	} bad[] = {
+		{ "two contexts", 2, sizeof(SEL_LABEL) - 1, "security.selinux", 0, 0 },
+		{ "31 contexts", 31, sizeof(SEL_LABEL) - 1, "security.selinux", 0, 0 },
+		{ "size 0", 1, 0, "security.selinux", 0, 0 },
+		{ "size past the extension", 1, 500, "security.selinux", 0, 0 },
+		{ "size past 64 KiB", 1, 0x10001, "security.selinux", 0, 0 },
+		{ "size 4 GiB", 1, 0xffffffffu, "security.selinux", 0, 0 },
+		{ "bytes past the padding", 1, sizeof(SEL_LABEL) - 1, "security.selinux", 8, 0 },
+		{ "an empty name", 1, sizeof(SEL_LABEL) - 1, "", 0, 0 },
+		{ "a name without its NUL", 1, sizeof(SEL_LABEL) - 1, "security.selinux", 0, 1 },
+		{ "no context but bytes", 0, 0, NULL, 16, 0 },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "bad%zu", i);
+		len = ctx_record(ext, bad[i].nr, bad[i].size, bad[i].name ? bad[i].name : "",
+				 SEL_LABEL, bad[i].nr ? sizeof(SEL_LABEL) - 1 : 0, bad[i].extra);
+		if (bad[i].nr > 1)	/* the record of one, the count of more */
+			((struct fuse_secctx_header *)(void *)ext)->nr_secctx = bad[i].nr;
+		if (bad[i].corrupt)
+			memset(ext + 16, 'n', len - 16);
+		msg_create_ext(FUSE_MKDIR, name, ext, len);
+		raw_send(&M, HQ, 4096, &R);
+		CHECK(refused(&M, &R, EINVAL), "%s: used %zd error %d", bad[i].what, R.used,
+		      R.oh.error);
+		CHECK(!host_exists(t_host(H.share, name)), "%s: %s was made",
+		      bad[i].what, name);
+	}
+	/* sent twice */
+	len = ctx_record(ext, 1, sizeof(SEL_LABEL) - 1, "security.selinux", SEL_LABEL,
+			 sizeof(SEL_LABEL) - 1, 0);
+	len += ctx_record(ext + len, 0, 0, "", NULL, 0, 0);
+	msg_create_ext(FUSE_MKDIR, "twice", ext, len);
+	raw_send(&M, HQ, 4096, &R);
+	EXPECT_REFUSED(&M, &R, EINVAL);
+	CHECK(!host_exists(t_host(H.share, "twice")), "twice: made");
+	/* a label that cannot be stored (user.* on a FIFO): nothing stays */
+	len = ctx_record(ext, 1, sizeof(SEL_LABEL) - 1, "security.selinux", SEL_LABEL,
+			 sizeof(SEL_LABEL) - 1, 0);
+	msg_create_ext(FUSE_MKNOD, "fifo", ext, len);
+	raw_send(&M, HQ, 4096, &R);
+	EXPECT_REFUSED(&M, &R, EPERM);
+	CHECK(!host_exists(t_host(H.share, "fifo")), "the unlabelled FIFO stayed");
+	ALIVE();
+}
+
 const struct hcase opts_cases[] = {
 	{ "opts/readonly_sweep", readonly_sweep, .extra_args = "--readonly" },
 	{ "opts/xattrmap_prefix_all", xattrmap_prefix_all,
@@ -656,5 +771,7 @@ const struct hcase opts_cases[] = {
 	  .extra_args = "--xattrmap=/unsupported/all/security.selinux/security.selinux//ok/all///" },
 	{ "opts/xattrmap_caps_killed", xattrmap_caps_killed,
 	  .extra_args = "--xattrmap=:map::user.virtiofs.:" },
+	{ "opts/secctx_malformed", secctx_malformed, .no_init = true,
+	  .extra_args = "--security-label --xattrmap=:map:security.selinux:user.virtiofs.:" },
 };
 const unsigned n_opts_cases = sizeof(opts_cases) / sizeof(opts_cases[0]);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -639,6 +640,116 @@ static void test_daemonize(void)
 	CHECK(!t_sanitizer_report(log), "a sanitizer report in %s", log);
 }
 
+/* ---------------------------------------------------------------- */
+/* --security-label */
+
+static const char LABEL[] = "system_u:object_r:svirt_image_t:s0:c1,c2";
+
+/* A MKDIR of name carrying a FUSE_SECURITY_CTX extension with the label
+ * (nr 1) or none (nr 0), as Linux 6.x sends it; the reply's error. */
+static int mkdir_with_label(struct vfs_client *c, const char *name, unsigned nr)
+{
+	struct {
+		struct fuse_in_header h;
+		uint8_t body[512];
+	} req;
+	struct {
+		struct fuse_out_header h;
+		struct fuse_entry_out e;
+	} rep;
+	struct fuse_mkdir_in in = { .mode = 0755 };
+	struct fuse_secctx_header sh = { .nr_secctx = nr };
+	struct fuse_secctx sc = { .size = sizeof(LABEL) - 1 };
+	size_t len = 0, ext;
+
+	memcpy(req.body, &in, sizeof(in));
+	len += sizeof(in);
+	memcpy(req.body + len, name, strlen(name) + 1);
+	len += strlen(name) + 1;
+	ext = sizeof(sh);
+	if (nr)
+		ext += (sizeof(sc) + sizeof("security.selinux") + sizeof(LABEL) - 1 + 7) & ~7ul;
+	sh.size = (uint32_t)ext;
+	memset(req.body + len, 0, ext);
+	memcpy(req.body + len, &sh, sizeof(sh));
+	if (nr) {
+		memcpy(req.body + len + 8, &sc, sizeof(sc));
+		memcpy(req.body + len + 16, "security.selinux", sizeof("security.selinux"));
+		memcpy(req.body + len + 16 + sizeof("security.selinux"), LABEL, sizeof(LABEL) - 1);
+	}
+	len += ext;
+	vfs_msg_init(c, &req, FUSE_MKDIR, FUSE_ROOT_ID, len);
+	req.h.total_extlen = (uint16_t)(ext / 8);
+	ssize_t n = vfs_raw(c, 1, &req, sizeof(req.h) + len, &rep, sizeof(rep));
+	if (n < (ssize_t)sizeof(rep.h))
+		return n < 0 ? (int)n : -EIO;
+	if (rep.h.error == 0)
+		vfs_forget(c, rep.e.nodeid, 1);
+	return rep.h.error;
+}
+
+static void test_security_label(void)
+{
+	struct vfs_client_options with_ctx = {
+		.request_queues = 1, .init_flags = VFS_DEFAULT_INIT_FLAGS | FUSE_SECURITY_CTX };
+	struct daemon d;
+	struct vfs_client *c;
+	char buf[128];
+	int err;
+
+	/* a guest that offers no FUSE_SECURITY_CTX cannot mount (as with the
+	 * Rust virtiofsd), rather than get files without their labels */
+	{
+		char args[600];
+
+		snprintf(args, sizeof(args), "%s --security-label", base_args);
+		setenv("VFS_TEST_DAEMON_ARGS", args, 1);
+		err = daemon_start(&d, share);
+		setenv("VFS_TEST_DAEMON_ARGS", base_args, 1);
+		CHECK(err == 0, "daemon_start: %s", strerror(-err));
+		if (!err) {
+			c = vfs_client_open(d.sock, &(struct vfs_client_options){
+				.request_queues = 1 }, &err);
+			CHECK(!c && err == -EPROTO, "a mount without FUSE_SECURITY_CTX: %s",
+			      c ? "accepted" : strerror(-err));
+			vfs_client_close(c);
+			daemon_stop(&d);
+		}
+	}
+
+	/* the label lands under its mapped name, and reads back */
+	c = session_with(&d, "--security-label --xattrmap=:map:security.selinux:user.virtiofs.:",
+			 with_ctx);
+	if (c) {
+		CHECK(vfs_client_init_out(c)->flags2 & (FUSE_SECURITY_CTX >> 32),
+		      "FUSE_SECURITY_CTX not negotiated");
+		CHECK(mkdir_with_label(c, "labelled", 1) == 0, "MKDIR with a label");
+		ssize_t n = lgetxattr(t_host(share, "labelled"), "user.virtiofs.security.selinux",
+				      buf, sizeof(buf));
+		CHECK(n == sizeof(LABEL) - 1 && !memcmp(buf, LABEL, (size_t)n),
+		      "host label: %zd", n);
+		CHECK(lgetxattr(t_host(share, "labelled"), "security.selinux", buf, sizeof(buf)) < 0,
+		      "the host's own security.selinux was set");
+		uint64_t node = lookup(c, "labelled");
+		CHECK(vfs_getxattr(c, node, "security.selinux", buf, sizeof(buf)) ==
+		      sizeof(LABEL) - 1, "the guest reads its label back");
+		CHECK(mkdir_with_label(c, "unlabelled", 0) == 0, "MKDIR with no context");
+		CHECK(lgetxattr(t_host(share, "unlabelled"), "user.virtiofs.security.selinux", buf,
+				sizeof(buf)) < 0, "a label where the guest sent none");
+		session_end(&d, c);
+	}
+
+	/* without the option it is not negotiated, and a context is refused */
+	c = session_with(&d, NULL, with_ctx);
+	if (c) {
+		CHECK(!(vfs_client_init_out(c)->flags2 & (FUSE_SECURITY_CTX >> 32)),
+		      "FUSE_SECURITY_CTX negotiated without --security-label");
+		CHECK(mkdir_with_label(c, "refused", 1) == -EINVAL, "a context never negotiated");
+		CHECK(access(t_host(share, "refused"), F_OK) != 0, "the directory was made");
+		session_end(&d, c);
+	}
+}
+
 int main(void)
 {
 	const char *b = getenv("VFS_TEST_DAEMON_ARGS");
@@ -653,5 +764,6 @@ int main(void)
 	t_run("tag", test_tag);
 	t_run("log_levels", test_log_levels);
 	t_run("daemonize", test_daemonize);
+	t_run("security_label", test_security_label);
 	return t_finish();
 }

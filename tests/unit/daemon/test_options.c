@@ -312,7 +312,7 @@ static void test_unsupported_refused(void **state)
 	static const char *const refused[] = {
 		"--translate-uid=map:0:1000:1",
 		"--translate-gid=map:0:1000:1", "--uid-map=:0:1000:1:", "--gid-map=:0:1000:1:",
-		"--security-label", "--migration-mode=find-paths",
+		"--migration-mode=find-paths",
 		"--migration-on-error=abort", "--migration-verify-handles",
 		"--migration-confirm-paths",
 		"--inode-file-handles=mandatory", "--inode-file-handles=prefer",
@@ -323,7 +323,6 @@ static void test_unsupported_refused(void **state)
 		if (!strstr(err, "not supported yet"))
 			fail_msg("%s: error '%s'", refused[i], err);
 	}
-	PARSE_FAILS("not supported yet", "--fd=3", "-o", "source=/tmp,security_label");
 	PARSE_FAILS("--sandbox", "--fd=3", "--shared-dir=/tmp", "--sandbox=jail");
 }
 
@@ -424,6 +423,20 @@ static void test_xattrmap(void **state)
 	PARSE_FAILS("-o xattrmap: rule 1: ends before", "--fd=3", "-o",
 		    "source=/tmp,xattrmap=:prefix:all:a:b");
 	PARSE_FAILS("--xattrmap", "--fd=3", "--shared-dir=/tmp", "--xattrmap");
+}
+
+static void test_security_label(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_false(opts.security_label);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--security-label");
+	assert_true(opts.security_label);
+	assert_true(opts.xattr);	/* implied, as with the Rust virtiofsd */
+	PARSE_OK("--fd=3", "-o", "source=/tmp,security_label");
+	assert_true(opts.security_label);
+	PARSE_OK("--fd=3", "-o", "source=/tmp,security_label,no_security_label");
+	assert_false(opts.security_label);
+	PARSE_FAILS("--security-label", "--fd=3", "--shared-dir=/tmp", "--security-label=on");
 }
 
 static void test_allow_mmap(void **state)
@@ -603,6 +616,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_tag, teardown),
 		cmocka_unit_test_teardown(test_daemonize, teardown),
 		cmocka_unit_test_teardown(test_xattrmap, teardown),
+		cmocka_unit_test_teardown(test_security_label, teardown),
 		cmocka_unit_test_teardown(test_allow_mmap, teardown),
 		cmocka_unit_test_teardown(test_sandbox_modes, teardown),
 		cmocka_unit_test_teardown(test_harmless_accepted, teardown),
