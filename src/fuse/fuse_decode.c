@@ -84,6 +84,7 @@ static int ext_read_secctx(struct fuse_req *req, struct iov_cursor *ext, uint32_
 		/* no LSM in the guest labels inodes: the header alone */
 		if (iov_cursor_remaining(ext) != 0)
 			goto malformed;
+		log_trace("fuse: %s: security context extension without a context", req->opname);
 		return 0;
 	}
 	if (nr > 1 || iov_cursor_read(ext, &sc, sizeof(sc)) < 0 || sc.size == 0 ||
@@ -103,6 +104,8 @@ static int ext_read_secctx(struct fuse_req *req, struct iov_cursor *ext, uint32_
 	req->secctx = (struct fs_secctx){ .name = req->secctx_name,
 					  .value = req->secctx_value, .size = sc.size };
 	req->ctx.secctx = &req->secctx;
+	log_trace("fuse: %s: security context %s, %u bytes", req->opname, req->secctx_name,
+		  sc.size);
 	return 0;
 
 malformed:

@@ -27,7 +27,8 @@
  * under one name: with a rule set that forgets to forbid the target of a
  * prefix (":prefix:all:trusted.:user.virtiofs.: :ok:all:::"), a guest that
  * sets "user.virtiofs.x" directly is refused instead of forging what the
- * guest reads as "trusted.x" (the CVE-2021-20263 class), and a host name
+ * guest reads as "trusted.x" (the documentation's "security
+ * considerations"), and a host name
  * under the prefix that no guest name maps to stays hidden. */
 #ifndef VFSD_XATTR_MAP_H
 #define VFSD_XATTR_MAP_H

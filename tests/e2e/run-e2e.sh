@@ -6,7 +6,7 @@
 # Usage: tests/e2e/run-e2e.sh [--daemon qemu|ours|rust|PATH] [--cache auto|never|always]
 #                             [--stack 7.2|10] [--num-queues N] [--smp N]
 #                             [--timeout SECS] [--out DIR] [--keep]
-#                             [--daemon-arg ARG]...
+#                             [--daemon-arg ARG]... [--selinux-map]
 #
 #   --daemon ours   build/src/daemon/virtiofsd (the default; $VIRTIOFSD
 #                   overrides the path, e.g. an ASan build)
@@ -28,6 +28,12 @@
 #   --keep          keep the share directory even when everything passed
 #   --daemon-arg    one more argument for the daemon (repeatable), e.g.
 #                   --daemon qemu --daemon-arg=-o --daemon-arg=flock
+#   --selinux-map   the daemon (ours or rust) also gets --security-label and
+#                   --xattrmap=:map:security.selinux:user.virtiofs.:, and the
+#                   guest checks that its security.selinux lands under that
+#                   name on the host, out of its direct reach, and that its
+#                   creates (with a security context extension) still work;
+#                   the label gets -selinux
 #
 # QEMU's daemon runs with -o xattr -o posix_lock (and without -o flock: with
 # it, QEMU refuses the blocking FUSE_SETLKW that a plain flock(LOCK_UN)
@@ -38,8 +44,8 @@
 # the host's checks in the same format, then
 # `e2e(<label>): N passed, M failed`, where the label is the daemon's
 # (ours, qemu, rust, the PATH's basename), then -10 on the 10 stack,
-# -qN with --num-queues N and -smpN with --smp N other than 2 (e.g.
-# ours-10-q4-smp4); the share, console log (OUT/guest-<label>.log, which
+# -qN with --num-queues N, -smpN with --smp N other than 2 and -selinux
+# with --selinux-map (e.g. ours-10-q4-smp4); the share, console log (OUT/guest-<label>.log, which
 # starts with the QEMU version, kernel and -device line) and daemon log
 # (.daemon) are named after it.
 # Exit status 0 only if all passed.
@@ -49,7 +55,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
 daemon=ours cache=auto timeout_s=300 out=$repo/build/e2e keep=0
-stack=7.2 num_queues="" smp=2
+stack=7.2 num_queues="" smp=2 selinux_map=0
 extra=()
 while (($#)); do
 	case "$1" in
@@ -68,7 +74,8 @@ while (($#)); do
 		--keep) keep=1; shift ;;
 		--daemon-arg) extra+=("${2:?}"); shift 2 ;;
 		--daemon-arg=*) extra+=("${1#*=}"); shift ;;
-		-h | --help) sed -n '2,45p' "$0"; exit 0 ;;
+		--selinux-map) selinux_map=1; shift ;;
+		-h | --help) sed -n '2,52p' "$0"; exit 0 ;;
 		*) echo "run-e2e: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
@@ -116,9 +123,15 @@ case "$daemon" in
 esac
 
 daemon_cmd+=("${extra[@]}")
+guest_extra=""
+if ((selinux_map)); then
+	daemon_cmd+=(--security-label --xattrmap=:map:security.selinux:user.virtiofs.:)
+	guest_extra=" --selinux-map"
+fi
 [[ "$stack" == 7.2 ]] || label=$label-$stack
 [[ -z "$num_queues" ]] || label=$label-q$num_queues
 [[ "$smp" == 2 ]] || label=$label-smp$smp
+((selinux_map == 0)) || label=$label-selinux
 
 # ---- reporting ----
 n=0 passed=0 failed=0
@@ -166,6 +179,11 @@ mkdir -p "$share/e2e"
 printf 'prepared by host\n' >"$share/e2e/host-prepared.txt"
 printf 'x\n' >"$share/e2e/host-xattr.txt"
 setfattr -n user.e2e.host -v set-on-host "$share/e2e/host-xattr.txt"
+if ((selinux_map)); then
+	printf 'y\n' >"$share/e2e/host-label.txt"
+	setfattr -n user.virtiofs.security.selinux -v system_u:object_r:host_t:s0 \
+		"$share/e2e/host-label.txt"
+fi
 
 guest_pid=""
 # shellcheck disable=SC2317 # called from the EXIT trap
@@ -185,7 +203,7 @@ echo "==> running guest against $label daemon: ${daemon_cmd[*]}"
 : >"$log"
 "$repo/scripts/guest/run-guest.sh" --kernel "$kernel" --initrd "$initrd" \
 	--shared-dir "$share" --log "$log" --timeout "$timeout_s" "${run_guest_opts[@]}" \
-	--guest-args "--cache $cache --dir e2e --sync-timeout 60" \
+	--guest-args "--cache $cache --dir e2e --sync-timeout 60$guest_extra" \
 	-- "${daemon_cmd[@]}" &
 guest_pid=$!
 

@@ -560,6 +560,12 @@ static void test_print_capabilities(void **state)
 
 static void test_version_and_help(void **state)
 {
+	static const char *const documented[] = {
+		"--readonly", "--preserve-noatime", "--killpriv-v2", "--no-killpriv-v2", "--tag=",
+		"--daemonize", "--log-level", "trace", "off", "--xattrmap=", "--security-label",
+		"xattrmap=RULES", "[no_]security_label",
+	};
+
 	PARSE_OK("--version");
 	assert_true(opts.show_version);
 	options_free(&opts);
@@ -573,6 +579,12 @@ static void test_version_and_help(void **state)
 	assert_true(opts.show_help);
 	assert_non_null(strstr(options_usage(), "--shared-dir"));
 	assert_non_null(strstr(options_usage(), "--fuse-mount"));
+	/* every option we take is in the help, and none we refuse is listed
+	 * as taken */
+	for (size_t i = 0; i < sizeof(documented) / sizeof(documented[0]); i++)
+		if (!strstr(options_usage(), documented[i]))
+			fail_msg("--help lacks %s", documented[i]);
+	assert_non_null(strstr(strstr(options_usage(), "Not supported yet"), "--translate-uid"));
 }
 
 static void test_last_wins_no_leak(void **state)

@@ -296,7 +296,7 @@ static void test_map_selinux(void **state)
 }
 
 /* Rules that forget to keep the guest off the prefix's target (the
- * documentation's warning, CVE-2021-20263): QEMU and the Rust daemon let
+ * documentation's warning): QEMU and the Rust daemon let
  * an unprivileged guest user set user.virtiofs.trusted.x and so forge
  * what the guest reads as trusted.x; here the name is refused, as the
  * host name it gives would come back as another guest name. */
