@@ -2,11 +2,13 @@
  * then serve one VMM over vhost-user (or the host's /dev/fuse). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -184,27 +186,62 @@ static int seccomp_kind(enum seccomp_mode mode)
 	return SECCOMP_KIND_NONE;
 }
 
-/* --daemonize: the first process waits for one byte from the daemon,
- * which comes once it serves (daemon_notify_ready), and exits 0; if the
- * daemon ends first, the first process ends with its status. */
-static __attribute__((noreturn)) void daemonize_wait(pid_t child, int ready)
+/* --daemonize: the first process ends as the daemon did, a signal
+ * included (re-raised, as the sandbox's waiting parent does). */
+static __attribute__((noreturn)) void exit_like(int status)
 {
-	int status = 0;
-	ssize_t n;
-	char c;
+	sigset_t sig;
 
-	do {
-		n = read(ready, &c, 1);
-	} while (n < 0 && errno == EINTR);
-	if (n == 1)
-		_exit(0);
+	if (WIFEXITED(status))
+		_exit(WEXITSTATUS(status) ? WEXITSTATUS(status) : 1);
+	signal(WTERMSIG(status), SIG_DFL);
+	sigemptyset(&sig);
+	sigaddset(&sig, WTERMSIG(status));
+	sigprocmask(SIG_UNBLOCK, &sig, NULL);
+	raise(WTERMSIG(status));
+	_exit(128 + WTERMSIG(status));
+}
+
+/* The first process waits for one byte from the daemon, which comes once
+ * it serves (daemon_notify_ready), and exits 0. Until then it passes the
+ * stop signals on (held since before the fork, so none is lost), and if
+ * the daemon ends first, it ends as the daemon did. */
+static __attribute__((noreturn)) void daemonize_wait(pid_t child, int ready,
+						    const sigset_t *held)
+{
+	struct pollfd fds[2] = { { .fd = ready, .events = POLLIN } };
+	int status = 0;
+
+	fds[1].fd = signalfd(-1, held, SFD_CLOEXEC);
+	fds[1].events = POLLIN;
+	for (;;) {
+		struct signalfd_siginfo si;
+		ssize_t n;
+		char c;
+
+		if (poll(fds, fds[1].fd >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (fds[0].revents) {
+			do {
+				n = read(ready, &c, 1);
+			} while (n < 0 && errno == EINTR);
+			if (n == 1)
+				_exit(0);
+			break;	/* every copy of the write end is gone: it ended */
+		}
+		if (fds[1].fd >= 0 && (fds[1].revents & POLLIN) &&
+		    read(fds[1].fd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
+		    si.ssi_signo != SIGCHLD)
+			kill(child, (int)si.ssi_signo);
+	}
 	while (waitpid(child, &status, 0) < 0) {
 		if (errno != EINTR)
 			_exit(1);
 	}
-	if (WIFEXITED(status))
-		_exit(WEXITSTATUS(status) ? WEXITSTATUS(status) : 1);
-	_exit(128 + WTERMSIG(status));
+	exit_like(status);
 }
 
 static int redirect(int fd, const char *path, int flags)
@@ -233,6 +270,8 @@ static int redirect(int fd, const char *path, int flags)
  * returns, with *ready_fd the pipe to write to then. */
 static int daemonize(const struct options *opts, int *ready_fd)
 {
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, caller_chld;
+	sigset_t held, caller_mask;
 	int pipefd[2], err;
 	pid_t pid;
 
@@ -241,19 +280,32 @@ static int daemonize(const struct options *opts, int *ready_fd)
 		log_error("--daemonize: pipe: %s", strerror(-err));
 		return err;
 	}
+	sigemptyset(&held);
+	for (size_t i = 0; i < NR_STOP_SIGNALS; i++)
+		sigaddset(&held, stop_signals[i]);
+	sigaddset(&held, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &held, &caller_mask);
+	/* an ignored SIGCHLD would reap the daemon behind the waiter's back */
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGCHLD, &dfl, &caller_chld);
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		err = -errno;
 		log_error("--daemonize: fork: %s", strerror(-err));
+		sigaction(SIGCHLD, &caller_chld, NULL);
+		sigprocmask(SIG_SETMASK, &caller_mask, NULL);
 		close(pipefd[0]);
 		close(pipefd[1]);
 		return err;
 	}
 	if (pid > 0) {
 		close(pipefd[1]);
-		daemonize_wait(pid, pipefd[0]);
+		daemonize_wait(pid, pipefd[0], &held);
 	}
+	/* a stop signal passed on meanwhile is delivered now */
+	sigaction(SIGCHLD, &caller_chld, NULL);
+	sigprocmask(SIG_SETMASK, &caller_mask, NULL);
 	close(pipefd[0]);
 	*ready_fd = pipefd[1];
 	if (setsid() < 0) {

@@ -442,13 +442,12 @@ static bool wait_end(pid_t pid, int ms)
 	return ended;
 }
 
-/* Starts our daemon with --daemonize and extra, its output in log, and
- * returns the first process's exit status (-1: it did not exit). */
-static int daemonize_launch(const char *sock, const char *log, const char *extra)
+/* Starts our daemon with --daemonize and extra, its output in log;
+ * returns the first process's pid. */
+static pid_t daemonize_spawn(const char *sock, const char *log, const char *extra)
 {
 	char sockarg[300], dirarg[400], args[1024], *argv[40];
 	unsigned n = 0;
-	int status = -1;
 	pid_t pid;
 
 	snprintf(sockarg, sizeof(sockarg), "--socket-path=%s", sock);
@@ -475,6 +474,15 @@ static int daemonize_launch(const char *sock, const char *log, const char *extra
 		execv(argv[0], argv);
 		_exit(127);
 	}
+	return pid;
+}
+
+/* ... and returns the first process's exit status (-1: it did not exit). */
+static int daemonize_launch(const char *sock, const char *log, const char *extra)
+{
+	pid_t pid = daemonize_spawn(sock, log, extra);
+	int status = -1;
+
 	if (pid < 0)
 		return -1;
 	if (!wait_end(pid, 20000)) {
@@ -750,6 +758,71 @@ static void test_security_label(void)
 	}
 }
 
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A stop signal sent to the first process while the daemon starts (before
+ * it serves) ends the daemon too, as it would in the foreground: the first
+ * process passes it on. The signal goes at points spread over a start-up
+ * (timing, not synchronisation: each outcome is checked). */
+static void test_daemonize_stop_during_startup(void)
+{
+	const int tries = 24;
+	char sock[300], log[300];
+	pid_t pids[4];
+	int64_t t0, startup;
+	int status, stopped = 0;
+
+	snprintf(sock, sizeof(sock), "%s/dzs.sock", t_tmpdir());
+	snprintf(log, sizeof(log), "%s/dzs.log", t_tmpdir());
+	/* how long a start takes here */
+	t0 = now_ns();
+	status = daemonize_launch(sock, log, NULL);
+	startup = now_ns() - t0;
+	CHECK(status == 0, "start: %#x", status);
+	unsigned n = daemon_pids(sock, pids, 4);
+	if (n)
+		kill((pid_t)stat_field(pids[0], 6), SIGTERM);
+	CHECK(all_end(pids, n), "the first daemon did not end");
+
+	for (int i = 0; i < tries; i++) {
+		int64_t at;
+		pid_t first = daemonize_spawn(sock, log, NULL);
+		struct timespec ts;
+
+		if (first < 0)
+			break;
+		at = now_ns() + startup * (i + 1) / tries;
+		ts = (struct timespec){ .tv_sec = at / 1000000000, .tv_nsec = at % 1000000000 };
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		kill(first, SIGTERM);
+		CHECK(wait_end(first, 10000), "try %d: the first process did not end", i);
+		waitpid(first, &status, 0);
+		n = daemon_pids(sock, pids, 4);
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			/* ready before the signal: a daemon now, stopped by hand */
+			if (n)
+				kill((pid_t)stat_field(pids[0], 6), SIGTERM);
+		} else {
+			stopped++;
+			CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
+			      "try %d: the first process ended with %#x", i, status);
+		}
+		CHECK(all_end(pids, n), "try %d: a daemon outlived the stop signal (%u left, first "
+		      "process %#x)", i, n, status);
+	}
+	/* else the signal always came too late to prove anything */
+	CHECK(stopped > 0, "no try stopped a start-up");
+	printf("  %d of %d tries stopped a start-up of %lld us\n", stopped, tries,
+	       (long long)(startup / 1000));
+	CHECK(!t_sanitizer_report(log), "a sanitizer report in %s", log);
+}
+
 int main(void)
 {
 	const char *b = getenv("VFS_TEST_DAEMON_ARGS");
@@ -764,6 +837,7 @@ int main(void)
 	t_run("tag", test_tag);
 	t_run("log_levels", test_log_levels);
 	t_run("daemonize", test_daemonize);
+	t_run("daemonize_stop_during_startup", test_daemonize_stop_during_startup);
 	t_run("security_label", test_security_label);
 	return t_finish();
 }
