@@ -567,12 +567,19 @@ static bool fd_is(pid_t pid, int fd, const char *want)
 	return !strcmp(target, want);
 }
 
+/* Whether each ends in time; one that does not is killed, so that a
+ * failing test leaves no daemon behind (they are in their own session,
+ * out of the harness's reach). */
 static bool all_end(const pid_t *pids, unsigned n)
 {
 	bool ok = true;
 
-	for (unsigned i = 0; i < n; i++)
-		ok &= wait_end(pids[i], 10000);
+	for (unsigned i = 0; i < n; i++) {
+		if (!wait_end(pids[i], 10000)) {
+			ok = false;
+			kill(pids[i], SIGKILL);
+		}
+	}
 	return ok;
 }
 
