@@ -133,6 +133,12 @@ if [ "$quick" = 0 ]; then
 	run_suite e2e-ours-10-q4-packed env ASAN_OPTIONS=detect_leaks=0 \
 		tests/e2e/run-e2e.sh --stack 10 --num-queues 4 --smp 4 --packed --daemon "$asan_daemon"
 	count_summary build/test-logs/e2e-ours-10-q4-packed.log
+	# The options a guest sees: --tag on QEMU 10 (which ignores the
+	# config space), --security-label and an SELinux --xattrmap.
+	run_suite e2e-ours-10-selinux env ASAN_OPTIONS=detect_leaks=0 \
+		tests/e2e/run-e2e.sh --stack 10 --selinux-map --daemon-arg=--tag=share \
+		--daemon "$asan_daemon"
+	count_summary build/test-logs/e2e-ours-10-selinux.log
 	run_suite e2e-rust-10 tests/e2e/run-e2e.sh --stack 10 --daemon rust
 	count_summary build/test-logs/e2e-rust-10.log
 	run_suite e2e-qemu-10 tests/e2e/run-e2e.sh --stack 10 --daemon qemu

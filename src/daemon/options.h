@@ -15,6 +15,9 @@
 enum sandbox_mode { SANDBOX_NAMESPACE, SANDBOX_CHROOT, SANDBOX_NONE };
 enum seccomp_mode { SECCOMP_KILL, SECCOMP_LOG, SECCOMP_TRAP, SECCOMP_NONE };
 
+/* virtio_fs_config.tag: a --tag fills at most this many bytes. */
+#define OPTIONS_TAG_MAX 36
+
 struct options {
 	char *socket_path;        /* --socket-path / --socket (legacy) */
 	int fd;                   /* --fd=N, -1 when absent */
@@ -34,8 +37,14 @@ struct options {
 	bool posix_lock;
 	bool flock;
 	bool killpriv_v2;
+	bool readonly;            /* --readonly: EROFS for every change */
+	bool preserve_noatime;    /* keep the guest's O_NOATIME */
+	char *tag;                /* --tag: offered in the device config space */
+	struct xattr_map *xattrmap; /* --xattrmap, parsed (implies --xattr) */
+	bool security_label;      /* FUSE_SECURITY_CTX (implies --xattr) */
 	enum log_level log_level;
 	bool syslog;
+	bool daemonize;           /* --daemonize: detach once ready to serve */
 	uint64_t rlimit_nofile;   /* 0: raise to the hard limit (the default) */
 	bool rlimit_nofile_set;
 	enum sandbox_mode sandbox;

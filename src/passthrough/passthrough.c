@@ -473,6 +473,17 @@ struct passthrough *passthrough_new(const struct passthrough_config *config, int
 		log_error("shared directory %s: %s", fs->shared_dir, strerror(-ret));
 		goto fail_handles;
 	}
+	/* a security.capability the guest has under another host name */
+	if (config->xattrmap) {
+		char caps[XATTR_NAME_MAX + 1];
+
+		if (xattr_map_to_host(config->xattrmap, "security.capability", caps,
+				      sizeof(caps)) == 0 &&
+		    strcmp(caps, "security.capability") != 0) {
+			memcpy(fs->caps_host_name, caps, sizeof(caps));
+			log_debug("xattrmap: security.capability is %s on the host", caps);
+		}
+	}
 	return fs;
 
 fail_handles:
@@ -536,6 +547,17 @@ int pt_init(void *opaque, struct fs_init *init)
 		want |= FUSE_POSIX_ACL | FUSE_DONT_MASK;
 	else if (cfg->posix_acl)
 		log_warn("posix_acl needs xattr support; not enabling it");
+
+	/* as the Rust virtiofsd: a guest that cannot send the labels asked
+	 * for gets no mount, rather than files without them */
+	if (cfg->security_label) {
+		if (!(init->kernel_flags & FUSE_SECURITY_CTX) || init->proto_minor < 38) {
+			log_error("--security-label: the guest offers no FUSE_SECURITY_CTX "
+				  "request extension (FUSE 7.38, Linux 6.1)");
+			return -EPROTO;
+		}
+		want |= FUSE_SECURITY_CTX;
+	}
 
 	want &= init->kernel_flags;
 	/* want_flags arrives holding what the server itself handles (large
@@ -788,11 +810,16 @@ int pt_reopen_fd(struct passthrough *fs, struct pt_inode *inode, int path_fd, in
 
 int pt_open_flags(struct passthrough *fs, uint32_t flags)
 {
-	int allowed = O_ACCMODE | O_APPEND | O_DSYNC | O_SYNC | O_NOATIME | O_TRUNC;
+	int allowed = O_ACCMODE | O_APPEND | O_DSYNC | O_SYNC | O_TRUNC;
 	int out;
 
 	if (fs->cfg.allow_direct_io)
 		allowed |= O_DIRECT;
+	/* Without --preserve-noatime the host's atime follows every read,
+	 * as with the Rust virtiofsd, which drops O_NOATIME because an open
+	 * with it fails unless the opener owns the file or has CAP_FOWNER. */
+	if (fs->cfg.preserve_noatime)
+		allowed |= O_NOATIME;
 	out = (int)flags & allowed;
 	if (pt_negotiated(&fs->writeback)) {
 		/* the guest's page cache may read back pages of a write-only

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "fuse/fs_ops.h"
+#include "passthrough/xattr_map.h"
 
 enum cache_mode {
 	CACHE_NEVER,
@@ -44,6 +45,18 @@ struct passthrough_config {
 	bool posix_lock;
 	bool flock;
 	bool killpriv_v2;
+	/* --readonly: every request that would change the share gets EROFS
+	 * (passthrough_fs_ops() then hands out the read-only table). */
+	bool readonly;
+	/* --preserve-noatime: keep the guest's O_NOATIME (else dropped, as
+	 * the Rust virtiofsd does: it needs ownership or CAP_FOWNER). */
+	bool preserve_noatime;
+	/* --xattrmap: guest xattr names to the host's and back (NULL: as
+	 * they are). Must outlive the passthrough. */
+	const struct xattr_map *xattrmap;
+	/* --security-label: FUSE_SECURITY_CTX; the guest's label for each new
+	 * inode is set on it (through xattrmap) or the create fails. */
+	bool security_label;
 	/* The sandbox opens /proc/self/fd before the host's /proc goes out of
 	 * reach; the passthrough then takes that fd over. Without it, the
 	 * passthrough opens /proc/self/fd itself. */
@@ -91,5 +104,11 @@ void passthrough_get_limits(struct passthrough *fs, uint64_t *inode_limit,
 			    uint64_t *handle_limit);
 
 extern const struct fs_ops passthrough_ops;
+/* The same operations, minus everything that writes: each of those gets
+ * -EROFS before touching the host, opens for writing or with O_TRUNC or
+ * O_CREAT included, and CREATE opens only a name that exists. */
+extern const struct fs_ops passthrough_readonly_ops;
+/* The table for fs: passthrough_readonly_ops with config.readonly. */
+const struct fs_ops *passthrough_fs_ops(const struct passthrough *fs);
 
 #endif

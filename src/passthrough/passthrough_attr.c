@@ -105,6 +105,14 @@ static int set_owner(int fd, const struct fuse_setattr_in *in)
 	return 0;
 }
 
+/* After a chown or truncate went through. The kill runs as the daemon,
+ * as the host kernel's does for any chown or truncate of the file. */
+static void kill_mapped_caps(struct passthrough *fs, struct pt_inode *inode, int fd)
+{
+	if (S_ISREG(inode->type))
+		pt_kill_mapped_caps(fs, fd, true);
+}
+
 static int set_size(struct passthrough *fs, struct pt_inode *inode, int path_fd,
 		    const struct fuse_setattr_in *in)
 {
@@ -219,15 +227,23 @@ static int setattr_as_caller(struct passthrough *fs, const struct fs_ctx *ctx,
 			return ret;
 		/* ownership before mode: a mode given with a chown is what the
 		 * guest wants in the end, even with setuid bits in it */
-		if (rest.valid & (FATTR_UID | FATTR_GID))
+		bool killpriv = false;
+
+		if (rest.valid & (FATTR_UID | FATTR_GID)) {
 			ret = set_owner(fd, &rest);
+			killpriv = ret == 0;
+		}
 		if (ret == 0 && (rest.valid & FATTR_MODE))
 			ret = chmod_inode(fs, inode, fd, rest.mode);
-		if (ret == 0 && (rest.valid & FATTR_SIZE))
+		if (ret == 0 && (rest.valid & FATTR_SIZE)) {
 			ret = set_size(fs, inode, fd, &rest);
+			killpriv |= ret == 0;
+		}
 		if (ret == 0 && (rest.valid & PT_FATTR_TIMES))
 			ret = set_times(fs, inode, fd, &rest);
 		pt_caller_leave(&cred);
+		if (killpriv)
+			kill_mapped_caps(fs, inode, fd);
 	}
 	if (ret == 0 && kill)
 		ret = chmod_inode(fs, inode, fd, in->mode);

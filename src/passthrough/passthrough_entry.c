@@ -116,6 +116,8 @@ static int make_entry(struct passthrough *fs, const struct fs_ctx *ctx, uint64_t
 		pt_creds_leave(&creds);
 	}
 	if (ret == 0)
+		ret = pt_secctx_set_at(fs, ctx, fd, a->name, kind == MAKE_DIR);
+	if (ret == 0)
 		ret = pt_do_lookup_at(fs, parent, fd, a->name, out);
 	pt_inode_fd_put(fs, parent, fd);
 out:

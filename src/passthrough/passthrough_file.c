@@ -64,6 +64,8 @@ static int reopen_for(struct passthrough *fs, const struct fs_ctx *ctx, struct p
 	if (fd == 0)
 		fd = pt_reopen_fd(fs, inode, path_fd, oflags);
 	pt_data_leave(&cred);
+	if (fd >= 0)
+		pt_kill_mapped_caps(fs, fd, false);
 	pt_inode_fd_put(fs, inode, path_fd);
 	return fd;
 }
@@ -177,6 +179,12 @@ int pt_create(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, const 
 		err = errno;
 	pt_creds_leave(&creds);
 	if (fd >= 0) {
+		ret = pt_secctx_set_fd(fs, ctx, fd);
+		if (ret < 0) {
+			close(fd);
+			unlinkat(dir_fd, name, 0);
+			goto out_fd;
+		}
 		ret = created_reply(fs, parent, dir_fd, fd, entry, open);
 	} else if (err == EEXIST && !(flags & O_EXCL)) {
 		ret = create_open_existing(fs, ctx, parent, dir_fd, name, oflags, open_flags,
@@ -218,6 +226,10 @@ int pt_tmpfile(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, uint3
 			ret = -errno;
 		pt_creds_leave(&creds);
 		if (fd >= 0)
+			ret = pt_secctx_set_fd(fs, ctx, fd);
+		if (fd >= 0 && ret < 0)
+			close(fd);	/* unnamed: gone with its last fd */
+		else if (fd >= 0)
 			ret = created_reply(fs, parent, dir_fd, fd, entry, open);
 	}
 	pt_inode_fd_put(fs, parent, dir_fd);
@@ -291,6 +303,8 @@ ssize_t pt_write(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 	if (ret == 0)
 		ret = rw_iov(handle->fd, src, src_count, (off_t)offset, true);
 	pt_data_leave(&cred);
+	if (ret > 0)
+		pt_kill_mapped_caps(fs, handle->fd, false);
 	handle_table_put(&fs->handles, handle);
 	return ret;
 }
@@ -372,6 +386,8 @@ int pt_fallocate(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 	if (ret == 0 && fallocate(handle->fd, (int)mode, (off_t)offset, (off_t)length) < 0)
 		ret = -errno;
 	pt_data_leave(&cred);
+	if (ret == 0)
+		pt_kill_mapped_caps(fs, handle->fd, false);
 	handle_table_put(&fs->handles, handle);
 	return ret;
 }
@@ -433,6 +449,8 @@ ssize_t pt_copy_file_range(void *opaque, const struct fs_ctx *ctx, uint64_t node
 			ret = -errno;
 	}
 	pt_data_leave(&cred);
+	if (ret > 0)
+		pt_kill_mapped_caps(fs, out->fd, false);
 out:
 	handle_table_put(&fs->handles, out);
 	handle_table_put(&fs->handles, in);

@@ -4,6 +4,7 @@
 #define VFSD_PT_INTERNAL_H
 
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -50,6 +51,10 @@ struct passthrough {
 	bool killpriv;		/* the guest leaves killing setuid/setgid to us */
 	pthread_mutex_t waiters_lock;
 	struct lock_waiter *waiters;
+	/* The host name of a remapped security.capability, "" when it is not
+	 * remapped: then the host kernel drops it on write, truncate and
+	 * chown, else we must (pt_kill_mapped_caps). */
+	char caps_host_name[XATTR_NAME_MAX + 1];
 };
 
 static inline struct passthrough *pt_from(void *fs)
@@ -140,6 +145,25 @@ int pt_data_rights(struct passthrough *fs, bool keep_suidgid);
 int pt_data_enter(struct passthrough *fs, const struct fs_ctx *ctx, bool keep_suidgid,
 		  struct cred_saved *saved);
 void pt_data_leave(struct cred_saved *saved);
+
+/* A write, truncate, allocation or chown of the file behind fd drops its
+ * security.capability; when --xattrmap keeps that under another name the
+ * host kernel does not know it, so this removes it (CVE-2021-20263).
+ * o_path: fd is an O_PATH fd. Nothing to do without such a mapping. */
+void pt_kill_mapped_caps(struct passthrough *fs, int fd, bool o_path);
+/* The host name of a guest's xattr name (--xattrmap, or the name itself
+ * into host[XATTR_NAME_MAX + 1]); -EPERM, -ENOTSUP or -ERANGE when the map
+ * refuses it. */
+int pt_xattr_host_name(struct passthrough *fs, const char *guest, char *host);
+
+/* --security-label: sets ctx->secctx (the guest LSM's label, its name
+ * through --xattrmap) on the inode just created, as the daemon: on an fd
+ * of it, or on name in parent_fd. On failure the inode is removed again
+ * (by name; an fd's caller closes it) and the error returned, as the Rust
+ * virtiofsd does. Nothing to do without a context. */
+int pt_secctx_set_fd(struct passthrough *fs, const struct fs_ctx *ctx, int fd);
+int pt_secctx_set_at(struct passthrough *fs, const struct fs_ctx *ctx, int parent_fd,
+		     const char *name, bool dir);
 
 /* Ops, by file. */
 int pt_init(void *fs, struct fs_init *init);

@@ -607,6 +607,7 @@ int main(int argc, char **argv)
 		{ more_cases, n_more_cases },
 		{ priv_cases, n_priv_cases },
 		{ packed_cases, n_packed_cases },
+		{ opts_cases, n_opts_cases },
 	};
 	unsigned idx = 0;
 

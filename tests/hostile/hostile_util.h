@@ -130,5 +130,7 @@ extern const struct hcase priv_cases[];
 extern const unsigned n_priv_cases;
 extern const struct hcase packed_cases[];
 extern const unsigned n_packed_cases;
+extern const struct hcase opts_cases[];
+extern const unsigned n_opts_cases;
 
 #endif

@@ -64,10 +64,11 @@ static void test_init_738_ext(void **state)
 	assert_int_equal(out->major, 7);
 	assert_int_equal(out->minor, 38);
 	assert_int_equal(out->max_readahead, 65536);
-	/* Security contexts and DAX are never granted. */
+	/* DAX is never granted; a security context is, to a file system
+	 * that asks (--security-label), from 7.38 (test_fuse_hostile.c). */
 	assert_int_equal(out->flags, SERVER_FLAGS | FUSE_DO_READDIRPLUS |
 					     FUSE_WRITEBACK_CACHE | FUSE_INIT_EXT);
-	assert_int_equal(out->flags2, 0);
+	assert_int_equal(out->flags2, FUSE_SECURITY_CTX >> 32);
 	assert_int_equal(out->max_write, 1024 * 1024);
 	assert_int_equal(out->max_pages, 256);
 	assert_int_equal(out->time_gran, 1000);
