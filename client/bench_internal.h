@@ -60,8 +60,10 @@ int cmp_u64(const void *a, const void *b);
 double pct_us(struct stats *st, unsigned pct);
 
 /* bench_proc.c */
-/* utime+stime of a process in microseconds, <0 when unknown. */
+/* CPU time (user+system) of a process in microseconds, <0 when unknown. */
 double proc_cpu_us(long pid);
+/* Its resident memory and the anonymous part of it, in KiB: 0 or -1. */
+int proc_rss_kib(long pid, uint64_t *rss, uint64_t *anon);
 /* The process that serves: pid's child when it forked one (QEMU's and
  * the Rust daemon's sandboxes), else pid. */
 long worker_pid(long pid);
