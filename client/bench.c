@@ -9,19 +9,27 @@
  * nothing is copied or allocated per request but the indirect table.
  *
  * Workloads (ops are what ops/s, latency and CPU/op count):
- *   lookup       LOOKUP and GETATTR alternating over 1000 files (op = request)
+ *   getattr      GETATTR of 1000 looked-up files, round robin (op = request)
+ *   lookup       LOOKUP of the same 1000 names (op = request; the
+ *                references are forgotten in one batch at the end)
+ *   create       CREATE in a fresh directory (op = CREATE, the only request
+ *                timed), then RELEASE and FORGET (in the daemon's CPU);
+ *                the files are UNLINKed after the measurement
  *   smallfile    CREATE, WRITE 4 KiB, RELEASE, UNLINK (+FORGET, not counted)
  *                in a fresh directory (op = request)
  *   readdirplus  OPENDIR, READDIRPLUS (4 KiB buffers, as Linux) to the end,
  *                RELEASEDIR, BATCH_FORGET of the entries (op = entry;
  *                latency is per READDIRPLUS request; a pass still going
  *                when the time is up stops early)
+ *   readdir      the same with READDIR (no lookups, nothing to forget)
  *   seqread      1 MiB READs over the whole file once (op = MiB; requests
  *                are smaller when the daemon caps max_write/max_pages)
  *   seqwrite     1 MiB WRITEs over the whole file once (op = MiB)
  *   randread     4 KiB READs at random offsets (op = request)
- * --native runs them as syscalls (stat/fstat; open, pwrite, close, unlink;
- * getdents64 + fstatat; pread/pwrite) on min(depth, CPUs) threads.
+ * --native runs them as syscalls (fstat of an O_PATH fd; fstatat; open
+ * O_CREAT|O_EXCL (timed), close; open, pwrite, close, unlink; getdents64
+ * + fstatat; getdents64; pread/pwrite) on min(depth, CPUs) threads, and
+ * reports the CPU time of those syscalls (this process's) as "cpu".
  * Depth d: d independent slots (chains for smallfile and readdirplus).
  * Requests go round robin over the request queues, on split rings, or on
  * packed rings with --packed (the same daemon, the other ring layout).
@@ -69,7 +77,8 @@ static void usage(FILE *f)
 "  --setup DIR          create lk/ (files), rd/ (entries) and big in DIR, then exit\n"
 "  --queues N           request queues (default 1)\n"
 "  --depth LIST         requests in flight, e.g. 1,16,64 (default)\n"
-"  --workloads LIST     lookup,smallfile,readdirplus,seqread,seqwrite,randread (default all)\n"
+"  --workloads LIST     getattr,lookup,create,smallfile,readdirplus,readdir,\n"
+"                       seqread,seqwrite,randread (default all)\n"
 "  --file-size SIZE     size of big (default 1G; quick 256M)\n"
 "  --time SECS          duration of the time-bound workloads (default 1; quick 0.3)\n"
 "  --quick              smaller sizes and shorter runs\n"

@@ -52,6 +52,7 @@ struct fengine {
 	bool kick[MAX_QUEUES + 1];
 	uint64_t deadline;
 	uint64_t seq, limit;
+	uint64_t k;             /* create cleanup: the next name to UNLINK */
 	struct stats st;
 	/* workload state */
 	uint64_t dirnode;

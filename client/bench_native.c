@@ -11,9 +11,18 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench_internal.h"
+
+static double self_cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
 
 struct native {
 	struct bench *b;
@@ -35,6 +44,7 @@ struct nthread {
 	unsigned idx;
 	pthread_t tid;
 	struct stats st;
+	uint64_t created;       /* create: files c<idx>-0 .. left to remove */
 };
 
 #define NLAT(expr) do {                                           \
@@ -43,7 +53,7 @@ struct nthread {
 		lat_add(&t->st, now_ns() - t_);                   \
 	} while (0)
 
-static void native_readdir(struct nthread *t, char *buf)
+static void native_readdir(struct nthread *t, char *buf, bool plus)
 {
 	struct native *n = t->n;
 	int fd = openat(n->root, "rd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -74,7 +84,9 @@ static void native_readdir(struct nthread *t, char *buf)
 			pos += d->reclen;
 			if (is_dot(d->name, strlen(d->name)))
 				continue;
-			if (fstatat(fd, d->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			if (!plus)
+				t->st.ops++;
+			else if (fstatat(fd, d->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 				t->st.errors++;
 			else
 				t->st.ops++;
@@ -117,15 +129,31 @@ static void *native_thread(void *arg)
 		switch (n->wl) {
 		case WL_LOOKUP:
 			i = atomic_fetch_add(&n->seq, 1);
-			if (i % 2 == 0) {
-				snprintf(name, sizeof(name), "f%05u",
-					 (unsigned)((i / 2) % n->b->lookup_files));
-				NLAT(fstatat(n->lkfd, name, &st, AT_SYMLINK_NOFOLLOW));
-			} else {
-				NLAT(fstat(n->pathfds[(i / 2) % n->b->lookup_files], &st));
-			}
+			snprintf(name, sizeof(name), "f%05u",
+				 (unsigned)(i % n->b->lookup_files));
+			NLAT(fstatat(n->lkfd, name, &st, AT_SYMLINK_NOFOLLOW));
 			t->st.ops++;
 			break;
+		case WL_GETATTR:
+			i = atomic_fetch_add(&n->seq, 1);
+			NLAT(fstat(n->pathfds[i % n->b->lookup_files], &st));
+			t->st.ops++;
+			break;
+		case WL_CREATE: {
+			int fd = -1;
+
+			snprintf(name, sizeof(name), "%s/c%u-%" PRIu64, n->sfdir,
+				 t->idx, t->created);
+			NLAT(fd = openat(n->root, name, O_WRONLY | O_CREAT | O_EXCL |
+					 O_CLOEXEC, 0644));
+			if (fd < 0)
+				break;
+			close(fd);
+			t->created++;
+			t->st.ops++;
+			t->st.units++;
+			break;
+		}
 		case WL_SMALL: {
 			int fd = -1, dfd;
 
@@ -145,8 +173,9 @@ static void *native_thread(void *arg)
 			t->st.units++;
 			break;
 		}
+		case WL_READDIRPLUS:
 		case WL_READDIR:
-			native_readdir(t, buf);
+			native_readdir(t, buf, n->wl == WL_READDIRPLUS);
 			break;
 		case WL_RANDREAD:
 			off = (xorshift(&rnd) % (n->fsize / PAGE)) * PAGE;
@@ -171,6 +200,7 @@ static int native_workload(struct native *n, enum wl w, unsigned depth)
 	struct nthread *th = calloc(nthr, sizeof(*th));
 	unsigned i, started = 0;
 	uint64_t t0;
+	double cpu0;
 	int err = 0;
 
 	if (!th)
@@ -179,7 +209,7 @@ static int native_workload(struct native *n, enum wl w, unsigned depth)
 	n->wl = w;
 	n->depth = depth;
 	atomic_store(&n->seq, 0);
-	if (w == WL_SMALL) {
+	if (w == WL_SMALL || w == WL_CREATE) {
 		snprintf(n->sfdir, sizeof(n->sfdir), "nsf.%d.%d.%u", (int)getpid(),
 			 n->b->round, depth);
 		if (mkdirat(n->root, n->sfdir, 0755) < 0 && errno != EEXIST) {
@@ -195,6 +225,7 @@ static int native_workload(struct native *n, enum wl w, unsigned depth)
 			return -errno;
 		}
 	}
+	cpu0 = self_cpu_us();
 	t0 = now_ns();
 	n->deadline = t0 + (uint64_t)(n->b->secs * 1e9);
 	for (i = 0; i < nthr; i++) {
@@ -220,10 +251,21 @@ static int native_workload(struct native *n, enum wl w, unsigned depth)
 		free(s->lat);
 	}
 	n->st.secs = (double)(now_ns() - t0) / 1e9;
-	n->st.cpu_us = -1;
+	/* The syscalls' CPU: this process's, all threads. */
+	n->st.cpu_us = self_cpu_us() - cpu0;
+	for (i = 0; i < started && w == WL_CREATE; i++) {
+		uint64_t k;
+
+		for (k = 0; k < th[i].created; k++) {
+			char name[128];
+
+			snprintf(name, sizeof(name), "%s/c%u-%" PRIu64, n->sfdir, i, k);
+			unlinkat(n->root, name, 0);
+		}
+	}
 	if (w == WL_SEQWRITE || w == WL_SEQREAD || w == WL_RANDREAD)
 		close(n->bigfd);
-	if (w == WL_SMALL)
+	if (w == WL_SMALL || w == WL_CREATE)
 		unlinkat(n->root, n->sfdir, AT_REMOVEDIR);
 	if (!err)
 		result_print(n->b, w, depth, &n->st);

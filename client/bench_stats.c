@@ -6,7 +6,8 @@
 #include "bench_internal.h"
 
 const char *const wl_names[WL_COUNT] = {
-	"lookup", "smallfile", "readdirplus", "seqread", "seqwrite", "randread",
+	"getattr", "lookup", "create", "smallfile", "readdirplus", "readdir",
+	"seqread", "seqwrite", "randread",
 };
 
 uint64_t now_ns(void)

@@ -11,16 +11,14 @@
 
 #include "bench_engine.h"
 
-/* lookup: LOOKUP and GETATTR alternating. */
+/* getattr: GETATTR of held nodes; lookup: LOOKUP of their names (each
+ * adds a reference, all forgotten at the end), round robin. */
 static int lk_start(struct fengine *e, struct slot *s)
 {
-	uint64_t i;
-
 	if (time_up(e))
 		return 0;
-	i = e->seq++;
-	s->k = (i / 2) % e->nfiles;
-	s->state = (unsigned)(i % 2);
+	s->k = e->seq++ % e->nfiles;
+	s->state = e->wl == WL_LOOKUP ? 0 : 1;
 	if (s->state == 0) {
 		struct rq r = { .opcode = FUSE_LOOKUP, .nodeid = e->dirnode,
 				.name = s->name, .r1 = sizeof(struct fuse_entry_out),
@@ -48,6 +46,104 @@ static int lk_step(struct fengine *e, struct slot *s, uint32_t used)
 		e->counts[s->k]++;
 	return 0;
 }
+
+/* create: CREATE (the op, timed), RELEASE, FORGET; the files stay until
+ * the cleanup after the measurement, which UNLINKs them all. */
+static int cr_start(struct fengine *e, struct slot *s)
+{
+	struct fuse_create_in in = {
+		.flags = O_WRONLY | O_CREAT | O_EXCL, .mode = S_IFREG | 0644,
+		.umask = 022,
+	};
+	struct rq r = { .opcode = FUSE_CREATE, .nodeid = e->dirnode,
+			.arg = &in, .arglen = sizeof(in), .name = s->name,
+			.r1 = sizeof(struct fuse_entry_out),
+			.r2 = sizeof(struct fuse_open_out), .timed = true };
+
+	if (time_up(e))
+		return 0;
+	snprintf(s->name, sizeof(s->name), "c%" PRIu64, e->seq++);
+	s->state = 0;
+	return slot_send(e, s, &r);
+}
+
+static int cr_step(struct fengine *e, struct slot *s, uint32_t used)
+{
+	switch (s->state) {
+	case 0: {
+		struct fuse_entry_out eo;
+		struct fuse_open_out oo;
+		struct fuse_release_in in = { .flags = O_WRONLY };
+		struct rq r = { .opcode = FUSE_RELEASE, .arg = &in,
+				.arglen = sizeof(in) };
+
+		if (slot_err(e, s, used))
+			return 0;
+		e->st.ops++;
+		memcpy(&eo, s->g + O_R1, sizeof(eo));
+		memcpy(&oo, s->g + O_R2, sizeof(oo));
+		s->nodeid = eo.nodeid;
+		in.fh = oo.fh;
+		r.nodeid = s->nodeid;
+		s->state = 1;
+		return slot_send(e, s, &r);
+	}
+	case 1:
+		slot_err(e, s, used);
+		s->state = 2;
+		return slot_forget(e, s, s->nodeid, NULL, 0);
+	default:
+		e->st.units++;
+		return 0;
+	}
+}
+
+/* The cleanup after create (not measured): LOOKUP, UNLINK, FORGET of
+ * c0 .. c<seq-1>, as Linux does (QEMU's daemon refuses to UNLINK a name
+ * whose inode it does not hold). */
+static int cu_start(struct fengine *e, struct slot *s)
+{
+	struct rq r = { .opcode = FUSE_LOOKUP, .nodeid = e->dirnode,
+			.name = s->name, .r1 = sizeof(struct fuse_entry_out) };
+
+	if (e->k >= e->seq)
+		return 0;
+	snprintf(s->name, sizeof(s->name), "c%" PRIu64, e->k++);
+	s->state = 0;
+	return slot_send(e, s, &r);
+}
+
+static int cu_step(struct fengine *e, struct slot *s, uint32_t used)
+{
+	const struct fuse_out_header *oh = slot_oh(s);
+	struct fuse_entry_out eo;
+
+	if (s->state < 2 && (used < sizeof(*oh) || oh->error)) {
+		if (e->b->verbose)
+			fprintf(stderr, PROG ": cleanup: %s %s: error %d\n",
+				s->state ? "unlink" : "lookup", s->name, oh->error);
+		if (s->state == 0)
+			return 0;
+	}
+	switch (s->state) {
+	case 0: {
+		struct rq r = { .opcode = FUSE_UNLINK, .nodeid = e->dirnode,
+				.name = s->name };
+
+		memcpy(&eo, s->g + O_R1, sizeof(eo));
+		s->nodeid = eo.nodeid;
+		s->state = 1;
+		return slot_send(e, s, &r);
+	}
+	case 1:
+		s->state = 2;
+		return slot_forget(e, s, s->nodeid, NULL, 0);
+	default:
+		return 0;
+	}
+}
+
+static const struct fwl create_cleanup = { cu_start, cu_step };
 
 /* smallfile: CREATE, WRITE 4 KiB, RELEASE, UNLINK, FORGET. */
 static int sf_start(struct fengine *e, struct slot *s)
@@ -121,12 +217,13 @@ static int sf_step(struct fengine *e, struct slot *s, uint32_t used)
 	}
 }
 
-/* readdirplus: one pass over the directory per unit. */
+/* readdirplus, readdir: one pass over the directory per unit. */
 static int rd_readdir(struct fengine *e, struct slot *s)
 {
 	struct fuse_read_in in = { .fh = s->fh, .offset = s->off, .size = PAGE,
 				   .flags = O_RDONLY | O_DIRECTORY };
-	struct rq r = { .opcode = FUSE_READDIRPLUS, .nodeid = e->dirnode,
+	struct rq r = { .opcode = e->wl == WL_READDIR ? FUSE_READDIR : FUSE_READDIRPLUS,
+			.nodeid = e->dirnode,
 			.arg = &in, .arglen = sizeof(in),
 			.out_data = s->g + O_PAGE, .out_len = PAGE, .timed = true };
 
@@ -179,6 +276,7 @@ static int rd_step(struct fengine *e, struct slot *s, uint32_t used)
 	const struct fuse_out_header *oh = slot_oh(s);
 	const struct fuse_dirent *d;
 	const struct fuse_entry_out *eo;
+	bool plus = e->wl == WL_READDIRPLUS;
 	size_t pos = 0, len;
 	int ret;
 
@@ -198,13 +296,13 @@ static int rd_step(struct fengine *e, struct slot *s, uint32_t used)
 		len = oh->len - sizeof(*oh);
 		if (len == 0 || len > PAGE)
 			return rd_release(e, s);
-		while ((ret = vfs_dirent_next(s->g + O_PAGE, len, &pos, true,
-					      &d, &eo)) == 1) {
+		while ((ret = vfs_dirent_next(s->g + O_PAGE, len, &pos, plus,
+					      &d, plus ? &eo : NULL)) == 1) {
 			s->off = d->off;
 			if (is_dot(d->name, d->namelen))
 				continue;
 			e->st.ops++;
-			if (!eo->nodeid)
+			if (!plus || !eo->nodeid)
 				continue;
 			if (s->nn == s->ncap) {
 				size_t cap = s->ncap ? s->ncap * 2 : 16384;
@@ -295,8 +393,11 @@ static int io_step(struct fengine *e, struct slot *s, uint32_t used)
 }
 
 static const struct fwl fwls[WL_COUNT] = {
+	[WL_GETATTR] = { lk_start, lk_step },
 	[WL_LOOKUP] = { lk_start, lk_step },
+	[WL_CREATE] = { cr_start, cr_step },
 	[WL_SMALL] = { sf_start, sf_step },
+	[WL_READDIRPLUS] = { rd_start, rd_step },
 	[WL_READDIR] = { rd_start, rd_step },
 	[WL_SEQREAD] = { io_start, io_step },
 	[WL_SEQWRITE] = { io_start, io_step },
@@ -450,9 +551,11 @@ static int f_workload(struct fengine *e, enum wl w, unsigned depth)
 		memset(s->data, 0xa5, e->data_size);
 	}
 	switch (w) {
+	case WL_GETATTR:
 	case WL_LOOKUP:
 		err = lk_pre(e);
 		break;
+	case WL_CREATE:
 	case WL_SMALL:
 		snprintf(dname, sizeof(dname), "sf.%d.%d.%u.%ld", (int)getpid(),
 			 e->b->round, depth, (long)(now_ns() % 1000000));
@@ -463,6 +566,7 @@ static int f_workload(struct fengine *e, enum wl w, unsigned depth)
 			e->dirnode = eo.nodeid;
 		}
 		break;
+	case WL_READDIRPLUS:
 	case WL_READDIR:
 		err = fuse_prepare(e, "rd", WL_READDIR, &e->dirnode, &a);
 		break;
@@ -485,11 +589,19 @@ static int f_workload(struct fengine *e, enum wl w, unsigned depth)
 		err = f_run(e, &fwls[w]);
 	if (!err)
 		result_print(e->b, w, depth, &e->st);
-	if (w == WL_LOOKUP && e->fnodes)
+	if (w == WL_CREATE && e->dirnode && e->seq) {
+		/* UNLINK what was created, errors ignored (a failed CREATE
+		 * left nothing): not measured. */
+		e->k = 0;
+		err2 = f_run(e, &create_cleanup);
+		if (err2 && !err)
+			err = err2;
+	}
+	if ((w == WL_LOOKUP || w == WL_GETATTR) && e->fnodes)
 		lk_post(e);
 	if (opened)
 		vfs_release(c, e->dirnode, e->fh, w == WL_SEQWRITE ? O_WRONLY : O_RDONLY);
-	if (w == WL_SMALL && e->dirnode) {
+	if ((w == WL_SMALL || w == WL_CREATE) && e->dirnode) {
 		err2 = vfs_rmdir(c, FUSE_ROOT_ID, dname);
 		if (err2 && !err)
 			fprintf(stderr, PROG ": rmdir %s: %s\n", dname, strerror(-err2));
