@@ -2,8 +2,10 @@
  * laid out as Linux lays them out, round robin over the request queues,
  * completions reaped and handed to the workload. */
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -238,4 +240,98 @@ int f_run(struct fengine *e, const struct fwl *w)
 	cpu1 = proc_cpu_us(e->b->pid);
 	e->st.cpu_us = cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1;
 	return 0;
+}
+
+struct fengine *fengine_open(struct bench *b, size_t mem_size)
+{
+	struct vfs_client_options o = { 0 };
+	struct fengine *e;
+	struct vfs_client *c;
+	int err = 0;
+
+	o.request_queues = b->queues;
+	o.packed = b->packed;
+	o.mem_size = mem_size;
+	o.verbose = false;
+	c = vfs_client_open(b->socket, &o, &err);
+	if (!c) {
+		fprintf(stderr, PROG ": %s: %s\n", b->socket, strerror(-err));
+		return NULL;
+	}
+	if (vfs_client_request_queues(c) != b->queues) {
+		fprintf(stderr, PROG ": daemon gave %u request queues, not %u\n",
+			vfs_client_request_queues(c), b->queues);
+		vfs_client_close(c);
+		return NULL;
+	}
+	if (b->pid > 0) {
+		long w = worker_pid(b->pid);
+
+		if (w != b->pid)
+			fprintf(stderr, PROG ": measuring CPU of %ld, child of %ld\n",
+				w, b->pid);
+		b->pid = w;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		vfs_client_close(c);
+		return NULL;
+	}
+	e->b = b;
+	e->c = c;
+	e->nq = b->queues;
+	e->chunk = vfs_client_max_io(c) < MIB ? vfs_client_max_io(c) : MIB;
+	if (b->max_io && b->max_io < e->chunk)
+		e->chunk = b->max_io;
+	{
+		const struct fuse_init_out *io = vfs_client_init_out(c);
+
+		fprintf(stderr, PROG ": %s: %s rings, FUSE %u.%u flags %#" PRIx64 " max_write %u "
+			"max_pages %u: %zu KiB per READ/WRITE\n", b->label,
+			b->packed ? "packed" : "split", io->major,
+			io->minor, (uint64_t)io->flags | (uint64_t)io->flags2 << 32,
+			io->max_write, io->max_pages, e->chunk / 1024);
+	}
+	return e;
+}
+
+void fengine_close(struct fengine *e)
+{
+	vfs_client_close(e->c);
+	free(e);
+}
+
+int slots_alloc(struct fengine *e, size_t data_size)
+{
+	unsigned i;
+
+	e->data_size = data_size;
+	for (i = 0; i < e->depth; i++) {
+		struct slot *s = &e->slots[i];
+
+		memset(s, 0, sizeof(*s));
+		s->idx = i;
+		s->g = mem_alloc(&e->c->mem, CTRL_SIZE);
+		s->data = mem_alloc(&e->c->mem, data_size);
+		if (!s->g || !s->data)
+			return -ENOMEM;
+		memset(s->data, 0xa5, data_size);
+	}
+	return 0;
+}
+
+void slots_free(struct fengine *e)
+{
+	unsigned i;
+
+	for (i = 0; i < e->depth; i++) {
+		struct slot *s = &e->slots[i];
+
+		if (s->g)
+			mem_free(&e->c->mem, s->g, CTRL_SIZE);
+		if (s->data)
+			mem_free(&e->c->mem, s->data, e->data_size);
+		free(s->nodes);
+		memset(s, 0, sizeof(*s));
+	}
 }

@@ -88,6 +88,14 @@ int slot_forget(struct fengine *e, struct slot *s, uint64_t nodeid,
 const struct fuse_out_header *slot_oh(const struct slot *s);
 /* Reply error of the request that completed, counting failures. */
 int slot_err(struct fengine *e, struct slot *s, uint32_t used);
+/* Connect to b->socket with mem_size bytes of guest memory and b's queues
+ * and ring layout; b->pid becomes the serving process (worker_pid). */
+struct fengine *fengine_open(struct bench *b, size_t mem_size);
+void fengine_close(struct fengine *e);
+/* Guest buffers for e->depth slots: a control area and data_size bytes
+ * each. slots_free also frees what a failed slots_alloc got. */
+int slots_alloc(struct fengine *e, size_t data_size);
+void slots_free(struct fengine *e);
 /* Drive workload w over e->depth slots; fills e->st (time, daemon CPU). */
 int f_run(struct fengine *e, const struct fwl *w);
 

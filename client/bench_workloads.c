@@ -526,7 +526,6 @@ static int f_workload(struct fengine *e, enum wl w, unsigned depth)
 	struct fuse_attr a;
 	struct fuse_open_out oo;
 	char dname[64];
-	unsigned i;
 	int err = 0, err2;
 	bool opened = false;
 
@@ -536,20 +535,9 @@ static int f_workload(struct fengine *e, enum wl w, unsigned depth)
 	e->seq = 0;
 	e->rr = 0;
 	e->rnd = 0x9e3779b97f4a7c15ull ^ (uint64_t)depth;
-	e->data_size = (w == WL_SEQREAD || w == WL_SEQWRITE) ? e->chunk : PAGE;
-	for (i = 0; i < depth; i++) {
-		struct slot *s = &e->slots[i];
-
-		memset(s, 0, sizeof(*s));
-		s->idx = i;
-		s->g = mem_alloc(&c->mem, CTRL_SIZE);
-		s->data = mem_alloc(&c->mem, e->data_size);
-		if (!s->g || !s->data) {
-			err = -ENOMEM;
-			goto out;
-		}
-		memset(s->data, 0xa5, e->data_size);
-	}
+	err = slots_alloc(e, (w == WL_SEQREAD || w == WL_SEQWRITE) ? e->chunk : PAGE);
+	if (err)
+		goto out;
 	switch (w) {
 	case WL_GETATTR:
 	case WL_LOOKUP:
@@ -610,16 +598,7 @@ static int f_workload(struct fengine *e, enum wl w, unsigned depth)
 		vfs_put(c, e->dirnode);
 	e->dirnode = 0;
 out:
-	for (i = 0; i < depth; i++) {
-		struct slot *s = &e->slots[i];
-
-		if (s->g)
-			mem_free(&c->mem, s->g, CTRL_SIZE);
-		if (s->data)
-			mem_free(&c->mem, s->data, e->data_size);
-		free(s->nodes);
-		memset(s, 0, sizeof(*s));
-	}
+	slots_free(e);
 	free(e->st.lat);
 	e->st.lat = NULL;
 	if (err)
@@ -640,55 +619,15 @@ static unsigned max_depth(const struct bench *b)
 
 int run_fuse(struct bench *b)
 {
-	struct vfs_client_options o = { 0 };
 	struct fengine *e;
 	struct vfs_client *c;
 	unsigned i, d;
 	int err = 0, rc = 0;
 
-	o.request_queues = b->queues;
-	o.packed = b->packed;
-	o.mem_size = (size_t)max_depth(b) * (MIB + 2 * CTRL_SIZE) + 64 * MIB;
-	o.verbose = false;
-	c = vfs_client_open(b->socket, &o, &err);
-	if (!c) {
-		fprintf(stderr, PROG ": %s: %s\n", b->socket, strerror(-err));
+	e = fengine_open(b, (size_t)max_depth(b) * (MIB + 2 * CTRL_SIZE) + 64 * MIB);
+	if (!e)
 		return 1;
-	}
-	if (vfs_client_request_queues(c) != b->queues) {
-		fprintf(stderr, PROG ": daemon gave %u request queues, not %u\n",
-			vfs_client_request_queues(c), b->queues);
-		vfs_client_close(c);
-		return 1;
-	}
-	if (b->pid > 0) {
-		long w = worker_pid(b->pid);
-
-		if (w != b->pid)
-			fprintf(stderr, PROG ": measuring CPU of %ld, child of %ld\n",
-				w, b->pid);
-		b->pid = w;
-	}
-	e = calloc(1, sizeof(*e));
-	if (!e) {
-		vfs_client_close(c);
-		return 1;
-	}
-	e->b = b;
-	e->c = c;
-	e->nq = b->queues;
-	e->chunk = vfs_client_max_io(c) < MIB ? vfs_client_max_io(c) : MIB;
-	if (b->max_io && b->max_io < e->chunk)
-		e->chunk = b->max_io;
-	{
-		const struct fuse_init_out *io = vfs_client_init_out(c);
-
-		fprintf(stderr, PROG ": %s: %s rings, FUSE %u.%u flags %#" PRIx64 " max_write %u "
-			"max_pages %u: %zu KiB per READ/WRITE\n", b->label,
-			b->packed ? "packed" : "split", io->major,
-			io->minor, (uint64_t)io->flags | (uint64_t)io->flags2 << 32,
-			io->max_write, io->max_pages, e->chunk / 1024);
-	}
+	c = e->c;
 	if (!(vfs_client_init_out(c)->flags & FUSE_DO_READDIRPLUS))
 		fprintf(stderr, PROG ": daemon did not enable READDIRPLUS\n");
 	for (i = 0; i < WL_COUNT; i++) {
@@ -703,7 +642,6 @@ int run_fuse(struct bench *b)
 		}
 	}
 out:
-	free(e);
-	vfs_client_close(c);
+	fengine_close(e);
 	return rc;
 }
