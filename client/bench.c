@@ -89,7 +89,63 @@ static void usage(FILE *f)
 "  --label NAME --placement NAME --round N   labels for the output\n"
 "  --max-io SIZE        cap READ/WRITE requests at SIZE (a multiple of 4 KiB)\n"
 "  --packed             packed virtqueues (VIRTIO_F_RING_PACKED) instead of split\n"
-"  --lookup-files N (1000) --dir-entries N (10000)  --verbose\n");
+"  --lookup-files N (1000) --dir-entries N (10000)  --verbose\n"
+"  --scale PARTS        inodes,handles,list or all: cost against size (bench_scale.c);\n"
+"                       with --setup, make the sc/ tree those parts use\n"
+"  --scale-steps LIST   inodes held and directory sizes (default 10000,100000,1000000;\n"
+"                       quick 10000,100000)\n"
+"  --handle-steps LIST  open handles held (default 1000,10000,100000; quick 1000,10000)\n"
+"  --scale-cap SECS     time a growing or listing phase may take (default 60; quick 20)\n");
+}
+
+/* "N,N,..": at most max numbers, each 1..limit. */
+static int parse_nums(const char *s, unsigned *out, unsigned *n, unsigned max,
+		      unsigned long limit)
+{
+	const char *p = s;
+	char *end;
+
+	*n = 0;
+	for (;;) {
+		unsigned long v;
+
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno || v == 0 || v > limit || *n == max)
+			return -EINVAL;
+		out[(*n)++] = (unsigned)v;
+		if (*end == '\0')
+			return 0;
+		if (*end != ',')
+			return -EINVAL;
+		p = end + 1;
+	}
+}
+
+static int parse_parts(const char *s, unsigned *parts)
+{
+	char *dup = strdup(s), *tok, *save = NULL;
+	int err = 0;
+
+	if (!dup)
+		return -ENOMEM;
+	*parts = 0;
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "inodes"))
+			*parts |= SCALE_INODES;
+		else if (!strcmp(tok, "handles"))
+			*parts |= SCALE_HANDLES;
+		else if (!strcmp(tok, "list"))
+			*parts |= SCALE_LIST;
+		else if (!strcmp(tok, "all"))
+			*parts |= SCALE_INODES | SCALE_HANDLES | SCALE_LIST;
+		else
+			err = -EINVAL;
+	}
+	free(dup);
+	return *parts ? err : -EINVAL;
 }
 
 static int parse_list(const char *s, struct bench *b, bool depths)
@@ -133,7 +189,8 @@ int bench_main(int argc, char **argv)
 {
 	enum { O_QUEUES = 256, O_DEPTH, O_WL, O_FSIZE, O_TIME, O_QUICK, O_CPU,
 	       O_PID, O_JSON, O_LABEL, O_PLACE, O_ROUND, O_LKF, O_DIRE, O_NATIVE,
-	       O_SETUP, O_VERB, O_MAXIO, O_PACKED };
+	       O_SETUP, O_VERB, O_MAXIO, O_PACKED, O_SCALE, O_SSTEPS, O_HSTEPS,
+	       O_SCAP };
 	static const struct option lopts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "native", required_argument, NULL, O_NATIVE },
@@ -155,6 +212,10 @@ int bench_main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, O_VERB },
 		{ "max-io", required_argument, NULL, O_MAXIO },
 		{ "packed", no_argument, NULL, O_PACKED },
+		{ "scale", required_argument, NULL, O_SCALE },
+		{ "scale-steps", required_argument, NULL, O_SSTEPS },
+		{ "handle-steps", required_argument, NULL, O_HSTEPS },
+		{ "scale-cap", required_argument, NULL, O_SCAP },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -164,6 +225,7 @@ int bench_main(int argc, char **argv)
 		.lookup_files = 1000, .dir_entries = 10000,
 	};
 	bool quick = false, fsize_set = false;
+	char *end;
 	int opt;
 
 	optind = 1;
@@ -210,6 +272,29 @@ int bench_main(int argc, char **argv)
 		case O_DIRE: b.dir_entries = (unsigned)strtoul(optarg, NULL, 10); break;
 		case O_VERB: b.verbose = true; break;
 		case O_PACKED: b.packed = true; break;
+		case O_SCALE:
+			if (parse_parts(optarg, &b.scale_parts)) {
+				fprintf(stderr, PROG ": bad --scale '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case O_SSTEPS:
+		case O_HSTEPS:
+			if (parse_nums(optarg, opt == O_SSTEPS ? b.scale_steps : b.handle_steps,
+				       opt == O_SSTEPS ? &b.nscale_steps : &b.nhandle_steps,
+				       MAX_STEPS, MAX_SCALE)) {
+				fprintf(stderr, PROG ": bad --%s '%s'\n", opt == O_SSTEPS ?
+					"scale-steps" : "handle-steps", optarg);
+				return 2;
+			}
+			break;
+		case O_SCAP:
+			b.scale_cap = strtod(optarg, &end);
+			if (*end || !(b.scale_cap > 0)) {
+				fprintf(stderr, PROG ": bad --scale-cap '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case O_MAXIO:
 			if (parse_size(optarg, &b.max_io) || b.max_io % PAGE) {
 				fprintf(stderr, PROG ": bad --max-io '%s'\n", optarg);
@@ -225,6 +310,24 @@ int bench_main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (b.scale_parts && b.native) {
+		fprintf(stderr, PROG ": --scale runs against a daemon (--socket) or makes its files (--setup)\n");
+		return 2;
+	}
+	if (!b.nscale_steps) {
+		static const unsigned def[] = { 10000, 100000, 1000000 };
+
+		b.nscale_steps = quick ? 2 : 3;
+		memcpy(b.scale_steps, def, sizeof(def));
+	}
+	if (!b.nhandle_steps) {
+		static const unsigned def[] = { 1000, 10000, 100000 };
+
+		b.nhandle_steps = quick ? 2 : 3;
+		memcpy(b.handle_steps, def, sizeof(def));
+	}
+	if (b.scale_cap <= 0)
+		b.scale_cap = quick ? 20 : 60;
 	if (!fsize_set)
 		b.file_size = quick ? 256ull * MIB : 1024ull * MIB;
 	if (b.secs <= 0)
@@ -247,5 +350,7 @@ int bench_main(int argc, char **argv)
 		return run_setup(&b);
 	if (b.native)
 		return run_native(&b);
+	if (b.scale_parts)
+		return run_scale(&b);
 	return run_fuse(&b);
 }

@@ -53,6 +53,7 @@ struct fengine {
 	uint64_t deadline;
 	uint64_t seq, limit;
 	uint64_t k;             /* create cleanup: the next name to UNLINK */
+	void *priv;             /* bench_scale.c's state */
 	struct stats st;
 	/* workload state */
 	uint64_t dirnode;

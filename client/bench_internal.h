@@ -23,6 +23,8 @@
 #define MAX_DEPTH 256
 #define MAX_QUEUES 16
 #define FORGET_BATCH 64
+#define MAX_STEPS 8
+#define MAX_SCALE 9999999u      /* names n0000000.. have 7 digits */
 
 enum wl { WL_GETATTR, WL_LOOKUP, WL_CREATE, WL_SMALL, WL_READDIRPLUS,
 	  WL_READDIR, WL_SEQREAD, WL_SEQWRITE, WL_RANDREAD, WL_COUNT };
@@ -43,7 +45,16 @@ struct bench {
 	uint64_t max_io;        /* cap on READ/WRITE request size, 0 = none */
 	bool verbose;
 	bool packed;            /* packed rings (VIRTIO_F_RING_PACKED) */
+	/* --scale (bench_scale.c) */
+	unsigned scale_parts;   /* SCALE_* */
+	unsigned scale_steps[MAX_STEPS], nscale_steps;
+	unsigned handle_steps[MAX_STEPS], nhandle_steps;
+	double scale_cap;       /* seconds a grow or list phase may take */
 };
+
+#define SCALE_INODES 1u
+#define SCALE_HANDLES 2u
+#define SCALE_LIST 4u
 
 struct stats {
 	uint64_t ops, bytes, errors, units;
@@ -76,6 +87,11 @@ void result_print(const struct bench *b, enum wl w, unsigned depth,
 int run_fuse(struct bench *b);
 int run_native(struct bench *b);
 int run_setup(struct bench *b);
+/* bench_scale.c: --scale against a daemon; the sc/ tree in dfd (--setup) */
+int run_scale(struct bench *b);
+int scale_setup(struct bench *b, int dfd);
+/* The files in sc/n: the largest step of either list. */
+unsigned scale_tree_size(const struct bench *b);
 
 static inline uint64_t xorshift(uint64_t *s)
 {

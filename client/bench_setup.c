@@ -47,6 +47,13 @@ int run_setup(struct bench *b)
 		fprintf(stderr, PROG ": %s: %s\n", b->setup, strerror(errno));
 		return 1;
 	}
+	if (b->scale_parts) {
+		err = scale_setup(b, dfd);
+		if (err)
+			fprintf(stderr, PROG ": setup sc: %s\n", strerror(-err));
+		close(dfd);
+		return err ? 1 : 0;
+	}
 	err = setup_files(dfd, "lk", 'f', b->lookup_files);
 	if (!err)
 		err = setup_files(dfd, "rd", 'e', b->dir_entries);
