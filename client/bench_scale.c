@@ -228,11 +228,12 @@ static int ls_release(struct fengine *e, struct slot *s)
 }
 
 /* The next batch of this reply's lookups to forget, else the next READDIR
- * (or the end). */
+ * (or the end). s->k keeps "more" while the forgets go. */
 static int ls_next(struct fengine *e, struct slot *s, bool more)
 {
 	size_t n = s->nn - s->nsent;
 
+	s->k = more;
 	if (n) {
 		if (n > FORGET_BATCH)
 			n = FORGET_BATCH;
@@ -241,7 +242,6 @@ static int ls_next(struct fengine *e, struct slot *s, bool more)
 		return slot_forget(e, s, 0, s->nodes + s->nsent - n, n);
 	}
 	s->nn = s->nsent = 0;
-	s->k = more;
 	return more ? ls_readdir(e, s) : ls_release(e, s);
 }
 
