@@ -154,18 +154,21 @@ def main_report(rows, loads, meta, dest):
         ok = None if r is None else r >= g
         cpu = "/".join(fmt(m.val(w, wl, d, 1, pl, "cpu_us_op"), "{:.2f}")
                        for w in ("ours",) + PEERS)
+        bc, _ = best_peer(m, wl, d, 1, pl, "cpu_us_op", low=True)
+        rc = ratio(o and o["cpu_us_op"], bc)
         line = [wl, d, pl, fmt(o and o["ops_s"]),
                 fmt(m.val("qemu", wl, d, 1, pl)), fmt(m.val("rust", wl, d, 1, pl))]
         if native:
             line.append(fmt(m.val("native", wl, d, 0, pl)))
         line += [fmt(r, "{:.2f}x") + (f" {bpn}" if bpn else ""), latfmt(o),
                  latfmt(m.get("qemu", wl, d, 1, pl)), latfmt(m.get("rust", wl, d, 1, pl)),
-                 cpu, gt, met(ok)]
+                 cpu, fmt(rc, "{:.2f}"), gt, met(ok)]
         errs = sum((m.get(w, wl, d, 1, pl) or {}).get("errors", 0) for w in ("ours",) + PEERS)
         if errs:
             line[-1] += f" (errors {errs})"
         rec = {"workload": wl, "depth": d, "placement": pl, "queues": 1,
-               "best_peer": bpn, "ratio_best_peer": r, "goal": g, "met": ok}
+               "best_peer": bpn, "ratio_best_peer": r, "cpu_ratio_best_peer": rc,
+               "goal": g, "met": ok}
         for w in ("ours",) + PEERS + (("native",) if native else ()):
             rec[w] = m.get(w, wl, d, 1, pl)
         return line, rec
@@ -181,13 +184,13 @@ def main_report(rows, loads, meta, dest):
         lines.append(None)
     out["tables"]["metadata"] = recs
     table("Metadata: one queue, depth 1 and 16, pinned and free", gt,
-          ["op/s: ours and each peer's; ratio: ours over the best peer (named); CPU: daemon "
-           "CPU us per op, ours/qemu/rust.",
+          ["op/s: ours and each peer's; ours/best: over the faster peer (named); CPU: daemon "
+           "CPU us per op, ours/qemu/rust; CPU o/best: ours over the lower peer's (< 1: cheaper).",
            "readdirplus/readdir: op = one entry (latency per request); create: CREATE timed, "
            "its RELEASE and FORGET in the CPU."],
           ["workload", "dep", "placement", "ours op/s", "qemu op/s", "rust op/s",
            "ours/best", "ours p50/p99 us", "qemu p50/p99", "rust p50/p99",
-           "CPU us/op o/q/r", "goal", "met"], lines[:-1], load_note(loads, q1))
+           "CPU us/op o/q/r", "CPU o/best", "goal", "met"], lines[:-1], load_note(loads, q1))
 
     # Small reads
     g, gt = GOALS["smallread"]
@@ -201,7 +204,7 @@ def main_report(rows, loads, meta, dest):
           ["native: pread on the host (depth d = min(d, CPUs) threads)."],
           ["workload", "dep", "placement", "ours op/s", "qemu op/s", "rust op/s",
            "native op/s", "ours/best", "ours p50/p99 us", "qemu p50/p99", "rust p50/p99",
-           "CPU us/op o/q/r", "goal", "met"], lines, load_note(loads, q1))
+           "CPU us/op o/q/r", "CPU o/best", "goal", "met"], lines, load_note(loads, q1))
 
     # Large I/O
     (gb, gn), gt = GOALS["largeio"]
@@ -412,10 +415,15 @@ def main():
         return 2
     d = sys.argv[1]
     rows, loads, meta = load(os.path.join(d, "raw.jsonl"))
-    print(f"\nvirtio-fs daemons, {meta.get('mode', 'main')} run"
-          f"{' (quick)' if meta.get('quick') else ''}: medians of {meta.get('rounds', '?')} "
-          f"round(s), the daemons alternating; {meta.get('cpus', '?')} CPUs, "
-          f"kernel {meta.get('kernel', '?')}.")
+    q = " (quick)" if meta.get("quick") else ""
+    if meta.get("mode") == "scale":
+        how = "one round, a fresh daemon process per part and daemon, one after the other"
+    else:
+        how = (f"medians of {meta.get('rounds', '?')} round(s), the daemons' order rotating "
+               "every round")
+    print(f"\nvirtio-fs daemons, {meta.get('mode', 'main')} run{q}: {how}; "
+          f"{meta.get('cpus', '?')} CPUs, kernel {meta.get('kernel', '?')}, "
+          f"RLIMIT_NOFILE hard {meta.get('nofile_hard', '?')}.")
     for k in ("ours", "qemu", "rust"):
         if meta.get(k):
             print(f"  {k}: {meta[k]}  [{meta.get(k + '_args', '')}]")
