@@ -236,9 +236,9 @@ stop_daemon() {
 # run_cell WHO PLACEMENT QUEUES ROUND
 run_cell() {
 	local who=$1 place=$2 queues=$3 round=$4
-	local sock="$work/sock.$who" depth=1,16 pin=0 cpuopt=() rc=0 wl=$workloads variant=()
+	local sock="$work/sock.$who" depth=1,16 on_cpu=0 cpuopt=() rc=0 wl=$workloads variant=()
 	if [ "$place" = pinned ]; then
-		pin=1 cpuopt=(--cpu "$cpu")
+		on_cpu=1 cpuopt=(--cpu "$cpu")
 	fi
 	if [ "$queues" != 1 ]; then
 		depth=16
@@ -248,7 +248,7 @@ run_cell() {
 		if [ "$place" = pinned ]; then depth=1; else depth=16; fi
 	fi
 	load_mark "$who" "$place" "$queues" "$round"
-	start_daemon "$who" "$sock" "$share" "$pin" 0 || return 0
+	start_daemon "$who" "$sock" "$share" "$on_cpu" 0 || return 0
 	"$client" bench --socket "$sock" --queues "$queues" --depth "$depth" \
 		--workloads "$wl" --pid "$dpid" --label "$who" --placement "$place" \
 		--round "$round" --json "$raw" "${cpuopt[@]}" "${common[@]}" \

@@ -328,7 +328,9 @@ def scale_report(rows, loads, meta, dest):
                    else gr["bytes_per_item"] <= bm * gm)
             lines.append([d, size, f"{gr['reached']}{stopped(gr)}", fmt(gr["rss_kib"] / 1024, "{:.1f}"),
                           fmt(gr["bytes_per_item"]), fmt(gr["ops_s"]), fmt(gr["cpu_us_op"], "{:.2f}"),
-                          fmt(ho and ho["ops_s"]), latfmt(ho), fmt(cost, "{:.2f}"),
+                          fmt(ho and ho["ops_s"]) + (f" ({ho['errors']} errors)"
+                                                     if ho and ho.get("errors") else ""),
+                          latfmt(ho), fmt(cost, "{:.2f}"),
                           fmt(x, "{:.2f}x"), gft if d == "ours" else "", met(okf),
                           gmt if d == "ours" else "",
                           met(okm) + (f" ({bmn} {bm:.0f})" if okm is not None else "")])
