@@ -11,6 +11,7 @@
 #                          [--timeout SECS] [--files N] [--tree-copies N]
 #                          [--git-files N] [--fio-size SIZE] [--rand-secs S]
 #                          [--seq-secs S]
+#   scripts/bench-guest.sh --report [--out DIR]   (the tables of the last run again)
 #   ninja -C build bench-guest      (options through BENCH_GUEST_ARGS='--quick ...')
 #
 # Targets (each with its usual settings for a performance comparison; the
@@ -52,7 +53,9 @@
 #   create    create FILES empty files (open O_CREAT|O_EXCL + close) in one
 #             new directory                                        seconds
 #   stat-cold stat them all after `echo 3 > /proc/sys/vm/drop_caches`
-#   stat-warm stat them all again at once
+#   stat-warm stat them all again at once (virtio-fs cache=auto keeps
+#             attributes for 1 s: when the cold pass took longer, the warm
+#             one revalidates the older entries; 9p cache=loose never does)
 #   unlink    unlink them all
 #   ls-lR     ls -lR of tree/ after drop_caches (its line count is checked
 #             against the host's)
@@ -79,15 +82,18 @@
 # machine (shared with other jobs) a virtio-fs request takes about a
 # millisecond and a 9p one several, so 10,000 files and a 40,000-entry
 # tree would take a 9p guest more than half an hour. A full run (3 rounds,
-# two stacks, nine guests) takes about 45 minutes at a load average of 6,
-# most of it the two 9p guests; --quick about 12.
+# two stacks, nine guests) took 26 minutes here at load averages between 3
+# and 11 (a 9p guest alone 6 minutes at a load of 8), --quick about 6,
+# --smoke about one.
 # --smoke: ours on the 7.2 stack only, no extra row, about a minute (CI).
 #
 # Ratios are speed ratios, > 1 when ours is faster: the peer's time over
 # ours for seconds, ours over the peer's for MiB/s and IOPS. best-peer is
 # the fastest of the other columns (qemu, rust, 9p) in that row, named.
-# Numbers are only comparable within one run: the machine is shared, so the
-# load average is recorded before and after each guest.
+# spread is the largest max/min over the rounds of any cell in the row: a
+# ratio nearer 1 than that is within the noise. Numbers are only comparable
+# within one run: the machine is shared, so the load average is recorded
+# before and after each guest.
 #
 # Output: the tables, OUT/results.json (default OUT build/bench-guest; raw
 # per-guest results in OUT/raw/, console logs OUT/guest-*.log) and a last line
@@ -264,10 +270,161 @@ fi
 
 # ---------------------------------------------------------------------------
 # The host side.
+# report OUT PROFILE ...: the tables and OUT/results.json from OUT/raw.
+report() {
+	python3 - "$@" <<'EOF'
+import json, os, statistics, sys
+(out, profile, rounds, smp, mem, share_fs, p9opts, load_start, load_end, wall, files,
+ tree_entries, git_files, fio_size, rand_secs, stacks) = sys.argv[1:]
+rounds, smp, wall = int(rounds), int(smp), int(wall)
+stacks = stacks.split()
+raw = os.path.join(out, "raw")
+guests = []
+for line in open(os.path.join(raw, "guests.tsv")):
+    s, label, rc, secs, l0, l1 = line.rstrip("\n").split("\t")
+    guests.append({"stack": s, "target": label, "status": rc, "seconds": int(secs),
+                   "loadavg_before": l0, "loadavg_after": l1})
+
+def fio_value(path, name):
+    """MiB/s for seq, IOPS for rand, from fio's JSON (group_reporting)."""
+    txt = open(path).read()
+    job = json.loads(txt[txt.index("{"):])["jobs"][0]
+    if job.get("error"):
+        return None
+    d = job["write" if "write" in name else "read"]
+    return d["bw_bytes"] / 2**20 if name.startswith("seq") else d["iops"]
+
+samples = {}  # (stack, label, workload) -> [values]
+for g in guests:
+    d = os.path.join(raw, f"{g['stack']}-{g['target']}")
+    m = os.path.join(d, "metrics.txt")
+    if not os.path.exists(m):
+        continue
+    for line in open(m):
+        w = line.split()
+        key = (g["stack"], g["target"])
+        if not w:
+            continue
+        if w[0] == "metric" and not w[1].startswith(("seq-", "rand-")):
+            samples.setdefault(key + (w[1],), []).append(float(w[3]))
+        elif w[0] == "fio":
+            try:
+                v = fio_value(os.path.join(d, w[3]), w[1])
+            except (OSError, ValueError, KeyError, IndexError):
+                v = None
+            if v is not None:
+                samples.setdefault(key + (w[1],), []).append(v)
+
+V = smp
+rows = [("create", "s", f"create {files} files"), ("stat-cold", "s", f"stat {files}, cold"),
+        ("stat-warm", "s", f"stat {files}, warm"), ("unlink", "s", f"unlink {files} files"),
+        ("ls-lR", "s", f"ls -lR {tree_entries} entries, cold"),
+        ("git-cold", "s", f"git status {git_files} files, cold"),
+        ("git-warm", "s", f"git status {git_files} files, warm")]
+for j in (1, V):
+    for w, unit, what in (("seq-read", "MiB/s", "seq read 1M"), ("seq-write", "MiB/s", "seq write 1M"),
+                          ("rand-read", "IOPS", "rand read 4k"), ("rand-write", "IOPS", "rand write 4k")):
+        rows.append((f"{w}-j{j}", unit, f"{what}, {j} job{'s' if j > 1 else ''}"))
+peers = ["qemu", "rust", "9p"]
+cols = ["ours"] + peers
+
+def med(stack, label, w):
+    v = samples.get((stack, label, w))
+    return statistics.median(v) if v else None
+
+def speed(unit, ours, peer):  # > 1: ours faster
+    if ours is None or peer is None or ours <= 0 or peer <= 0:
+        return None
+    return peer / ours if unit == "s" else ours / peer
+
+def fmt(v, unit):
+    if v is None:
+        return "-"
+    if unit == "s":
+        return f"{v:.2f}"
+    return f"{v:.0f}" if v >= 100 else f"{v:.1f}"
+
+tables = {}
+lines = []
+for s in stacks:
+    gs = [g for g in guests if g["stack"] == s]
+    if not gs:
+        continue
+    present = [c for c in cols if any(g["target"] == c for g in gs)]
+    extra = [g["target"] for g in gs if g["target"].startswith("ours-q")]
+    ver = open(os.path.join(raw, f"versions-{s}.txt")).read().strip() \
+        if os.path.exists(os.path.join(raw, f"versions-{s}.txt")) else s
+    entries = []
+    def add(label_ours, w, unit, what, extra_label=None):
+        e = {"workload": w, "unit": unit, "what": what,
+             "better": "lower" if unit == "s" else "higher", "ours_label": label_ours}
+        for c in cols:
+            lab = label_ours if c == "ours" else c
+            e[c] = med(s, lab, w) if c in present or c == "ours" else None
+            e[c + "_samples"] = samples.get((s, lab, w), [])
+        best = None
+        for p in peers:
+            if e[p] is None:
+                continue
+            if best is None or (e[p] < e[best] if unit == "s" else e[p] > e[best]):
+                best = p
+        e["best_peer"] = best
+        e["ours_vs_best_peer"] = speed(unit, e["ours"], e[best]) if best else None
+        e["ours_vs_9p"] = speed(unit, e["ours"], e["9p"])
+        # The largest max/min over the rounds of any cell in the row.
+        sp = [max(v) / min(v) for v in (e[c + "_samples"] for c in cols) if len(v) > 1 and min(v) > 0]
+        e["spread"] = max(sp) if sp else None
+        entries.append(e)
+    for w, unit, what in rows:
+        add("ours", w, unit, what)
+    for lab in extra:
+        q = lab.split("-q")[1]
+        for w, unit, what in rows:
+            if w.endswith(f"-j{V}") and V > 1:
+                add(lab, w, unit, f"{what} [ours q={q}]")
+    tables[s] = {"stack": ver, "entries": entries}
+    l0 = [g["loadavg_before"].split()[0] for g in gs]
+    l1 = [g["loadavg_after"].split()[0] for g in gs]
+    lines.append("")
+    lines.append(f"== stack {s}: {ver}; {smp} vCPUs, {mem}; share on {share_fs}; "
+                 f"medians of {rounds} round(s) ({profile})")
+    lines.append("   guests: " + ", ".join(f"{g['target']} {g['seconds']}s (load {g['loadavg_before'].split()[0]}"
+                                         f"->{g['loadavg_after'].split()[0]}{'' if g['status'] == '0' else ', status ' + g['status']})"
+                                         for g in gs))
+    hdr = (f"{'workload':<34}{'unit':>6}" + "".join(f"{c:>9}" for c in cols)
+           + f"{'ours/best-peer':>21}{'ours/9p':>9}{'spread':>8}")
+    lines.append(hdr)
+    lines.append("-" * len(hdr))
+    for e in entries:
+        bp = "-" if e["ours_vs_best_peer"] is None else f"{e['ours_vs_best_peer']:.2f} ({e['best_peer']})"
+        r9 = "-" if e["ours_vs_9p"] is None else f"{e['ours_vs_9p']:.2f}"
+        sp = "-" if e["spread"] is None else f"{e['spread']:.1f}"
+        lines.append(f"{e['what']:<34}{e['unit']:>6}" + "".join(f"{fmt(e[c], e['unit']):>9}" for c in cols)
+                     + f"{bp:>21}{r9:>9}{sp:>8}")
+print("\n".join(lines))
+print(f"\nRatios are speed ratios: > 1 means ours is faster (peer time / ours for s, ours / peer for MiB/s, IOPS);"
+      f" best-peer is the fastest of qemu, rust, 9p in the row. '-': no result (failed or not run).")
+print("spread: the largest max/min over the rounds of any cell in the row; a ratio nearer 1 than that is noise.")
+print("stat warm: virtio-fs cache=auto keeps attributes 1 s, so a cold pass longer than that leaves the warm one"
+      " revalidating (GETATTR); 9p cache=loose never revalidates.")
+print(f"9p: -virtfs security_model=passthrough, mount -o trans=virtio,version=9p2000.L,{p9opts}."
+      f" Load average: {load_start} at the start, {load_end} at the end; {wall} s in all.")
+res = {"profile": profile, "rounds": rounds, "vcpus": smp, "guest_mem": mem, "share_fs": share_fs,
+       "9p_mount_options": "trans=virtio,version=9p2000.L," + p9opts,
+       "sizes": {"files": int(files), "tree_entries": int(tree_entries), "git_files": int(git_files),
+                 "fio_size_per_job": fio_size, "rand_seconds": int(rand_secs)},
+       "loadavg_start": load_start, "loadavg_end": load_end, "wall_seconds": wall,
+       "guests": guests, "tables": tables}
+dest = os.path.join(out, "results.json")
+json.dump(res, open(dest, "w"), indent=1)
+print(f"JSON: {dest}")
+EOF
+}
+
 quick=0 smoke=0 rounds="" stacks="" targets="" extra=1 smp=2 mem=2G
 tmpbase=/dev/shm out="" ours="" p9opts="msize=512000,cache=loose" timeout_s=""
-o_files="" o_copies="" o_git="" o_fio="" o_rand="" o_seq=""
-usage() { sed -n '2,14p' "$self" | sed 's/^# \{0,1\}//'; }
+o_files="" o_copies="" o_git="" o_fio="" o_rand="" o_seq="" report_only=0
+usage() { sed -n '2,15p' "$self" | sed 's/^# \{0,1\}//'; }
 # shellcheck disable=SC2086 # BENCH_GUEST_ARGS: words
 set -- "$@" ${BENCH_GUEST_ARGS:-}
 while (($#)); do
@@ -291,12 +448,21 @@ while (($#)); do
 	--fio-size) o_fio=${2:?}; shift 2 ;;
 	--rand-secs) o_rand=${2:?}; shift 2 ;;
 	--seq-secs) o_seq=${2:?}; shift 2 ;;
+	--report) report_only=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "bench-guest: unknown argument $1" >&2; usage >&2; exit 2 ;;
 	esac
 done
 die() { echo "bench-guest: $*" >&2; exit 2; }
 log() { printf '[bench-guest %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+if ((report_only)); then
+	out=${out:-$repo/build/bench-guest}
+	[[ -f "$out/raw/report-args" ]] || die "no run in $out (no raw/report-args)"
+	mapfile -t report_args <"$out/raw/report-args"
+	report_args[0]=$out
+	report "${report_args[@]}"
+	exit 0
+fi
 
 if ((smoke)); then
 	profile=smoke
@@ -516,146 +682,10 @@ wall=$((SECONDS - t_start))
 log "all guests done in $wall s, load average $load_end"
 
 # ---- tables and JSON ----
-python3 - "$out" "$profile" "$rounds" "$smp" "$mem" "$share_fs" "$p9opts" "$load_start" "$load_end" \
-	"$wall" "$files" "$tree_entries" "$git_files" "$fio_size" "$rand_secs" "${stack_list[*]}" <<'EOF'
-import json, os, statistics, sys
-(out, profile, rounds, smp, mem, share_fs, p9opts, load_start, load_end, wall, files,
- tree_entries, git_files, fio_size, rand_secs, stacks) = sys.argv[1:]
-rounds, smp, wall = int(rounds), int(smp), int(wall)
-stacks = stacks.split()
-raw = os.path.join(out, "raw")
-guests = []
-for line in open(os.path.join(raw, "guests.tsv")):
-    s, label, rc, secs, l0, l1 = line.rstrip("\n").split("\t")
-    guests.append({"stack": s, "target": label, "status": rc, "seconds": int(secs),
-                   "loadavg_before": l0, "loadavg_after": l1})
-
-def fio_value(path, name):
-    """MiB/s for seq, IOPS for rand, from fio's JSON (group_reporting)."""
-    txt = open(path).read()
-    job = json.loads(txt[txt.index("{"):])["jobs"][0]
-    if job.get("error"):
-        return None
-    d = job["write" if "write" in name else "read"]
-    return d["bw_bytes"] / 2**20 if name.startswith("seq") else d["iops"]
-
-samples = {}  # (stack, label, workload) -> [values]
-for g in guests:
-    d = os.path.join(raw, f"{g['stack']}-{g['target']}")
-    m = os.path.join(d, "metrics.txt")
-    if not os.path.exists(m):
-        continue
-    for line in open(m):
-        w = line.split()
-        key = (g["stack"], g["target"])
-        if not w:
-            continue
-        if w[0] == "metric" and not w[1].startswith(("seq-", "rand-")):
-            samples.setdefault(key + (w[1],), []).append(float(w[3]))
-        elif w[0] == "fio":
-            try:
-                v = fio_value(os.path.join(d, w[3]), w[1])
-            except (OSError, ValueError, KeyError, IndexError):
-                v = None
-            if v is not None:
-                samples.setdefault(key + (w[1],), []).append(v)
-
-V = smp
-rows = [("create", "s", f"create {files} files"), ("stat-cold", "s", f"stat {files}, cold"),
-        ("stat-warm", "s", f"stat {files}, warm"), ("unlink", "s", f"unlink {files} files"),
-        ("ls-lR", "s", f"ls -lR {tree_entries} entries, cold"),
-        ("git-cold", "s", f"git status {git_files} files, cold"),
-        ("git-warm", "s", f"git status {git_files} files, warm")]
-for j in (1, V):
-    for w, unit, what in (("seq-read", "MiB/s", "seq read 1M"), ("seq-write", "MiB/s", "seq write 1M"),
-                          ("rand-read", "IOPS", "rand read 4k"), ("rand-write", "IOPS", "rand write 4k")):
-        rows.append((f"{w}-j{j}", unit, f"{what}, {j} job{'s' if j > 1 else ''}"))
-peers = ["qemu", "rust", "9p"]
-cols = ["ours"] + peers
-
-def med(stack, label, w):
-    v = samples.get((stack, label, w))
-    return statistics.median(v) if v else None
-
-def speed(unit, ours, peer):  # > 1: ours faster
-    if ours is None or peer is None or ours <= 0 or peer <= 0:
-        return None
-    return peer / ours if unit == "s" else ours / peer
-
-def fmt(v, unit):
-    if v is None:
-        return "-"
-    if unit == "s":
-        return f"{v:.2f}"
-    return f"{v:.0f}" if v >= 100 else f"{v:.1f}"
-
-tables = {}
-lines = []
-for s in stacks:
-    gs = [g for g in guests if g["stack"] == s]
-    if not gs:
-        continue
-    present = [c for c in cols if any(g["target"] == c for g in gs)]
-    extra = [g["target"] for g in gs if g["target"].startswith("ours-q")]
-    ver = open(os.path.join(raw, f"versions-{s}.txt")).read().strip() \
-        if os.path.exists(os.path.join(raw, f"versions-{s}.txt")) else s
-    entries = []
-    def add(label_ours, w, unit, what, extra_label=None):
-        e = {"workload": w, "unit": unit, "what": what,
-             "better": "lower" if unit == "s" else "higher", "ours_label": label_ours}
-        for c in cols:
-            lab = label_ours if c == "ours" else c
-            e[c] = med(s, lab, w) if c in present or c == "ours" else None
-            e[c + "_samples"] = samples.get((s, lab, w), [])
-        best = None
-        for p in peers:
-            if e[p] is None:
-                continue
-            if best is None or (e[p] < e[best] if unit == "s" else e[p] > e[best]):
-                best = p
-        e["best_peer"] = best
-        e["ours_vs_best_peer"] = speed(unit, e["ours"], e[best]) if best else None
-        e["ours_vs_9p"] = speed(unit, e["ours"], e["9p"])
-        entries.append(e)
-    for w, unit, what in rows:
-        add("ours", w, unit, what)
-    for lab in extra:
-        q = lab.split("-q")[1]
-        for w, unit, what in rows:
-            if w.endswith(f"-j{V}") and V > 1:
-                add(lab, w, unit, f"{what} [ours q={q}]")
-    tables[s] = {"stack": ver, "entries": entries}
-    l0 = [g["loadavg_before"].split()[0] for g in gs]
-    l1 = [g["loadavg_after"].split()[0] for g in gs]
-    lines.append("")
-    lines.append(f"== stack {s}: {ver}; {smp} vCPUs, {mem}; share on {share_fs}; "
-                 f"medians of {rounds} round(s) ({profile})")
-    lines.append("   guests: " + ", ".join(f"{g['target']} {g['seconds']}s (load {g['loadavg_before'].split()[0]}"
-                                         f"->{g['loadavg_after'].split()[0]}{'' if g['status'] == '0' else ', status ' + g['status']})"
-                                         for g in gs))
-    hdr = f"{'workload':<34}{'unit':>6}" + "".join(f"{c:>9}" for c in cols) + f"{'ours/best-peer':>21}{'ours/9p':>9}"
-    lines.append(hdr)
-    lines.append("-" * len(hdr))
-    for e in entries:
-        bp = "-" if e["ours_vs_best_peer"] is None else f"{e['ours_vs_best_peer']:.2f} ({e['best_peer']})"
-        r9 = "-" if e["ours_vs_9p"] is None else f"{e['ours_vs_9p']:.2f}"
-        lines.append(f"{e['what']:<34}{e['unit']:>6}" + "".join(f"{fmt(e[c], e['unit']):>9}" for c in cols)
-                     + f"{bp:>21}{r9:>9}")
-print("\n".join(lines))
-print(f"\nRatios are speed ratios: > 1 means ours is faster (peer time / ours for s, ours / peer for MiB/s, IOPS);"
-      f" best-peer is the fastest of qemu, rust, 9p in the row. '-': no result (failed or not run).")
-print(f"9p: -virtfs security_model=passthrough, mount -o trans=virtio,version=9p2000.L,{p9opts}."
-      f" Load average: {load_start} at the start, {load_end} at the end; {wall} s in all.")
-res = {"profile": profile, "rounds": rounds, "vcpus": smp, "guest_mem": mem, "share_fs": share_fs,
-       "9p_mount_options": "trans=virtio,version=9p2000.L," + p9opts,
-       "sizes": {"files": int(files), "tree_entries": int(tree_entries), "git_files": int(git_files),
-                 "fio_size_per_job": fio_size, "rand_seconds": int(rand_secs)},
-       "loadavg_start": load_start, "loadavg_end": load_end, "wall_seconds": wall,
-       "guests": guests, "tables": tables}
-dest = os.path.join(out, "results.json")
-json.dump(res, open(dest, "w"), indent=1)
-print(f"JSON: {dest}")
-EOF
+report_args=("$out" "$profile" "$rounds" "$smp" "$mem" "$share_fs" "$p9opts" "$load_start" "$load_end"
+	"$wall" "$files" "$tree_entries" "$git_files" "$fio_size" "$rand_secs" "${stack_list[*]}")
+printf '%s\n' "${report_args[@]}" >"$out/raw/report-args"
+report "${report_args[@]}"
 
 ((${#failures[@]} == 0)) || printf 'failed: %s\n' "${failures[@]}"
 echo "bench-guest($profile): $passed passed, $failed failed"
