@@ -219,7 +219,7 @@ in_guest() {
 		--ioengine=psync --direct=0 --group_reporting --output-format=json)
 	local js=() lay=1 a
 	want fio1 && js+=(1)
-	want fioV && js+=("$jobs") lay=$jobs
+	want fioV && ((jobs > 1)) && js+=("$jobs") lay=$jobs
 	if ((${#js[@]})); then
 		mkdir -p /mnt/fio
 		# shellcheck disable=SC2046
@@ -295,6 +295,7 @@ def fio_value(path, name):
     return d["bw_bytes"] / 2**20 if name.startswith("seq") else d["iops"]
 
 samples = {}  # (stack, label, workload) -> [values]
+bad = []  # fio results that do not parse or report an error
 for g in guests:
     d = os.path.join(raw, f"{g['stack']}-{g['target']}")
     m = os.path.join(d, "metrics.txt")
@@ -312,7 +313,9 @@ for g in guests:
                 v = fio_value(os.path.join(d, w[3]), w[1])
             except (OSError, ValueError, KeyError, IndexError):
                 v = None
-            if v is not None:
+            if v is None:
+                bad.append(f"{g['stack']}/{g['target']} {w[1]} round {w[2]}")
+            else:
                 samples.setdefault(key + (w[1],), []).append(v)
 
 V = smp
@@ -321,7 +324,7 @@ rows = [("create", "s", f"create {files} files"), ("stat-cold", "s", f"stat {fil
         ("ls-lR", "s", f"ls -lR {tree_entries} entries, cold"),
         ("git-cold", "s", f"git status {git_files} files, cold"),
         ("git-warm", "s", f"git status {git_files} files, warm")]
-for j in (1, V):
+for j in sorted({1, V}):
     for w, unit, what in (("seq-read", "MiB/s", "seq read 1M"), ("seq-write", "MiB/s", "seq write 1M"),
                           ("rand-read", "IOPS", "rand read 4k"), ("rand-write", "IOPS", "rand write 4k")):
         rows.append((f"{w}-j{j}", unit, f"{what}, {j} job{'s' if j > 1 else ''}"))
@@ -418,6 +421,9 @@ res = {"profile": profile, "rounds": rounds, "vcpus": smp, "guest_mem": mem, "sh
 dest = os.path.join(out, "results.json")
 json.dump(res, open(dest, "w"), indent=1)
 print(f"JSON: {dest}")
+for b in bad:
+    print(f"fio result unreadable or with an error: {b}")
+sys.exit(3 if bad else 0)
 EOF
 }
 
@@ -460,7 +466,7 @@ if ((report_only)); then
 	[[ -f "$out/raw/report-args" ]] || die "no run in $out (no raw/report-args)"
 	mapfile -t report_args <"$out/raw/report-args"
 	report_args[0]=$out
-	report "${report_args[@]}"
+	report "${report_args[@]}" || true
 	exit 0
 fi
 
@@ -685,7 +691,7 @@ log "all guests done in $wall s, load average $load_end"
 report_args=("$out" "$profile" "$rounds" "$smp" "$mem" "$share_fs" "$p9opts" "$load_start" "$load_end"
 	"$wall" "$files" "$tree_entries" "$git_files" "$fio_size" "$rand_secs" "${stack_list[*]}")
 printf '%s\n' "${report_args[@]}" >"$out/raw/report-args"
-report "${report_args[@]}"
+report "${report_args[@]}" || failure "the report: fio results unreadable or with an error (above)"
 
 ((${#failures[@]} == 0)) || printf 'failed: %s\n' "${failures[@]}"
 echo "bench-guest($profile): $passed passed, $failed failed"
