@@ -82,7 +82,7 @@
 # machine (shared with other jobs) a virtio-fs request takes about a
 # millisecond and a 9p one several, so 10,000 files and a 40,000-entry
 # tree would take a 9p guest more than half an hour. A full run (3 rounds,
-# two stacks, nine guests) took 26 minutes here at load averages between 3
+# two stacks, nine guests) took 21 and 26 minutes here at load averages between 3
 # and 11 (a 9p guest alone 6 minutes at a load of 8), --quick about 6,
 # --smoke about one.
 # --smoke: ours on the 7.2 stack only, no extra row, about a minute (CI).
