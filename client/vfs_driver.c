@@ -833,6 +833,11 @@ uint64_t vfs_client_protocol_features(const struct vfs_client *c)
 	return c->fe.protocol;
 }
 
+int vfs_client_get_config(struct vfs_client *c, uint32_t offset, void *buf, uint32_t size)
+{
+	return vu_get_config(&c->fe, offset, buf, size);
+}
+
 void vfs_client_set_queue(struct vfs_client *c, unsigned q)
 {
 	c->fixed_queue = q < c->nqueues ? q : 0;

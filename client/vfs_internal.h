@@ -175,6 +175,9 @@ int vu_set_mem(struct vu_frontend *fe, const struct vfs_mem *m);
 int vu_start_queue(struct vu_frontend *fe, const struct vring_queue *q);
 int vu_stop_queue(struct vu_frontend *fe, unsigned index, uint32_t *base);
 void vu_disconnect(struct vu_frontend *fe);
+/* GET_CONFIG: size bytes of the device config space at offset. */
+#define VU_CONFIG_MAX 256
+int vu_get_config(struct vu_frontend *fe, uint32_t offset, void *buf, uint32_t size);
 /* Live migration (vfs_migrate.c). */
 bool vu_has_device_state(const struct vu_frontend *fe);
 int vu_set_log_base(struct vu_frontend *fe, int fd, uint64_t size);

@@ -13,23 +13,6 @@
 #define OUTV(v) { .ptr = &(v), .len = sizeof(v) }
 #define NARG(a) (sizeof(a) / sizeof((a)[0]))
 
-/* What Linux 6.1 offers a virtiofs daemon in FUSE_INIT (no DAX window,
- * no LSM security context: we have none to send), and Linux 6.4's
- * FUSE_CREATE_SUPP_GROUP (the driver itself never sends the extension;
- * raw requests may). */
-#define VFS_DEFAULT_INIT_FLAGS                                               \
-	(FUSE_ASYNC_READ | FUSE_POSIX_LOCKS | FUSE_ATOMIC_O_TRUNC |           \
-	 FUSE_EXPORT_SUPPORT | FUSE_BIG_WRITES | FUSE_DONT_MASK |             \
-	 FUSE_SPLICE_WRITE | FUSE_SPLICE_MOVE | FUSE_SPLICE_READ |            \
-	 FUSE_FLOCK_LOCKS | FUSE_HAS_IOCTL_DIR | FUSE_AUTO_INVAL_DATA |       \
-	 FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO | FUSE_ASYNC_DIO |       \
-	 FUSE_WRITEBACK_CACHE | FUSE_NO_OPEN_SUPPORT | FUSE_PARALLEL_DIROPS | \
-	 FUSE_HANDLE_KILLPRIV | FUSE_POSIX_ACL | FUSE_ABORT_ERROR |           \
-	 FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS | FUSE_NO_OPENDIR_SUPPORT |     \
-	 FUSE_EXPLICIT_INVAL_DATA | FUSE_HANDLE_KILLPRIV_V2 |                 \
-	 FUSE_SETXATTR_EXT | FUSE_INIT_EXT | FUSE_SUBMOUNTS |                 \
-	 FUSE_CREATE_SUPP_GROUP)
-
 static int call_simple(struct vfs_client *c, uint32_t op, uint64_t nodeid,
 		       const struct vfs_arg *in, unsigned nin,
 		       struct vfs_out *out, unsigned nout)

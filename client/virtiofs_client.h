@@ -28,6 +28,23 @@
 
 struct vfs_client;
 
+/* What Linux 6.1 offers a virtiofs daemon in FUSE_INIT, the init_flags
+ * option's default (no DAX window, no LSM security context: we have none
+ * to send), and Linux 6.4's FUSE_CREATE_SUPP_GROUP (the driver itself
+ * never sends the extension; raw requests may). */
+#define VFS_DEFAULT_INIT_FLAGS                                               \
+	(FUSE_ASYNC_READ | FUSE_POSIX_LOCKS | FUSE_ATOMIC_O_TRUNC |           \
+	 FUSE_EXPORT_SUPPORT | FUSE_BIG_WRITES | FUSE_DONT_MASK |             \
+	 FUSE_SPLICE_WRITE | FUSE_SPLICE_MOVE | FUSE_SPLICE_READ |            \
+	 FUSE_FLOCK_LOCKS | FUSE_HAS_IOCTL_DIR | FUSE_AUTO_INVAL_DATA |       \
+	 FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO | FUSE_ASYNC_DIO |       \
+	 FUSE_WRITEBACK_CACHE | FUSE_NO_OPEN_SUPPORT | FUSE_PARALLEL_DIROPS | \
+	 FUSE_HANDLE_KILLPRIV | FUSE_POSIX_ACL | FUSE_ABORT_ERROR |           \
+	 FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS | FUSE_NO_OPENDIR_SUPPORT |     \
+	 FUSE_EXPLICIT_INVAL_DATA | FUSE_HANDLE_KILLPRIV_V2 |                 \
+	 FUSE_SETXATTR_EXT | FUSE_INIT_EXT | FUSE_SUBMOUNTS |                 \
+	 FUSE_CREATE_SUPP_GROUP)
+
 struct vfs_client_options {
 	unsigned request_queues;   /* request queues besides hiprio; 0 = 1 */
 	unsigned queue_size;       /* descriptors per queue, power of 2; 0 = 128 */
@@ -59,6 +76,11 @@ unsigned vfs_client_request_queues(const struct vfs_client *c);
 /* Negotiated virtio features and vhost-user protocol features. */
 uint64_t vfs_client_features(const struct vfs_client *c);
 uint64_t vfs_client_protocol_features(const struct vfs_client *c);
+/* Read size bytes (at most 256) of the device config space at offset
+ * with GET_CONFIG (struct virtio_fs_config: tag[36], num_request_queues).
+ * Returns size, -ENOTSUP when the backend offers no
+ * VHOST_USER_PROTOCOL_F_CONFIG, -EIO when it refuses the read. */
+int vfs_client_get_config(struct vfs_client *c, uint32_t offset, void *buf, uint32_t size);
 /* Route ordinary requests to request queue q (1..N); 0 = round robin. */
 void vfs_client_set_queue(struct vfs_client *c, unsigned q);
 

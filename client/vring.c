@@ -7,26 +7,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "util/process_fence.h"
 #include "vfs_internal.h"
 
 #define USED_ALIGN 4096u
-
-/* A full barrier between our ring accesses and the device's, which runs
- * in another process (the daemon) and so is out of ThreadSanitizer's
- * sight; gcc warns (-Wtsan) that TSan does not model fences. A queue is
- * driven by one thread at a time, so TSan checks nothing that depends on
- * this fence. */
-static inline void vq_device_fence(void)
-{
-#if defined(__SANITIZE_THREAD__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wtsan"
-#endif
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-#if defined(__SANITIZE_THREAD__)
-#pragma GCC diagnostic pop
-#endif
-}
 
 static size_t ring_used_off(unsigned num)
 {
@@ -211,7 +195,7 @@ int vq_kick(struct vring_queue *q)
 	/* Descriptors and ring entries before the index (release), the
 	 * index before reading the device's suppression state (full). */
 	__atomic_store_n(&q->avail->idx, now, __ATOMIC_RELEASE);
-	vq_device_fence();
+	process_fence();
 	q->kicked_idx = now;
 	if (old == now)
 		return 0;
@@ -278,7 +262,7 @@ bool vq_enable_cb(struct vring_queue *q)
 				 __ATOMIC_RELEASE);
 	else
 		__atomic_store_n(&q->avail->flags, 0, __ATOMIC_RELEASE);
-	vq_device_fence();
+	process_fence();
 	return __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE) != q->last_used;
 }
 

@@ -11,25 +11,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "util/process_fence.h"
 #include "vfs_internal.h"
 
 #define P_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)
 #define P_USED (1u << VRING_PACKED_DESC_F_USED)
 #define P_EV_WRAP (1u << VRING_PACKED_EVENT_F_WRAP_CTR)
 #define DEV_EV_OFF 64u
-
-/* A full barrier against the device, another process (see vring.c). */
-static inline void vqp_fence(void)
-{
-#if defined(__SANITIZE_THREAD__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wtsan"
-#endif
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-#if defined(__SANITIZE_THREAD__)
-#pragma GCC diagnostic pop
-#endif
-}
 
 static size_t ev_off(unsigned num)
 {
@@ -199,7 +187,7 @@ int vqp_kick(struct vring_queue *q)
 	bool need;
 
 	/* Our flags before the device's suppression state (full barrier). */
-	vqp_fence();
+	process_fence();
 	q->num_added = 0;
 	if (!added)
 		return 0;
@@ -277,7 +265,7 @@ bool vqp_enable_cb(struct vring_queue *q)
 	__atomic_store_n(&q->driver_ev->flags,
 			 q->event_idx ? VRING_PACKED_EVENT_FLAG_DESC : VRING_PACKED_EVENT_FLAG_ENABLE,
 			 __ATOMIC_RELEASE);
-	vqp_fence();
+	process_fence();
 	return used_ready(q);
 }
 

@@ -3,6 +3,7 @@
  * in the same order, with file descriptors passed by SCM_RIGHTS. */
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@ enum {
 	VU_GET_QUEUE_NUM = 17,
 	VU_SET_VRING_ENABLE = 18,
 	VU_SET_BACKEND_REQ_FD = 21,
+	VU_GET_CONFIG = 24,
 	VU_GET_MAX_MEM_SLOTS = 36,
 	VU_ADD_MEM_REG = 37,
 	VU_SET_LOG_BASE = 6,
@@ -48,6 +50,7 @@ enum {
 #define VU_PF_DEVICE_STATE 19
 #define VU_PF_REPLY_ACK 3
 #define VU_PF_BACKEND_REQ 5
+#define VU_PF_CONFIG 9
 #define VU_PF_CONFIGURE_MEM_SLOTS 15
 
 #define VU_MAX_FDS 8
@@ -304,9 +307,11 @@ static int protocol_negotiate(struct vu_frontend *fe, bool want_mem_slots,
 	err = vu_get_u64(fe, VU_GET_PROTOCOL_FEATURES, &offered);
 	if (err)
 		return err;
+	/* CONFIG as QEMU 8.1+ and crosvm take it: only to read the device
+	 * config space (vfs_client_get_config) when the backend has one. */
 	want = (1ull << VU_PF_MQ) | (1ull << VU_PF_REPLY_ACK) |
-	       (1ull << VU_PF_BACKEND_REQ) | (1ull << VU_PF_LOG_SHMFD) |
-	       (1ull << VU_PF_DEVICE_STATE);
+	       (1ull << VU_PF_BACKEND_REQ) | (1ull << VU_PF_CONFIG) |
+	       (1ull << VU_PF_LOG_SHMFD) | (1ull << VU_PF_DEVICE_STATE);
 	if (want_mem_slots)
 		want |= 1ull << VU_PF_CONFIGURE_MEM_SLOTS;
 	/* SET_PROTOCOL_FEATURES itself goes out before REPLY_ACK applies. */
@@ -361,6 +366,44 @@ int vu_negotiate(struct vu_frontend *fe, uint64_t want_features,
 	if (!(fe->features & (1ull << 32)))
 		return -ENOTSUP;        /* VIRTIO_F_VERSION_1: virtio-fs needs it */
 	return vu_set_u64(fe, VU_SET_FEATURES, fe->features);
+}
+
+struct vu_config {
+	uint32_t offset;
+	uint32_t size;
+	uint32_t flags;
+	uint8_t region[VU_CONFIG_MAX];
+};
+
+int vu_get_config(struct vu_frontend *fe, uint32_t offset, void *buf, uint32_t size)
+{
+	uint32_t head = (uint32_t)offsetof(struct vu_config, region);
+	struct vu_config c = { .offset = offset, .size = size };
+	struct vu_hdr h;
+	int err;
+
+	if (!has_pf(fe, VU_PF_CONFIG))
+		return -ENOTSUP;
+	if (size > VU_CONFIG_MAX)
+		return -EINVAL;
+	err = vu_send(fe, VU_GET_CONFIG, 0, &c, head + size, NULL, 0);
+	if (!err)
+		err = read_full(fe->sock, &h, sizeof(h));
+	if (err)
+		return err;
+	if (h.request != VU_GET_CONFIG || !(h.flags & VU_FLAG_REPLY) || h.size < head ||
+	    h.size > head + size)
+		return -EPROTO;
+	err = read_full(fe->sock, &c, h.size);
+	if (err)
+		return err;
+	/* size 0: the backend's way of saying no */
+	if (c.size != h.size - head || (c.size && c.size != size))
+		return -EPROTO;
+	if (!c.size && size)
+		return -EIO;
+	memcpy(buf, c.region, size);
+	return (int)size;
 }
 
 static void region_describe(struct vu_region *out, const struct vfs_region *r)

@@ -1,7 +1,9 @@
 /* daemon.c: wires passthrough -> FUSE server -> vhost-user queues. */
 #include "daemon/daemon.h"
 
+#include <endian.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +27,11 @@ static struct passthrough_config daemon_fs_config(const struct options *opts)
 		.posix_lock = opts->posix_lock,
 		.flock = opts->flock,
 		.killpriv_v2 = opts->killpriv_v2,
+		.file_handles = opts->inode_file_handles,
+		.readonly = opts->readonly,
+		.preserve_noatime = opts->preserve_noatime,
+		.xattrmap = opts->xattrmap,
+		.security_label = opts->security_label,
 	};
 }
 
@@ -32,6 +39,7 @@ int daemon_init(struct daemon *d, const struct options *opts, int proc_self_fd)
 {
 	memset(d, 0, sizeof(*d));
 	d->opts = opts;
+	d->ready_fd = -1;
 
 	struct passthrough_config config = daemon_fs_config(opts);
 	if (proc_self_fd >= 0) {
@@ -47,7 +55,7 @@ int daemon_init(struct daemon *d, const struct options *opts, int proc_self_fd)
 		return err ? err : -EINVAL;
 	}
 	struct fuse_server_config server_config = {
-		.ops = &passthrough_ops,
+		.ops = passthrough_fs_ops(d->fs),
 		.fs = d->fs,
 	};
 	d->server = fuse_server_new(&server_config);
@@ -80,6 +88,7 @@ static void daemon_queue_start(struct vu_dev *dev, struct virtqueue *vq, void *o
 	/* The high-priority queue carries only FORGET and INTERRUPT: one
 	 * thread, never blocked by a slow request. */
 	unsigned threads = vq->index == 0 ? 1 : d->opts->thread_pool_size;
+	virtqueue_set_notify_batch(vq, DAEMON_NOTIFY_BATCH, DAEMON_NOTIFY_DELAY_NS);
 	d->workers[vq->index] = queue_worker_start(vq, d->server, threads,
 						   &d->served[vq->index].requests);
 	if (!d->workers[vq->index])
@@ -95,6 +104,7 @@ static void daemon_queue_stop(struct vu_dev *dev, struct virtqueue *vq, void *op
 		return;
 	queue_worker_stop(d->workers[vq->index]);
 	d->workers[vq->index] = NULL;
+	virtqueue_flush_notify(vq);
 	log_debug("queue %u: stopped", vq->index);
 }
 
@@ -126,8 +136,34 @@ static void daemon_log_queue_counts(const struct daemon *d)
 		log_info("requests served: %s", line);
 }
 
+void daemon_virtio_fs_config(const char *tag, struct virtio_fs_config *out)
+{
+	size_t len = strlen(tag);
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->tag, tag, len < sizeof(out->tag) ? len : sizeof(out->tag));
+	out->num_request_queues = htole32(DAEMON_CONFIG_REQUEST_QUEUES);
+}
+
+void daemon_notify_ready(struct daemon *d)
+{
+	ssize_t n;
+
+	if (d->ready_fd < 0)
+		return;
+	do {
+		n = write(d->ready_fd, "r", 1);
+	} while (n < 0 && errno == EINTR);
+	if (n != 1)
+		log_error("--daemonize: telling the first process we are ready: %s",
+			  n < 0 ? strerror(errno) : "short write");
+	close(d->ready_fd);
+	d->ready_fd = -1;
+}
+
 int daemon_serve_vhost_user(struct daemon *d, int listen_fd)
 {
+	daemon_notify_ready(d);
 	int conn = vhost_user_accept(listen_fd);
 	if (conn < 0) {
 		log_error("accepting the VMM's connection: %s", strerror(-conn));
@@ -140,6 +176,11 @@ int daemon_serve_vhost_user(struct daemon *d, int listen_fd)
 		.iface = &daemon_vu_iface,
 		.opaque = d,
 	};
+	if (d->opts->tag) {
+		daemon_virtio_fs_config(d->opts->tag, &d->fs_config);
+		config.device_config = &d->fs_config;
+		config.device_config_size = sizeof(d->fs_config);
+	}
 	struct vu_dev *dev = vu_dev_new(conn, &config);
 	if (!dev) {
 		close(conn);
@@ -165,6 +206,7 @@ int daemon_serve_fuse_dev(struct daemon *d, volatile sig_atomic_t *stop)
 		return err;
 	}
 	log_info("serving %s at %s through /dev/fuse", d->opts->shared_dir, d->opts->fuse_mount);
+	daemon_notify_ready(d);
 	struct fuse_dev_serve_config config = {
 		.fuse_fd = fuse_fd,
 		.mountpoint = d->opts->fuse_mount,

@@ -1,12 +1,16 @@
 /* main.c: the virtiofsd command line: parse options, prepare the process,
  * then serve one VMM over vhost-user (or the host's /dev/fuse). */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon/daemon.h"
@@ -182,17 +186,161 @@ static int seccomp_kind(enum seccomp_mode mode)
 	return SECCOMP_KIND_NONE;
 }
 
-/* The sandbox wants an absolute path to bind-mount; podman passes ".". */
-static int make_shared_dir_absolute(struct options *opts)
+/* --daemonize: the first process ends as the daemon did, a signal
+ * included (re-raised, as the sandbox's waiting parent does). */
+static __attribute__((noreturn)) void exit_like(int status)
 {
-	char *absolute = realpath(opts->shared_dir, NULL);
-	if (!absolute) {
+	sigset_t sig;
+
+	if (WIFEXITED(status))
+		_exit(WEXITSTATUS(status) ? WEXITSTATUS(status) : 1);
+	signal(WTERMSIG(status), SIG_DFL);
+	sigemptyset(&sig);
+	sigaddset(&sig, WTERMSIG(status));
+	sigprocmask(SIG_UNBLOCK, &sig, NULL);
+	raise(WTERMSIG(status));
+	_exit(128 + WTERMSIG(status));
+}
+
+/* The first process waits for one byte from the daemon, which comes once
+ * it serves (daemon_notify_ready), and exits 0. Until then it passes the
+ * stop signals on (held since before the fork, so none is lost), and if
+ * the daemon ends first, it ends as the daemon did. */
+static __attribute__((noreturn)) void daemonize_wait(pid_t child, int ready,
+						    const sigset_t *held)
+{
+	struct pollfd fds[2] = { { .fd = ready, .events = POLLIN } };
+	int status = 0;
+
+	fds[1].fd = signalfd(-1, held, SFD_CLOEXEC);
+	fds[1].events = POLLIN;
+	for (;;) {
+		struct signalfd_siginfo si;
+		ssize_t n;
+		char c;
+
+		if (poll(fds, fds[1].fd >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (fds[0].revents) {
+			do {
+				n = read(ready, &c, 1);
+			} while (n < 0 && errno == EINTR);
+			if (n == 1)
+				_exit(0);
+			break;	/* every copy of the write end is gone: it ended */
+		}
+		if (fds[1].fd >= 0 && (fds[1].revents & POLLIN) &&
+		    read(fds[1].fd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
+		    si.ssi_signo != SIGCHLD)
+			kill(child, (int)si.ssi_signo);
+	}
+	while (waitpid(child, &status, 0) < 0) {
+		if (errno != EINTR)
+			_exit(1);
+	}
+	exit_like(status);
+}
+
+static int redirect(int fd, const char *path, int flags)
+{
+	int new = open(path, flags | O_CLOEXEC);
+
+	if (new < 0)
+		return -errno;
+	if (new != fd && dup3(new, fd, 0) < 0) {
 		int err = -errno;
-		log_error("shared directory %s: %s", opts->shared_dir, strerror(-err));
+
+		close(new);
 		return err;
 	}
-	free(opts->shared_dir);
-	opts->shared_dir = absolute;
+	if (new != fd)
+		close(new);
+	return 0;
+}
+
+/* Like QEMU's virtiofsd without -f: fork once the socket listens, a new
+ * session without a terminal, cwd "/", stdin and stdout on /dev/null;
+ * stderr too when logging to syslog, else it keeps where the caller
+ * pointed our log. The first process stays until we are ready to serve
+ * (after the sandbox, capabilities and seccomp, which can still fail),
+ * so that a caller can connect as soon as it has exited 0. The child
+ * returns, with *ready_fd the pipe to write to then. */
+static int daemonize(const struct options *opts, int *ready_fd)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, caller_chld;
+	sigset_t held, caller_mask;
+	int pipefd[2], err;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		err = -errno;
+		log_error("--daemonize: pipe: %s", strerror(-err));
+		return err;
+	}
+	sigemptyset(&held);
+	for (size_t i = 0; i < NR_STOP_SIGNALS; i++)
+		sigaddset(&held, stop_signals[i]);
+	sigaddset(&held, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &held, &caller_mask);
+	/* an ignored SIGCHLD would reap the daemon behind the waiter's back */
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGCHLD, &dfl, &caller_chld);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		log_error("--daemonize: fork: %s", strerror(-err));
+		sigaction(SIGCHLD, &caller_chld, NULL);
+		sigprocmask(SIG_SETMASK, &caller_mask, NULL);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return err;
+	}
+	if (pid > 0) {
+		close(pipefd[1]);
+		daemonize_wait(pid, pipefd[0], &held);
+	}
+	/* a stop signal passed on meanwhile is delivered now */
+	sigaction(SIGCHLD, &caller_chld, NULL);
+	sigprocmask(SIG_SETMASK, &caller_mask, NULL);
+	close(pipefd[0]);
+	*ready_fd = pipefd[1];
+	if (setsid() < 0) {
+		err = -errno;
+		log_error("--daemonize: setsid: %s", strerror(-err));
+		return err;
+	}
+	if (chdir("/") < 0) {
+		err = -errno;
+		log_error("--daemonize: chdir /: %s", strerror(-err));
+		return err;
+	}
+	err = redirect(STDIN_FILENO, "/dev/null", O_RDONLY);
+	if (!err)
+		err = redirect(STDOUT_FILENO, "/dev/null", O_WRONLY);
+	if (!err && opts->syslog)
+		err = redirect(STDERR_FILENO, "/dev/null", O_WRONLY);
+	if (err)
+		log_error("--daemonize: stdio on /dev/null: %s", strerror(-err));
+	return err;
+}
+
+/* Paths the daemon uses after daemonize()'s chdir("/"). */
+static int make_path_absolute(const char *what, char **path)
+{
+	char *absolute = realpath(*path, NULL);
+
+	if (!absolute) {
+		int err = -errno;
+
+		log_error("%s %s: %s", what, *path, strerror(-err));
+		return err;
+	}
+	free(*path);
+	*path = absolute;
 	return 0;
 }
 
@@ -201,22 +349,29 @@ static int make_shared_dir_absolute(struct options *opts)
  * namespace, so no thread may exist yet), capabilities are dropped, and
  * the seccomp filter goes on last, once everything that needs more than
  * serving requests is done. */
-static int confine(struct options *opts, int listen_fd, int *proc_self_fd)
+static int confine(struct options *opts, int listen_fd, int ready_fd, int *proc_self_fd)
 {
+	int keep[2], nkeep = 0;
+
 	*proc_self_fd = -1;
 	int err = capabilities_validate(opts->modcaps);
 	if (err < 0)
 		return err;
+	/* The sandbox wants an absolute path to bind-mount; podman passes "." */
 	if (opts->sandbox != SANDBOX_NONE) {
-		err = make_shared_dir_absolute(opts);
+		err = make_path_absolute("shared directory", &opts->shared_dir);
 		if (err < 0)
 			return err;
 	}
+	if (listen_fd >= 0)
+		keep[nkeep++] = listen_fd;
+	if (ready_fd >= 0)
+		keep[nkeep++] = ready_fd;
 	struct sandbox_config config = {
 		.kind = sandbox_kind(opts->sandbox),
 		.shared_dir = opts->shared_dir,
-		.keep_fds = &listen_fd,
-		.keep_count = listen_fd >= 0 ? 1 : 0,
+		.keep_fds = keep,
+		.keep_count = (unsigned)nkeep,
 		.syslog = opts->syslog,
 	};
 	err = sandbox_enter(&config, proc_self_fd);
@@ -254,6 +409,7 @@ int main(int argc, char **argv)
 	log_init(opts.log_level, opts.syslog);
 	int status = 1;
 	int listen_fd = -1;
+	int ready_fd = -1;
 	int proc_self_fd;
 	struct daemon d;
 	if (prepare_process(&opts) < 0)
@@ -266,19 +422,33 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (confine(&opts, listen_fd, &proc_self_fd) < 0)
+	if (opts.daemonize) {
+		if (make_path_absolute("shared directory", &opts.shared_dir) < 0 ||
+		    (opts.fuse_mount && make_path_absolute("--fuse-mount", &opts.fuse_mount) < 0))
+			goto out;
+		if (daemonize(&opts, &ready_fd) < 0)
+			goto out;
+	}
+	if (confine(&opts, listen_fd, ready_fd, &proc_self_fd) < 0)
 		goto out;
 	if (daemon_init(&d, &opts, proc_self_fd) < 0)
 		goto out;
-	seccomp_set_migration(opts.migration_mode == MIGRATION_FILE_HANDLES);
-	if (seccomp_install(seccomp_kind(opts.seccomp), opts.syslog) < 0)
+	d.ready_fd = ready_fd;
+	ready_fd = -1;
+	if (seccomp_install(seccomp_kind(opts.seccomp), opts.syslog,
+			    opts.inode_file_handles != INODE_FILE_HANDLES_NEVER ||
+			    opts.migration_mode == MIGRATION_FILE_HANDLES) < 0)
 		goto out_fini;
 	int ret = opts.fuse_mount ? daemon_serve_fuse_dev(&d, &stop_requested)
 				  : serve_vhost_user(&d, &opts, listen_fd);
 	status = ret == 0 ? 0 : 1;
 out_fini:
+	if (d.ready_fd >= 0)
+		close(d.ready_fd);
 	daemon_fini(&d);
 out:
+	if (ready_fd >= 0)
+		close(ready_fd);
 	options_free(&opts);
 	return status;
 }

@@ -225,6 +225,14 @@ static int opt_flag(struct parser *p, const char *name, const char *value)
 		o->killpriv_v2 = true;
 	else if (strcmp(name, "--no-killpriv-v2") == 0)
 		o->killpriv_v2 = false;
+	else if (strcmp(name, "--readonly") == 0)
+		o->readonly = true;
+	else if (strcmp(name, "--preserve-noatime") == 0)
+		o->preserve_noatime = true;
+	else if (strcmp(name, "--security-label") == 0)
+		o->security_label = true;
+	else if (strcmp(name, "--daemonize") == 0)
+		o->daemonize = true;
 	else if (strcmp(name, "--syslog") == 0)
 		o->syslog = true;
 	else if (strcmp(name, "--print-capabilities") == 0)
@@ -262,16 +270,79 @@ static int opt_seccomp(struct parser *p, const char *name, const char *value)
 			   name, value);
 }
 
-/* "never" is what we do anyway, so accepting it is harmless. */
+/* "fallback" is the Rust virtiofsd's old name for "prefer". */
 static int opt_inode_file_handles(struct parser *p, const char *name, const char *value)
 {
 	if (strcmp(value, "never") == 0)
-		return 0;
-	if (strcmp(value, "prefer") == 0 || strcmp(value, "fallback") == 0 ||
-	    strcmp(value, "mandatory") == 0)
-		return parser_fail(p, "%s=%s: not supported yet (only never)", name, value);
-	return parser_fail(p, "%s: invalid value '%s' (expected never, prefer or mandatory)",
-			   name, value);
+		p->opts->inode_file_handles = INODE_FILE_HANDLES_NEVER;
+	else if (strcmp(value, "prefer") == 0 || strcmp(value, "fallback") == 0)
+		p->opts->inode_file_handles = INODE_FILE_HANDLES_PREFER;
+	else if (strcmp(value, "mandatory") == 0)
+		p->opts->inode_file_handles = INODE_FILE_HANDLES_MANDATORY;
+	else
+		return parser_fail(p, "%s: invalid value '%s' (expected never, prefer or mandatory)",
+				   name, value);
+	return 0;
+}
+
+/* Whether s is well-formed UTF-8 (no overlong forms, surrogates or code
+ * points past U+10FFFF): the virtio spec says the tag is UTF-8. */
+static bool utf8_valid(const unsigned char *s)
+{
+	while (*s) {
+		unsigned c = *s++, n, cp;
+
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return false;
+		for (unsigned i = 0; i < n; i++, s++) {
+			if ((*s & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (*s & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+	}
+	return true;
+}
+
+/* As the Rust virtiofsd: not empty, at most 36 bytes (UTF-8). */
+static int opt_tag(struct parser *p, const char *name, const char *value)
+{
+	size_t len = strlen(value);
+
+	if (len == 0 || len > OPTIONS_TAG_MAX)
+		return parser_fail(p, "%s: '%s' is %zu bytes; a tag has 1 to %d", name, value, len,
+				   OPTIONS_TAG_MAX);
+	if (!utf8_valid((const unsigned char *)value))
+		return parser_fail(p, "%s: not valid UTF-8", name);
+	return set_string(p, name, value, &p->opts->tag);
+}
+
+/* Parsed here, so that a bad rule stops the start with its reason. */
+static int xattrmap_set(struct parser *p, const char *name, const char *value)
+{
+	char why[256];
+	struct xattr_map *map = xattr_map_parse(value, why, sizeof(why));
+
+	if (!map)
+		return parser_fail(p, "%s: %s", name, why);
+	xattr_map_free(p->opts->xattrmap);
+	p->opts->xattrmap = map;
+	return 0;
+}
+
+static int opt_xattrmap(struct parser *p, const char *name, const char *value)
+{
+	return xattrmap_set(p, name, value);
 }
 
 /* Checked against the capability names when the daemon starts. */
@@ -318,11 +389,6 @@ static int opt_unsupported(struct parser *p, const char *name, const char *value
 	return unsupported(p, name);
 }
 
-static int opt_daemonize(struct parser *p, const char *name, const char *value)
-{
-	return parser_fail(p, "%s: not supported (run in the foreground)", name);
-}
-
 static const struct option_spec long_options[] = {
 	{ "socket-path", ARG_REQUIRED, opt_socket_path },
 	{ "socket", ARG_REQUIRED, opt_socket_path },
@@ -337,6 +403,8 @@ static const struct option_spec long_options[] = {
 	{ "sandbox", ARG_REQUIRED, opt_sandbox },
 	{ "seccomp", ARG_REQUIRED, opt_seccomp },
 	{ "inode-file-handles", ARG_REQUIRED, opt_inode_file_handles },
+	{ "tag", ARG_REQUIRED, opt_tag },
+	{ "xattrmap", ARG_REQUIRED, opt_xattrmap },
 	{ "xattr", ARG_NONE, opt_flag },
 	{ "posix-acl", ARG_NONE, opt_flag },
 	{ "writeback", ARG_NONE, opt_flag },
@@ -348,27 +416,25 @@ static const struct option_spec long_options[] = {
 	{ "no-announce-submounts", ARG_NONE, opt_flag },
 	{ "killpriv-v2", ARG_NONE, opt_flag },
 	{ "no-killpriv-v2", ARG_NONE, opt_flag },
+	{ "readonly", ARG_NONE, opt_flag },
+	{ "preserve-noatime", ARG_NONE, opt_flag },
+	{ "security-label", ARG_NONE, opt_flag },
 	{ "syslog", ARG_NONE, opt_flag },
 	{ "print-capabilities", ARG_NONE, opt_flag },
 	{ "version", ARG_NONE, opt_flag },
 	{ "help", ARG_NONE, opt_flag },
-	{ "daemonize", ARG_NONE, opt_daemonize },
+	{ "daemonize", ARG_NONE, opt_flag },
 	/* Rust virtiofsd options we do not implement yet: refused, never
 	 * silently ignored, so nobody gets a weaker setup than asked for. */
 	{ "modcaps", ARG_REQUIRED, opt_modcaps },
-	{ "xattrmap", ARG_REQUIRED, opt_unsupported },
 	{ "translate-uid", ARG_REQUIRED, opt_unsupported },
 	{ "translate-gid", ARG_REQUIRED, opt_unsupported },
 	{ "uid-map", ARG_REQUIRED, opt_unsupported },
 	{ "gid-map", ARG_REQUIRED, opt_unsupported },
-	{ "tag", ARG_REQUIRED, opt_unsupported },
 	{ "migration-mode", ARG_REQUIRED, opt_migration_mode },
 	{ "migration-on-error", ARG_REQUIRED, opt_migration_on_error },
 	{ "migration-verify-handles", ARG_NONE, opt_migration_flag },
 	{ "migration-confirm-paths", ARG_NONE, opt_migration_flag },
-	{ "security-label", ARG_NONE, opt_unsupported },
-	{ "preserve-noatime", ARG_NONE, opt_unsupported },
-	{ "readonly", ARG_NONE, opt_unsupported },
 };
 
 static const struct option_spec *long_option_find(const char *name, size_t len)
@@ -415,10 +481,12 @@ static int compat_flag(struct parser *p, const char *item)
 		return 0;
 	}
 	/* norace turned off a racy fallback QEMU's daemon had; we have none. */
-	if (strcmp(item, "norace") == 0 || strcmp(item, "no_security_label") == 0)
+	if (strcmp(item, "norace") == 0)
 		return 0;
-	if (strcmp(item, "security_label") == 0)
-		return parser_fail(p, "-o security_label: not supported yet");
+	if (strcmp(item, "security_label") == 0 || strcmp(item, "no_security_label") == 0) {
+		o->security_label = item[0] != 'n';
+		return 0;
+	}
 	return parser_fail(p, "-o %s: unknown option", item);
 }
 
@@ -466,7 +534,7 @@ static int compat_tuple(struct parser *p, char *item, char *value)
 	if (strcmp(item, "modcaps") == 0)
 		return opt_modcaps(p, "-o modcaps", value);
 	if (strcmp(item, "xattrmap") == 0)
-		return unsupported(p, "-o xattrmap");
+		return xattrmap_set(p, "-o xattrmap", value);
 	return parser_fail(p, "-o %s: unknown option", item);
 }
 
@@ -545,7 +613,8 @@ static int parse_short(struct parser *p, int argc, char **argv, int *i)
 		p->opts->log_level = LOG_LEVEL_DEBUG;
 		return 0;
 	}
-	/* QEMU's daemon needed -f to stay in the foreground; we always do. */
+	/* QEMU's daemon needed -f to stay in the foreground; we stay there
+	 * unless --daemonize, as the Rust virtiofsd, which ignores -f. */
 	if (strcmp(arg, "-f") == 0)
 		return 0;
 	if (strcmp(arg, "-h") == 0) {
@@ -584,7 +653,8 @@ static int options_finish(struct parser *p)
 	struct options *o = p->opts;
 	int transports;
 
-	if (o->posix_acl)
+	/* as with the Rust virtiofsd */
+	if (o->posix_acl || o->xattrmap || o->security_label)
 		o->xattr = true;
 	/* cache=never turns readdirplus off by default (as Rust and QEMU
 	 * do): its entries would be dropped at once. An explicit choice wins. */
@@ -607,6 +677,8 @@ static int options_finish(struct parser *p)
 		return parser_fail(p, "one of --socket-path, --fd or --fuse-mount is required");
 	if (transports > 1)
 		return parser_fail(p, "--socket-path, --fd and --fuse-mount exclude each other");
+	if (o->tag && o->fuse_mount)
+		return parser_fail(p, "--tag: only with --socket-path or --fd (a vhost-user device)");
 	if (o->socket_group && !o->socket_path)
 		return parser_fail(p, "--socket-group: only valid with --socket-path");
 	if (!o->shared_dir)
@@ -659,11 +731,15 @@ void options_free(struct options *opts)
 	free(opts->shared_dir);
 	free(opts->fuse_mount);
 	free(opts->modcaps);
+	free(opts->tag);
+	xattr_map_free(opts->xattrmap);
 	opts->socket_path = NULL;
 	opts->socket_group = NULL;
 	opts->shared_dir = NULL;
 	opts->fuse_mount = NULL;
 	opts->modcaps = NULL;
+	opts->tag = NULL;
+	opts->xattrmap = NULL;
 }
 
 const char *options_usage(void)
@@ -681,10 +757,19 @@ const char *options_usage(void)
 	"  --fd=N                    inherited listening (not yet connected) socket\n"
 	"  --socket-group=GROUP      group owning the socket (with --socket-path)\n"
 	"  --fuse-mount=DIR          serve over /dev/fuse, mounted at DIR\n"
+	"  --tag=TAG                 the tag the device's config space offers a frontend\n"
+	"                            that reads it (at most 36 bytes); offers\n"
+	"                            VHOST_USER_PROTOCOL_F_CONFIG, which QEMU 7.1-8.0\n"
+	"                            crash on; QEMU 10.0 ignores it (give it tag=)\n"
 	"  --cache=MODE              never, metadata, auto or always (default: auto)\n"
 	"  --thread-pool-size=N      threads per request queue; 0: no pool, one thread (default: 2)\n"
 	"  --xattr                   enable extended attributes\n"
 	"  --posix-acl               enable POSIX ACLs (implies --xattr)\n"
+	"  --xattrmap=RULES          translate xattr names between guest and host (implies\n"
+	"                            --xattr), e.g. :map::user.virtiofs.: or, for SELinux\n"
+	"                            in the guest, :map:security.selinux:user.virtiofs.:\n"
+	"                            (rules :type:scope:key:prepend:, type prefix, ok, bad\n"
+	"                            or unsupported, scope client, server or all)\n"
 	"  --writeback               enable the guest's writeback cache\n"
 	"  --allow-direct-io         honour O_DIRECT from the guest\n"
 	"  --allow-mmap              with --cache=never or metadata, let the guest mmap files\n"
@@ -693,15 +778,31 @@ const char *options_usage(void)
 	"  --no-readdirplus          disable READDIRPLUS\n"
 	"  --announce-submounts      tell the guest which directories are mount points (default)\n"
 	"  --no-announce-submounts   do not announce submounts\n"
+	"  --readonly                refuse every change to the share with EROFS (the\n"
+	"                            guest is not told: mount -o ro there too)\n"
+	"  --security-label          set the security label (SELinux) the guest gives each\n"
+	"                            new inode (FUSE_SECURITY_CTX; implies --xattr); with\n"
+	"                            --xattrmap, under its mapped name; a guest without\n"
+	"                            FUSE 7.38 cannot mount\n"
+	"  --preserve-noatime        honour O_NOATIME from the guest (else dropped: the\n"
+	"                            host's atime follows the guest's reads)\n"
 	"  --killpriv-v2             enable FUSE_HANDLE_KILLPRIV_V2\n"
 	"  --no-killpriv-v2          disable FUSE_HANDLE_KILLPRIV_V2 (default)\n"
-	"  --log-level=LEVEL         error, warn, info, debug, trace or off (default: info)\n"
+	"  --log-level=LEVEL         error, warn, info, debug, trace (each request) or off\n"
+	"                            (default: info)\n"
 	"  --syslog                  log to syslog instead of stderr\n"
+	"  --daemonize               go to the background once the socket listens and the\n"
+	"                            sandbox is up (the first process then exits 0, or\n"
+	"                            with the daemon's status if it failed first); new\n"
+	"                            session, cwd /, stdin and stdout on /dev/null, stderr\n"
+	"                            too with --syslog\n"
 	"  --rlimit-nofile=N         set RLIMIT_NOFILE; 0 leaves it unchanged\n"
 	"  --sandbox=MODE            namespace (default), chroot or none; --fuse-mount: none\n"
 	"  --seccomp=ACTION          kill (default), log, trap or none; --fuse-mount: none\n"
 	"  --modcaps=+CAP:-CAP       add or remove capabilities from the kept set\n"
-	"  --inode-file-handles=M    never (prefer and mandatory are not supported yet)\n"
+	"  --inode-file-handles=M    hold the guest's inodes as O_PATH fds (never, the default),\n"
+	"                            as file handles where the file system has them (prefer)\n"
+	"                            or always as file handles (mandatory)\n"
 	"  --migration-mode=MODE     how the source describes inodes to the destination:\n"
 	"                            find-paths (default) or file-handles; a destination\n"
 	"                            opens file handles only with file-handles\n"
@@ -718,15 +819,16 @@ const char *options_usage(void)
 	"  -o OPT[,OPT...]           source=DIR, cache=none|metadata|auto|always,\n"
 	"                            [no_]xattr, [no_]posix_acl, [no_]flock, [no_]posix_lock,\n"
 	"                            [no_]writeback, [no_]readdirplus, [no_]allow_direct_io,\n"
-	"                            [no_]killpriv_v2, announce_submounts, debug,\n"
+	"                            [no_]killpriv_v2, [no_]security_label,\n"
+	"                            announce_submounts, debug,\n"
 	"                            log_level=LEVEL, sandbox=MODE, modcaps=CAPS,\n"
+	"                            xattrmap=RULES,\n"
 	"                            timeout=N (ignored), norace\n"
 	"  -d                        same as --log-level=debug\n"
-	"  -f                        ignored: virtiofsd always runs in the foreground\n"
+	"  -f                        ignored: the foreground is the default\n"
 	"\n"
-	"Not supported yet (refused): --xattrmap, --translate-uid, --translate-gid,\n"
-	"  --uid-map, --gid-map, --tag, --security-label, --preserve-noatime,\n"
-	"  --readonly, --daemonize.\n";
+	"Not supported yet (refused): --translate-uid, --translate-gid,\n"
+	"  --uid-map, --gid-map.\n";
 }
 
 const char *options_capabilities_json(void)

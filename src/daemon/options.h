@@ -18,6 +18,9 @@ enum seccomp_mode { SECCOMP_KILL, SECCOMP_LOG, SECCOMP_TRAP, SECCOMP_NONE };
 enum migration_mode { MIGRATION_FIND_PATHS, MIGRATION_FILE_HANDLES };
 enum migration_on_error { MIGRATION_ON_ERROR_ABORT, MIGRATION_ON_ERROR_GUEST_ERROR };
 
+/* virtio_fs_config.tag: a --tag fills at most this many bytes. */
+#define OPTIONS_TAG_MAX 36
+
 struct options {
 	char *socket_path;        /* --socket-path / --socket (legacy) */
 	int fd;                   /* --fd=N, -1 when absent */
@@ -37,8 +40,14 @@ struct options {
 	bool posix_lock;
 	bool flock;
 	bool killpriv_v2;
+	bool readonly;            /* --readonly: EROFS for every change */
+	bool preserve_noatime;    /* keep the guest's O_NOATIME */
+	char *tag;                /* --tag: offered in the device config space */
+	struct xattr_map *xattrmap; /* --xattrmap, parsed (implies --xattr) */
+	bool security_label;      /* FUSE_SECURITY_CTX (implies --xattr) */
 	enum log_level log_level;
 	bool syslog;
+	bool daemonize;           /* --daemonize: detach once ready to serve */
 	uint64_t rlimit_nofile;   /* 0: raise to the hard limit (the default) */
 	bool rlimit_nofile_set;
 	enum sandbox_mode sandbox;
@@ -46,6 +55,7 @@ struct options {
 	enum seccomp_mode seccomp;
 	bool seccomp_set;
 	char *modcaps;
+	enum inode_file_handles inode_file_handles;
 	enum migration_mode migration_mode;
 	enum migration_on_error migration_on_error;
 	bool migration_verify_handles;

@@ -23,6 +23,18 @@
  * (Linux sends the one matching the parent directory's group, when the
  * caller is in it). No other request carries supplementary groups. */
 #define FS_MAX_SUPP_GROUPS 32
+
+/* FUSE_SECURITY_CTX (7.36, --security-label): the security context the
+ * guest's LSM chose for the inode a request creates (CREATE, MKNOD,
+ * MKDIR, SYMLINK, TMPFILE), as an xattr: name (e.g. "security.selinux")
+ * and a value of size bytes (1 to 64 KiB). The file system sets it on the
+ * new inode before answering, and fails the request if it cannot. */
+struct fs_secctx {
+	const char *name;
+	const void *value;
+	size_t size;
+};
+
 struct fs_ctx {
 	uid_t uid;
 	gid_t gid;
@@ -30,6 +42,8 @@ struct fs_ctx {
 	uint64_t unique;
 	const gid_t *groups;
 	unsigned ngroups;
+	/* NULL when the guest sent none (or one without a context) */
+	const struct fs_secctx *secctx;
 };
 
 /* INIT: what the guest offers, what the file system takes. */

@@ -59,6 +59,67 @@ static int ext_read_groups(struct fuse_req *req, struct iov_cursor *ext)
 	return 0;
 }
 
+/* FUSE_SECURITY_CTX: a fuse_secctx_header (the extension header, its
+ * nr_secctx in the type's place), then, when Linux has a context, one
+ * struct fuse_secctx (the value's size), the xattr name with its NUL and
+ * the value, padded to 8 bytes (FUSE_REC_ALIGN). Linux sends at most one
+ * (as the Rust virtiofsd, more are refused). */
+static int ext_read_secctx(struct fuse_req *req, struct iov_cursor *ext, uint32_t nr)
+{
+	struct fuse_secctx sc;
+	size_t len;
+
+	if (!(req->flags & FUSE_SECURITY_CTX) || !opcode_creates(req->hdr.opcode)) {
+		log_error_once("fuse: %s: a security context %s", req->opname,
+			       (req->flags & FUSE_SECURITY_CTX) ? "on a request that creates nothing" :
+								   "that was never negotiated");
+		return -EINVAL;
+	}
+	if (req->secctx_seen) {
+		log_error_once("fuse: %s: security context sent twice", req->opname);
+		return -EINVAL;
+	}
+	req->secctx_seen = true;
+	if (nr == 0) {
+		/* no LSM in the guest labels inodes: the header alone */
+		if (iov_cursor_remaining(ext) != 0)
+			goto malformed;
+		log_trace("fuse: %s: security context extension without a context", req->opname);
+		return 0;
+	}
+	if (nr > 1 || iov_cursor_read(ext, &sc, sizeof(sc)) < 0 || sc.size == 0 ||
+	    sc.size > XATTR_SIZE_MAX ||
+	    iov_cursor_read_string(ext, req->secctx_name, XATTR_NAME_MAX) < 0)
+		goto malformed;
+	len = strlen(req->secctx_name);
+	/* then the value, then no more than the padding to 8 bytes */
+	if (len == 0 || iov_cursor_remaining(ext) < sc.size ||
+	    iov_cursor_remaining(ext) - sc.size >= 8)
+		goto malformed;
+	req->secctx_value = malloc(sc.size);
+	if (!req->secctx_value)
+		return -ENOMEM;
+	if (iov_cursor_read(ext, req->secctx_value, sc.size) < 0)
+		goto malformed;
+	req->secctx = (struct fs_secctx){ .name = req->secctx_name,
+					  .value = req->secctx_value, .size = sc.size };
+	req->ctx.secctx = &req->secctx;
+	log_trace("fuse: %s: security context %s, %u bytes", req->opname, req->secctx_name,
+		  sc.size);
+	return 0;
+
+malformed:
+	log_error_once("fuse: %s: malformed security context extension", req->opname);
+	return -EINVAL;
+}
+
+void req_release(struct fuse_req *req)
+{
+	free(req->secctx_value);
+	req->secctx_value = NULL;
+	req->ctx.secctx = NULL;
+}
+
 int req_take_extensions(struct fuse_req *req)
 {
 	size_t len = (size_t)req->hdr.total_extlen * 8, body = iov_cursor_remaining(&req->in);
@@ -90,10 +151,14 @@ int req_take_extensions(struct fuse_req *req)
 		one = ext;
 		iov_cursor_limit(&one, xh.size - sizeof(xh));
 		iov_cursor_skip(&ext, xh.size - sizeof(xh));
-		/* security contexts (types 1-31) and newer types: not ours */
-		if (xh.type != VFSD_FUSE_EXT_GROUPS)
+		/* types 0-31 are a security context's nr_secctx; newer types
+		 * than the groups': not ours */
+		if (xh.type <= FUSE_MAX_NR_SECCTX)
+			err = ext_read_secctx(req, &one, xh.type);
+		else if (xh.type == VFSD_FUSE_EXT_GROUPS)
+			err = ext_read_groups(req, &one);
+		else
 			continue;
-		err = ext_read_groups(req, &one);
 		if (err)
 			return err;
 	}

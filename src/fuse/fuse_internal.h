@@ -68,6 +68,12 @@ struct fuse_req {
 	bool no_wait;
 	/* The supplementary groups of a creating request (ctx.groups). */
 	gid_t groups[FS_MAX_SUPP_GROUPS];
+	/* Its security context (ctx.secctx); the value is malloc'd and
+	 * freed with the request (req_release). */
+	bool secctx_seen;
+	struct fs_secctx secctx;
+	char secctx_name[XATTR_NAME_MAX + 1];
+	void *secctx_value;
 };
 
 /* fuse_server.c */
@@ -83,10 +89,13 @@ int req_read(struct fuse_req *req, void *dst, size_t len);
  * (older protocol minors send shorter structs). */
 int req_read_compat(struct fuse_req *req, void *dst, size_t full, size_t len);
 /* Request extensions (7.38) end the request: take them off the body the
- * handler reads, and hand a creating request's supplementary groups to
- * the file system in ctx. -EINVAL for extensions never negotiated or
- * malformed. */
+ * handler reads, and hand a creating request's supplementary groups and
+ * security context to the file system in ctx. -EINVAL for extensions
+ * never negotiated, malformed, sent twice, or a security context on a
+ * request that creates nothing. */
 int req_take_extensions(struct fuse_req *req);
+/* What decoding a request allocated, freed once it is answered. */
+void req_release(struct fuse_req *req);
 int req_read_name(struct fuse_req *req, char name[NAME_MAX + 1], enum fuse_name_kind kind);
 int req_read_xattr_name(struct fuse_req *req, char name[XATTR_NAME_MAX + 1]);
 /* NUL-terminated symlink target, at most PATH_MAX - 1 bytes. */

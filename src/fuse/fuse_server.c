@@ -151,12 +151,13 @@ static void session_snapshot(struct fuse_req *req)
 	 FUSE_ATOMIC_O_TRUNC | FUSE_SETXATTR_EXT | FUSE_INIT_EXT)
 
 /* Flags a file system may add: everything up to 7.41 except what needs
- * server support we lack (security context extensions, DAX mappings,
- * backing files, resend notifications, idmapped mounts). */
+ * server support we lack (DAX mappings, backing files, resend
+ * notifications, idmapped mounts). FUSE_SECURITY_CTX only from 7.38, when
+ * the context comes as a request extension. */
 #define FS_ALLOWED_INIT_FLAGS \
 	(((((uint64_t)FUSE_INIT_EXT << 1) - 1) & ~(uint64_t)FUSE_MAP_ALIGNMENT) | \
 	 FUSE_CREATE_SUPP_GROUP | FUSE_HAS_EXPIRE_ONLY | FUSE_DIRECT_IO_ALLOW_MMAP | \
-	 FUSE_NO_EXPORT_SUPPORT)
+	 FUSE_NO_EXPORT_SUPPORT | FUSE_SECURITY_CTX)
 
 /* Read what follows major/minor: its size depends on the guest's minor. */
 static int init_read_rest(struct fuse_req *req, struct fuse_init_in *in)
@@ -219,6 +220,10 @@ static int session_negotiate(struct fuse_req *req, const struct fuse_init_in *in
 	/* flags2 and the extended init exist from 7.36 only. */
 	if (minor < 36)
 		want &= ~(uint64_t)FUSE_INIT_EXT;
+	/* 7.36 and 7.37 append the context as one more argument, which the
+	 * handlers do not read: only the 7.38 extension is understood */
+	if (minor < 38)
+		want &= ~(uint64_t)FUSE_SECURITY_CTX;
 	uint32_t max_write = init_clamp_max_write(init.max_write, s->config_max_write);
 	uint32_t time_gran = init.time_gran;
 	if (time_gran == 0 || time_gran > 1000000000)
@@ -412,6 +417,8 @@ static size_t reply_finish(struct fuse_req *req, struct iov_cursor *hdr_cur, int
 		oh.len = (uint32_t)(sizeof(oh) + req->payload);
 	}
 	iov_cursor_write(hdr_cur, &oh, sizeof(oh));
+	log_trace("fuse: -> %s unique %llu error %d len %u", req->opname,
+		  (unsigned long long)oh.unique, oh.error, oh.len);
 	return oh.len;
 }
 
@@ -456,9 +463,14 @@ size_t fuse_server_handle_flags(struct fuse_server *server, const struct iovec *
 	const struct fuse_opcode_info *info = opcode_info(req.hdr.opcode);
 	int err = header_check(&req, in_len);
 
+	log_trace("fuse: <- %s unique %llu nodeid %llu len %u uid %u gid %u pid %u", req.opname,
+		  (unsigned long long)req.hdr.unique, (unsigned long long)req.hdr.nodeid,
+		  req.hdr.len, req.hdr.uid, req.hdr.gid, req.hdr.pid);
+
 	if (info && info->no_reply) {
 		if (!err)
 			request_serve(&req, info);
+		req_release(&req);
 		return 0;
 	}
 	if (out_len < sizeof(struct fuse_out_header)) {
@@ -469,7 +481,9 @@ size_t fuse_server_handle_flags(struct fuse_server *server, const struct iovec *
 	iov_cursor_skip(&req.out, sizeof(struct fuse_out_header));
 	if (!err)
 		err = request_serve(&req, info);
-	return reply_finish(&req, &hdr_cur, err);
+	size_t len = reply_finish(&req, &hdr_cur, err);
+	req_release(&req);
+	return len;
 }
 
 bool fuse_request_may_block(const struct iovec *in, unsigned in_count)
@@ -495,4 +509,23 @@ bool fuse_request_may_block(const struct iovec *in, unsigned in_count)
 	default:
 		return false;
 	}
+}
+
+bool fuse_request_may_be_slow(const struct iovec *in, unsigned in_count)
+{
+	struct iov_cursor cur;
+	struct fuse_in_header hdr;
+	struct fuse_read_in rw;	/* READ and WRITE both start fh, offset, size */
+
+	if (fuse_request_may_block(in, in_count))
+		return true;
+	iov_cursor_init(&cur, in, in_count);
+	if (iov_cursor_read(&cur, &hdr, sizeof(hdr)) < 0 ||
+	    (hdr.opcode != FUSE_READ && hdr.opcode != FUSE_WRITE))
+		return false;
+	_Static_assert(offsetof(struct fuse_read_in, size) == offsetof(struct fuse_write_in, size),
+		       "READ and WRITE keep size at the same place");
+	if (iov_cursor_read(&cur, &rw, offsetof(struct fuse_read_in, size) + sizeof(rw.size)) < 0)
+		return false;
+	return rw.size >= FUSE_SLOW_IO_BYTES;
 }

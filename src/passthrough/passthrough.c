@@ -69,6 +69,253 @@ static uint64_t cache_timeout(enum cache_mode mode)
 	}
 }
 
+static struct inode_key key_of(const struct statx *stx)
+{
+	return (struct inode_key){ .dev = makedev(stx->stx_dev_major, stx->stx_dev_minor),
+				   .ino = stx->stx_ino,
+				   .mnt_id = (stx->stx_mask & STATX_MNT_ID) ? stx->stx_mnt_id : 0 };
+}
+
+/* ---- file handles ---- */
+
+static bool handles_on(const struct passthrough *fs)
+{
+	return fs->file_handles != INODE_FILE_HANDLES_NEVER;
+}
+
+/* The handle of the object fd (O_PATH) is: the very object we opened,
+ * not a name resolved again. */
+static int fh_make(int fd, struct pt_fh *fh, uint64_t *mnt_id)
+{
+	union {
+		struct file_handle h;
+		unsigned char buf[sizeof(struct file_handle) + PT_FH_MAX];
+	} u;
+	int mnt;
+
+	u.h.handle_bytes = PT_FH_MAX;
+	if (name_to_handle_at(fd, "", &u.h, &mnt, AT_EMPTY_PATH) < 0)
+		return -errno;
+	if (u.h.handle_bytes > PT_FH_MAX)
+		return -EOVERFLOW;
+	fh->bytes = u.h.handle_bytes;
+	fh->type = u.h.handle_type;
+	memcpy(fh->data, u.h.f_handle, fh->bytes);
+	*mnt_id = (uint64_t)(unsigned)mnt;
+	return 0;
+}
+
+/* An fd to open handles on: open_by_handle_at() takes the mount of a
+ * real open file (not O_PATH). dir_fd (O_PATH or not) is a directory on
+ * the mount, or -1 and fd is the object itself: a directory, or a
+ * regular file (a file bind mount; opened O_NONBLOCK, so a lease holder
+ * cannot make us wait). Nothing else is ever opened. */
+static int mount_fd_open(struct passthrough *fs, int dir_fd, int fd, mode_t type)
+{
+	char name[PT_PROCNAME_MAX];
+	int mfd;
+
+	if (dir_fd >= 0 || S_ISDIR(type)) {
+		mfd = openat(dir_fd >= 0 ? dir_fd : fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	} else if (S_ISREG(type)) {
+		/* the magic link, which O_NOFOLLOW would stop at, is the file */
+		pt_procname(fd, name);
+		mfd = openat(fs->proc_self_fd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	} else {
+		return -EOPNOTSUPP;
+	}
+	return mfd < 0 ? -errno : mfd;
+}
+
+/* Whether fh opens again, on mfd, as the object with key: checks that we
+ * may open handles at all (CAP_DAC_READ_SEARCH) and that this file
+ * system gives them back. */
+static int fh_probe(int mfd, const struct pt_fh *fh, const struct inode_key *key)
+{
+	union {
+		struct file_handle h;
+		unsigned char buf[sizeof(struct file_handle) + PT_FH_MAX];
+	} u;
+	struct statx stx;
+	int fd, ret;
+
+	u.h.handle_bytes = fh->bytes;
+	u.h.handle_type = fh->type;
+	memcpy(u.h.f_handle, fh->data, fh->bytes);
+	fd = open_by_handle_at(mfd, &u.h, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = pt_statx(fd, &stx);
+	close(fd);
+	if (ret == 0 && (key_of(&stx).dev != key->dev || stx.stx_ino != key->ino))
+		ret = -EIO;
+	return ret;
+}
+
+/* A referenced mount entry for mnt_id, opened (and probed with fh, the
+ * handle of the object with key) if there is none yet. The mount fd
+ * comes from parent when it is on the same mount, else from the object
+ * itself: where a lookup crosses into another mount, the object is that
+ * mount's root. Returns NULL and *err. */
+static struct pt_mount *mount_for(struct passthrough *fs, uint64_t mnt_id,
+				  struct pt_inode *parent, int parent_fd, int fd, mode_t type,
+				  const struct pt_fh *fh, const struct inode_key *key, int *err)
+{
+	struct pt_mount *m = mount_table_get(&fs->inodes.mounts, mnt_id);
+	bool from_parent = parent && parent_fd >= 0 && parent->key.mnt_id == mnt_id;
+	int mfd;
+
+	if (m)
+		return m;
+	mfd = mount_fd_open(fs, from_parent ? parent_fd : -1, fd, type);
+	*err = mfd < 0 ? mfd : fh_probe(mfd, fh, key);
+	if (*err < 0) {
+		if (mfd >= 0)
+			close(mfd);
+		return NULL;
+	}
+	m = mount_table_add(&fs->inodes.mounts, mnt_id, mfd);
+	if (!m)
+		*err = -ENOMEM;
+	else
+		log_debug("file handles: mount %llu opened", (unsigned long long)mnt_id);
+	return m;
+}
+
+/* Says why a mount's files get no handle, once per mount (the first
+ * PT_FH_MOUNTS_SAID mounts; a guest cannot make us repeat it). */
+#define PT_FH_MOUNTS_SAID 64
+
+static void fh_unusable(struct passthrough *fs, uint64_t mnt_id, int err)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static uint64_t said[PT_FH_MOUNTS_SAID];
+	static unsigned nsaid;
+	bool say = true;
+	unsigned i;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < nsaid && say; i++)
+		say = said[i] != mnt_id;
+	if (say && nsaid < PT_FH_MOUNTS_SAID)
+		said[nsaid++] = mnt_id;
+	else
+		say = false;
+	pthread_mutex_unlock(&lock);
+	if (!say)
+		return;
+	if (fs->file_handles == INODE_FILE_HANDLES_MANDATORY)
+		log_error("--inode-file-handles=mandatory: no file handle for a file on mount %llu "
+			  "(%s): its lookups fail with %s", (unsigned long long)mnt_id,
+			  strerror(-err), strerror(EOPNOTSUPP));
+	else
+		log_info("--inode-file-handles=prefer: no file handle on mount %llu (%s): "
+			 "holding O_PATH fds there", (unsigned long long)mnt_id, strerror(-err));
+}
+
+/* Counts a lookup of the object behind fd (O_PATH, taken over) as an
+ * inode held by handle. Returns 0 and *nodeid, -errno with fd closed, or
+ * 1 with fd untouched when the inode should hold fd instead (prefer). */
+static int lookup_by_handle(struct passthrough *fs, struct pt_inode *parent, int parent_fd,
+			    int fd, const struct statx *stx, const struct inode_key *key,
+			    uint64_t *nodeid)
+{
+	struct pt_mount *m = NULL;
+	struct pt_fh fh;
+	uint64_t mnt_id = key->mnt_id;
+	int ret = fh_make(fd, &fh, &mnt_id);
+
+	/* the key's mount id comes from the same fd: they agree (statx may
+	 * not give one on an old kernel, and then the handle's counts) */
+	if (ret == 0)
+		m = mount_for(fs, mnt_id, parent, parent_fd, fd, stx->stx_mode, &fh, key, &ret);
+	if (ret < 0) {
+		if (ret == -ENOMEM) {
+			close(fd);
+			return ret;
+		}
+		fh_unusable(fs, mnt_id, ret);
+		if (fs->file_handles == INODE_FILE_HANDLES_PREFER)
+			return 1;
+		close(fd);
+		return -EOPNOTSUPP;
+	}
+	return inode_table_lookup_handle(&fs->inodes, key, &fh, m, fd, stx->stx_mode, nodeid);
+}
+
+/* Live migration, destination: puts the object behind fd (O_PATH, taken
+ * over) in the table as nodeid with nlookup lookups, held the way this
+ * daemon holds inodes (by handle with --inode-file-handles where the file
+ * system gives one). 0, or -errno with fd closed. */
+int pt_inode_restore(struct passthrough *fs, int fd, const struct statx *stx, uint64_t nodeid,
+		     uint64_t nlookup)
+{
+	struct inode_key key = key_of(stx);
+	struct pt_mount *m = NULL;
+	struct pt_fh fh;
+	uint64_t mnt_id = key.mnt_id;
+	int ret;
+
+	if (!handles_on(fs))
+		return inode_table_restore(&fs->inodes, nodeid, &key, NULL, NULL, fd,
+					   stx->stx_mode, nlookup);
+	ret = fh_make(fd, &fh, &mnt_id);
+	if (ret == 0)
+		m = mount_for(fs, mnt_id, NULL, -1, fd, stx->stx_mode, &fh, &key, &ret);
+	if (ret < 0 && (ret == -ENOMEM || fs->file_handles == INODE_FILE_HANDLES_MANDATORY)) {
+		close(fd);
+		return ret == -ENOMEM ? ret : -EOPNOTSUPP;
+	}
+	if (ret < 0)
+		return inode_table_restore(&fs->inodes, nodeid, &key, NULL, NULL, fd,
+					   stx->stx_mode, nlookup);
+	return inode_table_restore(&fs->inodes, nodeid, &key, &fh, m, fd, stx->stx_mode, nlookup);
+}
+
+/* Live migration, source: the file handle of the object behind fd when
+ * this daemon holds inodes by handle (to tell an inode held by handle
+ * from an older one with the same inode number), else -EOPNOTSUPP. */
+int pt_fd_fh(struct passthrough *fs, int fd, struct pt_fh *fh)
+{
+	uint64_t mnt_id;
+
+	return handles_on(fs) ? fh_make(fd, fh, &mnt_id) : -EOPNOTSUPP;
+}
+
+/* At start, with handles asked for: can the shared directory's files be
+ * held by handle? Keeps its mount open for life if so. MANDATORY fails
+ * the start otherwise; PREFER falls back to fds, everywhere when handles
+ * cannot be opened at all (no CAP_DAC_READ_SEARCH). */
+static int root_handles(struct passthrough *fs, int root_fd, const struct inode_key *key)
+{
+	struct pt_fh fh;
+	uint64_t mnt_id = key->mnt_id;
+	int err = fh_make(root_fd, &fh, &mnt_id);
+
+	if (err == 0)
+		fs->root_mount = mount_for(fs, mnt_id, NULL, -1, root_fd, S_IFDIR, &fh, key, &err);
+	if (err == 0) {
+		log_info("--inode-file-handles: inodes are held by file handle (at most %zu "
+			 "inodes, %zu fds of them cached)", fs->inodes.limit, fs->inodes.cache_limit);
+		return 0;
+	}
+	if (fs->file_handles == INODE_FILE_HANDLES_MANDATORY) {
+		log_error("--inode-file-handles=mandatory: the shared directory %s gives no usable "
+			  "file handle: %s%s", fs->shared_dir, strerror(-err),
+			  err == -EPERM ? " (open_by_handle_at needs CAP_DAC_READ_SEARCH)" : "");
+		return err;
+	}
+	if (err == -EPERM) {
+		log_warn("--inode-file-handles=prefer: cannot open file handles (%s; "
+			 "CAP_DAC_READ_SEARCH is needed): holding O_PATH fds", strerror(-err));
+		fs->file_handles = INODE_FILE_HANDLES_NEVER;
+	} else {
+		log_info("--inode-file-handles=prefer: the shared directory gives no file handle "
+			 "(%s): holding O_PATH fds there", strerror(-err));
+	}
+	return 0;
+}
+
 static int root_open(struct passthrough *fs)
 {
 	struct statx stx;
@@ -89,9 +336,15 @@ static int root_open(struct passthrough *fs)
 		close(fd);
 		return ret;
 	}
-	key = (struct inode_key){ .dev = makedev(stx.stx_dev_major, stx.stx_dev_minor),
-				  .ino = stx.stx_ino,
-				  .mnt_id = (stx.stx_mask & STATX_MNT_ID) ? stx.stx_mnt_id : 0 };
+	key = key_of(&stx);
+	if (handles_on(fs)) {
+		ret = root_handles(fs, fd, &key);
+		if (ret < 0) {
+			close(fd);
+			return ret;
+		}
+	}
+	/* the root always holds its own fd (the xattr code's cwd) */
 	ret = inode_table_set_root(&fs->inodes, fd, &key, stx.stx_mode);
 	if (ret < 0)
 		close(fd);
@@ -134,30 +387,68 @@ void passthrough_limits_from_rlimit(uint64_t nofile, uint64_t *inode_limit,
 		*handle_limit = 1;
 }
 
+/* An inode held by handle costs our memory, not an fd: its struct with
+ * the handle inline (at most PT_FH_MAX bytes), the allocator's overhead
+ * and two map buckets (each map has up to two per inode after growing).
+ * The default cap lets inodes take 1/PT_HANDLE_INODE_MEMORY_SHARE of the
+ * host's memory at this worst case; measured, an inode costs about half
+ * of it (docs/threat-model.md). */
+#define PT_HANDLE_INODE_MEMORY_SHARE 16
+#define PT_HANDLE_INODE_BYTES_MAX \
+	(sizeof(struct pt_inode) + PT_FH_MAX + 16 + 4 * sizeof(void *))
+/* The fd cache's default size, within the inodes' share of the fd
+ * budget: the working set of a guest's hot files, not all it holds. */
+#define PT_FD_CACHE_DEFAULT 16384
+
+uint64_t passthrough_handle_inode_limit(uint64_t phys_bytes, uint64_t min_limit)
+{
+	uint64_t limit = phys_bytes / PT_HANDLE_INODE_MEMORY_SHARE / PT_HANDLE_INODE_BYTES_MAX;
+
+	return limit > min_limit ? limit : min_limit;
+}
+
+static uint64_t phys_bytes(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+}
+
+static size_t clamp_size(uint64_t v)
+{
+	return v > SIZE_MAX ? SIZE_MAX : (size_t)v;
+}
+
+/* Without handles every inode holds an fd: the inode cap is the inodes'
+ * share of the fd budget. With handles that share bounds the fds the
+ * table holds (inodes that fell back to an fd, the root, the fd cache),
+ * and the inode cap is memory-based. */
 static void set_limits(struct passthrough *fs, const struct passthrough_config *config)
 {
 	uint64_t inodes = config->inode_limit, handles = config->handle_limit;
+	uint64_t di, dh, cache = config->fd_cache_limit;
 	struct rlimit rl;
+	uint64_t nofile = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (uint64_t)rl.rlim_cur : 1024;
 
-	if (!inodes || !handles) {
-		uint64_t di, dh;
-		uint64_t nofile = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (uint64_t)rl.rlim_cur : 1024;
-
-		passthrough_limits_from_rlimit(nofile, &di, &dh);
+	passthrough_limits_from_rlimit(nofile, &di, &dh);
+	if (!handles)
+		handles = dh;
+	if (handles_on(fs)) {
 		if (!inodes)
-			inodes = di;
-		if (!handles)
-			handles = dh;
+			inodes = passthrough_handle_inode_limit(phys_bytes(), di);
+		if (!cache)
+			cache = di < PT_FD_CACHE_DEFAULT ? di : PT_FD_CACHE_DEFAULT;
+		fs->inodes.fd_limit = clamp_size(di);
+		fs->inodes.cache_limit = clamp_size(cache);
+	} else if (!inodes) {
+		inodes = di;
 	}
-	if (inodes > SIZE_MAX)
-		inodes = SIZE_MAX;
-	if (handles > SIZE_MAX)
-		handles = SIZE_MAX;
-	fs->inodes.limit = (size_t)inodes;
+	fs->inodes.limit = clamp_size(inodes);
 	fs->inodes.fd_budget = &fs->handles;
-	fs->handles.limit = (size_t)handles;
+	fs->handles.limit = clamp_size(handles);
 	fs->cfg.inode_limit = inodes;
 	fs->cfg.handle_limit = handles;
+	fs->cfg.fd_cache_limit = fs->inodes.cache_limit;
 }
 
 void passthrough_get_limits(struct passthrough *fs, uint64_t *inode_limit,
@@ -200,6 +491,7 @@ struct passthrough *passthrough_new(const struct passthrough_config *config, int
 	fs->cfg.shared_dir = fs->shared_dir;
 	fs->timeout = cache_timeout(config->cache);
 	fs->switch_creds = geteuid() == 0;
+	fs->file_handles = config->file_handles;
 	ret = inode_table_init(&fs->inodes);
 	if (ret < 0)
 		goto fail_free;
@@ -222,9 +514,21 @@ struct passthrough *passthrough_new(const struct passthrough_config *config, int
 		log_error("shared directory %s: %s", fs->shared_dir, strerror(-ret));
 		goto fail_handles;
 	}
+	/* a security.capability the guest has under another host name */
+	if (config->xattrmap) {
+		char caps[XATTR_NAME_MAX + 1];
+
+		if (xattr_map_to_host(config->xattrmap, "security.capability", caps,
+				      sizeof(caps)) == 0 &&
+		    strcmp(caps, "security.capability") != 0) {
+			memcpy(fs->caps_host_name, caps, sizeof(caps));
+			log_debug("xattrmap: security.capability is %s on the host", caps);
+		}
+	}
 	return fs;
 
 fail_handles:
+	mount_table_put(&fs->inodes.mounts, fs->root_mount);
 	handle_table_destroy(&fs->handles);
 fail_inodes:
 	inode_table_destroy(&fs->inodes);
@@ -241,6 +545,7 @@ void passthrough_free(struct passthrough *fs)
 	if (!fs)
 		return;
 	/* inodes first: their lock owners' files are charged to handles */
+	mount_table_put(&fs->inodes.mounts, fs->root_mount);
 	inode_table_destroy(&fs->inodes);
 	handle_table_destroy(&fs->handles);
 	passthrough_release(fs);
@@ -284,6 +589,17 @@ int pt_init(void *opaque, struct fs_init *init)
 	else if (cfg->posix_acl)
 		log_warn("posix_acl needs xattr support; not enabling it");
 
+	/* as the Rust virtiofsd: a guest that cannot send the labels asked
+	 * for gets no mount, rather than files without them */
+	if (cfg->security_label) {
+		if (!(init->kernel_flags & FUSE_SECURITY_CTX) || init->proto_minor < 38) {
+			log_error("--security-label: the guest offers no FUSE_SECURITY_CTX "
+				  "request extension (FUSE 7.38, Linux 6.1)");
+			return -EPROTO;
+		}
+		want |= FUSE_SECURITY_CTX;
+	}
+
 	want &= init->kernel_flags;
 	/* want_flags arrives holding what the server itself handles (large
 	 * requests, extended INIT...): add ours, never replace them. */
@@ -320,6 +636,33 @@ int pt_inode_get(struct passthrough *fs, uint64_t nodeid, struct pt_inode **out)
 void pt_inode_put(struct passthrough *fs, struct pt_inode *inode)
 {
 	inode_table_put(&fs->inodes, inode);
+}
+
+int pt_inode_fd(struct passthrough *fs, struct pt_inode *inode)
+{
+	return inode_table_fd(&fs->inodes, inode);
+}
+
+void pt_inode_fd_put(struct passthrough *fs, struct pt_inode *inode, int fd)
+{
+	inode_table_fd_put(&fs->inodes, inode, fd);
+}
+
+int pt_dir_fd(struct passthrough *fs, struct pt_inode *dir)
+{
+	int fd = inode_table_fd(&fs->inodes, dir);
+
+	return fd == -ESTALE ? -ENOENT : fd;
+}
+
+bool pt_inodes_full(struct passthrough *fs, struct pt_inode *parent)
+{
+	/* a new entry is on its parent's mount: held by handle if the
+	 * parent is (or is the root of a mount that gives handles) */
+	bool by_handle = handles_on(fs) &&
+			 (parent->mount || (parent == fs->inodes.root && fs->root_mount));
+
+	return inode_table_full_for(&fs->inodes, !by_handle);
 }
 
 bool pt_name_is_dots(const char *name)
@@ -392,7 +735,7 @@ static void fill_entry(struct passthrough *fs, struct pt_inode *parent, uint64_t
 		out->attr.flags |= FUSE_ATTR_SUBMOUNT;
 }
 
-int pt_entry_from_fd(struct passthrough *fs, struct pt_inode *parent, int fd,
+int pt_entry_from_fd(struct passthrough *fs, struct pt_inode *parent, int parent_fd, int fd,
 		     struct fuse_entry_out *out)
 {
 	struct inode_key key;
@@ -404,10 +747,16 @@ int pt_entry_from_fd(struct passthrough *fs, struct pt_inode *parent, int fd,
 		close(fd);
 		return ret;
 	}
-	key = (struct inode_key){ .dev = makedev(stx.stx_dev_major, stx.stx_dev_minor),
-				  .ino = stx.stx_ino,
-				  .mnt_id = (stx.stx_mask & STATX_MNT_ID) ? stx.stx_mnt_id : 0 };
-	ret = inode_table_lookup(&fs->inodes, &key, fd, stx.stx_mode, &nodeid);
+	key = key_of(&stx);
+	/* a hot inode is found by its key alone; others need the handle */
+	if (!handles_on(fs))
+		ret = 1;
+	else if (inode_table_lookup_pinned(&fs->inodes, &key, fd, &nodeid))
+		ret = 0;
+	else
+		ret = lookup_by_handle(fs, parent, parent_fd, fd, &stx, &key, &nodeid);
+	if (ret == 1)
+		ret = inode_table_lookup(&fs->inodes, &key, fd, stx.stx_mode, &nodeid);
 	if (ret < 0)
 		return ret;
 	fill_entry(fs, parent, nodeid, &stx, out);
@@ -419,8 +768,12 @@ int pt_entry_of_inode(struct passthrough *fs, struct pt_inode *parent, struct pt
 		      struct fuse_entry_out *out)
 {
 	struct statx stx;
-	int ret = pt_statx(inode->fd, &stx);
+	int ret, fd = pt_inode_fd(fs, inode);
 
+	if (fd < 0)
+		return fd;
+	ret = pt_statx(fd, &stx);
+	pt_inode_fd_put(fs, inode, fd);
 	if (ret < 0)
 		return ret;
 	inode_table_lookup_inode(&fs->inodes, inode);
@@ -428,8 +781,8 @@ int pt_entry_of_inode(struct passthrough *fs, struct pt_inode *parent, struct pt
 	return 0;
 }
 
-int pt_do_lookup(struct passthrough *fs, struct pt_inode *parent, const char *name,
-		 struct fuse_entry_out *out)
+int pt_do_lookup_at(struct passthrough *fs, struct pt_inode *parent, int parent_fd,
+		    const char *name, struct fuse_entry_out *out)
 {
 	int fd;
 
@@ -440,13 +793,44 @@ int pt_do_lookup(struct passthrough *fs, struct pt_inode *parent, const char *na
 	/* the shared directory's parent is outside: stay at the root */
 	if (!strcmp(name, "..") && parent == fs->inodes.root)
 		return pt_entry_of_inode(fs, parent, parent, out);
-	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(parent_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	return pt_entry_from_fd(fs, parent, fd, out);
+	return pt_entry_from_fd(fs, parent, parent_fd, fd, out);
+}
+
+int pt_do_lookup(struct passthrough *fs, struct pt_inode *parent, const char *name,
+		 struct fuse_entry_out *out)
+{
+	int ret, fd;
+
+	if (!S_ISDIR(parent->type))
+		return -ENOTDIR;
+	fd = pt_dir_fd(fs, parent);
+	if (fd < 0)
+		return fd;
+	ret = pt_do_lookup_at(fs, parent, fd, name, out);
+	pt_inode_fd_put(fs, parent, fd);
+	return ret;
 }
 
 int pt_reopen(struct passthrough *fs, struct pt_inode *inode, int flags)
+{
+	int ret, fd;
+
+	if (S_ISLNK(inode->type))
+		return -ELOOP;
+	if (!S_ISREG(inode->type) && !S_ISDIR(inode->type))
+		return -ENXIO;
+	fd = pt_inode_fd(fs, inode);
+	if (fd < 0)
+		return fd;
+	ret = pt_reopen_fd(fs, inode, fd, flags);
+	pt_inode_fd_put(fs, inode, fd);
+	return ret;
+}
+
+int pt_reopen_fd(struct passthrough *fs, struct pt_inode *inode, int path_fd, int flags)
 {
 	char name[PT_PROCNAME_MAX];
 	int fd;
@@ -458,7 +842,7 @@ int pt_reopen(struct passthrough *fs, struct pt_inode *inode, int flags)
 		return -ELOOP;
 	if (!S_ISREG(inode->type) && !S_ISDIR(inode->type))
 		return -ENXIO;
-	pt_procname(inode->fd, name);
+	pt_procname(path_fd, name);
 	/* O_NOFOLLOW would stop at the magic link itself */
 	flags &= ~(O_NOFOLLOW | O_CREAT | O_EXCL | O_PATH);
 	fd = openat(fs->proc_self_fd, name, flags | O_CLOEXEC);
@@ -467,11 +851,16 @@ int pt_reopen(struct passthrough *fs, struct pt_inode *inode, int flags)
 
 int pt_open_flags(struct passthrough *fs, uint32_t flags)
 {
-	int allowed = O_ACCMODE | O_APPEND | O_DSYNC | O_SYNC | O_NOATIME | O_TRUNC;
+	int allowed = O_ACCMODE | O_APPEND | O_DSYNC | O_SYNC | O_TRUNC;
 	int out;
 
 	if (fs->cfg.allow_direct_io)
 		allowed |= O_DIRECT;
+	/* Without --preserve-noatime the host's atime follows every read,
+	 * as with the Rust virtiofsd, which drops O_NOATIME because an open
+	 * with it fails unless the opener owns the file or has CAP_FOWNER. */
+	if (fs->cfg.preserve_noatime)
+		allowed |= O_NOATIME;
 	out = (int)flags & allowed;
 	if (pt_negotiated(&fs->writeback)) {
 		/* the guest's page cache may read back pages of a write-only

@@ -10,12 +10,24 @@
 #include <stdint.h>
 
 #include "fuse/fs_ops.h"
+#include "passthrough/xattr_map.h"
 
 enum cache_mode {
 	CACHE_NEVER,
 	CACHE_METADATA,
 	CACHE_AUTO,
 	CACHE_ALWAYS,
+};
+
+/* --inode-file-handles: how the inode table holds what the guest looked
+ * up. NEVER: an O_PATH fd per inode. PREFER: a file handle where the
+ * file system gives one (name_to_handle_at) and we can open it again
+ * (open_by_handle_at, CAP_DAC_READ_SEARCH), else an O_PATH fd. MANDATORY:
+ * a file handle always; a lookup that cannot get one fails. */
+enum inode_file_handles {
+	INODE_FILE_HANDLES_NEVER,
+	INODE_FILE_HANDLES_PREFER,
+	INODE_FILE_HANDLES_MANDATORY,
 };
 
 struct passthrough_config {
@@ -33,6 +45,18 @@ struct passthrough_config {
 	bool posix_lock;
 	bool flock;
 	bool killpriv_v2;
+	/* --readonly: every request that would change the share gets EROFS
+	 * (passthrough_fs_ops() then hands out the read-only table). */
+	bool readonly;
+	/* --preserve-noatime: keep the guest's O_NOATIME (else dropped, as
+	 * the Rust virtiofsd does: it needs ownership or CAP_FOWNER). */
+	bool preserve_noatime;
+	/* --xattrmap: guest xattr names to the host's and back (NULL: as
+	 * they are). Must outlive the passthrough. */
+	const struct xattr_map *xattrmap;
+	/* --security-label: FUSE_SECURITY_CTX; the guest's label for each new
+	 * inode is set on it (through xattrmap) or the create fails. */
+	bool security_label;
 	/* The sandbox opens /proc/self/fd before the host's /proc goes out of
 	 * reach; the passthrough then takes that fd over. Without it, the
 	 * passthrough opens /proc/self/fd itself. */
@@ -47,6 +71,13 @@ struct passthrough_config {
 	 * FORGET or RELEASE. */
 	uint64_t inode_limit;
 	uint64_t handle_limit;
+	enum inode_file_handles file_handles;
+	/* With file handles: the most O_PATH fds kept open for inodes held
+	 * by handle, so that hot inodes are not reopened on every request
+	 * (an LRU); 0 derives it from the fd budget. Inodes then cost memory,
+	 * not fds: inode_limit 0 derives a memory-based cap
+	 * (passthrough_handle_inode_limit()). */
+	uint64_t fd_cache_limit;
 };
 
 /* The defaults for a soft RLIMIT_NOFILE of nofile: a reserve for the
@@ -56,6 +87,11 @@ struct passthrough_config {
  * walks far more names than it keeps open). Each is at least 1. */
 void passthrough_limits_from_rlimit(uint64_t nofile, uint64_t *inode_limit,
 				    uint64_t *handle_limit);
+
+/* The default cap on inodes held by file handle: what fits in
+ * PT_HANDLE_INODE_MEMORY_SHARE of physical memory at the worst-case
+ * size of one inode (the largest handle), at least min_limit. */
+uint64_t passthrough_handle_inode_limit(uint64_t phys_bytes, uint64_t min_limit);
 
 struct passthrough;
 
@@ -68,6 +104,12 @@ void passthrough_get_limits(struct passthrough *fs, uint64_t *inode_limit,
 			    uint64_t *handle_limit);
 
 extern const struct fs_ops passthrough_ops;
+/* The same operations, minus everything that writes: each of those gets
+ * -EROFS before touching the host, opens for writing or with O_TRUNC or
+ * O_CREAT included, and CREATE opens only a name that exists. */
+extern const struct fs_ops passthrough_readonly_ops;
+/* The table for fs: passthrough_readonly_ops with config.readonly. */
+const struct fs_ops *passthrough_fs_ops(const struct passthrough *fs);
 
 /* ---- live migration (passthrough_migrate.c, docs/migration.md) ---- */
 

@@ -11,11 +11,15 @@ int pt_getattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, bool has
 {
 	struct passthrough *fs = pt_from(opaque);
 	struct pt_inode *inode;
-	int ret = pt_inode_get(fs, nodeid, &inode);
+	int fd, ret = pt_inode_get(fs, nodeid, &inode);
 
 	if (ret < 0)
 		return ret;
-	ret = pt_getattr_fd(fs, inode->fd, out);
+	fd = ret = pt_inode_fd(fs, inode);
+	if (fd >= 0) {
+		ret = pt_getattr_fd(fs, fd, out);
+		pt_inode_fd_put(fs, inode, fd);
+	}
 	pt_inode_put(fs, inode);
 	return ret;
 }
@@ -37,14 +41,19 @@ int pt_statx_attr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, bool 
 	struct passthrough *fs = pt_from(opaque);
 	struct pt_inode *inode;
 	struct statx stx;
-	int ret = pt_inode_get(fs, nodeid, &inode);
+	int fd, ret = pt_inode_get(fs, nodeid, &inode);
 
 	if (ret < 0)
 		return ret;
-	if (statx(inode->fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW |
-		  (int)(sx_flags & AT_STATX_SYNC_TYPE), (sx_mask & served) | STATX_BASIC_STATS,
-		  &stx) < 0)
-		ret = -errno;
+	fd = ret = pt_inode_fd(fs, inode);
+	if (fd >= 0) {
+		ret = 0;
+		if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW |
+			  (int)(sx_flags & AT_STATX_SYNC_TYPE), (sx_mask & served) | STATX_BASIC_STATS,
+			  &stx) < 0)
+			ret = -errno;
+		pt_inode_fd_put(fs, inode, fd);
+	}
 	pt_inode_put(fs, inode);
 	if (ret < 0)
 		return ret;
@@ -71,14 +80,14 @@ int pt_statx_attr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, bool 
 
 #define PT_FATTR_TIMES (FATTR_ATIME | FATTR_MTIME | FATTR_ATIME_NOW | FATTR_MTIME_NOW)
 
-static int chmod_inode(struct passthrough *fs, struct pt_inode *inode, mode_t mode)
+static int chmod_inode(struct passthrough *fs, struct pt_inode *inode, int fd, mode_t mode)
 {
 	char name[PT_PROCNAME_MAX];
 
 	/* Linux has no modes on symlinks; the magic link would follow */
 	if (S_ISLNK(inode->type))
 		return -EOPNOTSUPP;
-	pt_procname(inode->fd, name);
+	pt_procname(fd, name);
 	if (fchmodat(fs->proc_self_fd, name, mode & 07777, 0) < 0)
 		return -errno;
 	return 0;
@@ -86,17 +95,25 @@ static int chmod_inode(struct passthrough *fs, struct pt_inode *inode, mode_t mo
 
 /* The host clears setuid/setgid on a chown as the kernel rules say, for
  * root as for anyone. */
-static int set_owner(struct pt_inode *inode, const struct fuse_setattr_in *in)
+static int set_owner(int fd, const struct fuse_setattr_in *in)
 {
 	uid_t uid = (in->valid & FATTR_UID) ? in->uid : (uid_t)-1;
 	gid_t gid = (in->valid & FATTR_GID) ? in->gid : (gid_t)-1;
 
-	if (fchownat(inode->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+	if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	return 0;
 }
 
-static int set_size(struct passthrough *fs, struct pt_inode *inode,
+/* After a chown or truncate went through. The kill runs as the daemon,
+ * as the host kernel's does for any chown or truncate of the file. */
+static void kill_mapped_caps(struct passthrough *fs, struct pt_inode *inode, int fd)
+{
+	if (S_ISREG(inode->type))
+		pt_kill_mapped_caps(fs, fd, true);
+}
+
+static int set_size(struct passthrough *fs, struct pt_inode *inode, int path_fd,
 		    const struct fuse_setattr_in *in)
 {
 	struct pt_handle *handle = NULL;
@@ -110,7 +127,7 @@ static int set_size(struct passthrough *fs, struct pt_inode *inode,
 			return -EBADF;
 		fd = handle->fd;
 	} else {
-		fd = pt_reopen(fs, inode, O_WRONLY);
+		fd = pt_reopen_fd(fs, inode, path_fd, O_WRONLY);
 		if (fd == -ENXIO || fd == -ELOOP)
 			return -EINVAL;
 		if (fd < 0)
@@ -146,7 +163,7 @@ static int time_from_attr(struct timespec *ts, uint32_t valid, uint32_t set, uin
 	return 0;
 }
 
-static int set_times(struct passthrough *fs, struct pt_inode *inode,
+static int set_times(struct passthrough *fs, struct pt_inode *inode, int fd,
 		     const struct fuse_setattr_in *in)
 {
 	char name[PT_PROCNAME_MAX];
@@ -159,9 +176,9 @@ static int set_times(struct passthrough *fs, struct pt_inode *inode,
 			   in->mtimensec) < 0)
 		return -EINVAL;
 	if (S_ISLNK(inode->type)) {
-		ret = utimensat(inode->fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+		ret = utimensat(fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
 	} else {
-		pt_procname(inode->fd, name);
+		pt_procname(fd, name);
 		ret = utimensat(fs->proc_self_fd, name, ts, 0);
 	}
 	return ret < 0 ? -errno : 0;
@@ -174,14 +191,14 @@ static int set_times(struct passthrough *fs, struct pt_inode *inode,
  * whoever owns the file, so that part is done as the daemon once the rest
  * succeeded. With killpriv negotiated the guest never sends it, and such
  * a request is an ordinary chmod, owner only. */
-static bool mode_only_kills_suidgid(struct passthrough *fs, struct pt_inode *inode,
+static bool mode_only_kills_suidgid(struct passthrough *fs, int fd,
 				    const struct fuse_setattr_in *in)
 {
 	struct statx stx;
 	uint32_t old, new = in->mode & 07777, diff;
 
 	if (pt_negotiated(&fs->killpriv) || !(in->valid & FATTR_MODE) || (in->valid & (FATTR_UID | FATTR_GID)) ||
-	    pt_statx(inode->fd, &stx) < 0)
+	    pt_statx(fd, &stx) < 0)
 		return false;
 	old = stx.stx_mode & 07777;
 	diff = old ^ new;
@@ -192,10 +209,10 @@ static bool mode_only_kills_suidgid(struct passthrough *fs, struct pt_inode *ino
 #define PT_FATTR_CHANGES (FATTR_UID | FATTR_GID | FATTR_MODE | FATTR_SIZE | PT_FATTR_TIMES)
 
 static int setattr_as_caller(struct passthrough *fs, const struct fs_ctx *ctx,
-			     struct pt_inode *inode, const struct fuse_setattr_in *in)
+			     struct pt_inode *inode, int fd, const struct fuse_setattr_in *in)
 {
 	struct fuse_setattr_in rest = *in;
-	bool kill = mode_only_kills_suidgid(fs, inode, in);
+	bool kill = mode_only_kills_suidgid(fs, fd, in);
 	struct cred_saved cred;
 	int ret = 0;
 
@@ -210,18 +227,26 @@ static int setattr_as_caller(struct passthrough *fs, const struct fs_ctx *ctx,
 			return ret;
 		/* ownership before mode: a mode given with a chown is what the
 		 * guest wants in the end, even with setuid bits in it */
-		if (rest.valid & (FATTR_UID | FATTR_GID))
-			ret = set_owner(inode, &rest);
+		bool killpriv = false;
+
+		if (rest.valid & (FATTR_UID | FATTR_GID)) {
+			ret = set_owner(fd, &rest);
+			killpriv = ret == 0;
+		}
 		if (ret == 0 && (rest.valid & FATTR_MODE))
-			ret = chmod_inode(fs, inode, rest.mode);
-		if (ret == 0 && (rest.valid & FATTR_SIZE))
-			ret = set_size(fs, inode, &rest);
+			ret = chmod_inode(fs, inode, fd, rest.mode);
+		if (ret == 0 && (rest.valid & FATTR_SIZE)) {
+			ret = set_size(fs, inode, fd, &rest);
+			killpriv |= ret == 0;
+		}
 		if (ret == 0 && (rest.valid & PT_FATTR_TIMES))
-			ret = set_times(fs, inode, &rest);
+			ret = set_times(fs, inode, fd, &rest);
 		pt_caller_leave(&cred);
+		if (killpriv)
+			kill_mapped_caps(fs, inode, fd);
 	}
 	if (ret == 0 && kill)
-		ret = chmod_inode(fs, inode, in->mode);
+		ret = chmod_inode(fs, inode, fd, in->mode);
 	return ret;
 }
 
@@ -230,13 +255,18 @@ int pt_setattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid,
 {
 	struct passthrough *fs = pt_from(opaque);
 	struct pt_inode *inode;
-	int ret = pt_inode_get(fs, nodeid, &inode);
+	int fd, ret = pt_inode_get(fs, nodeid, &inode);
 
 	if (ret < 0)
 		return ret;
-	ret = setattr_as_caller(fs, ctx, inode, in);
-	if (ret == 0)
-		ret = pt_getattr_fd(fs, inode->fd, out);
+	/* as the daemon: acting as the caller may not open handles */
+	fd = ret = pt_inode_fd(fs, inode);
+	if (fd >= 0) {
+		ret = setattr_as_caller(fs, ctx, inode, fd, in);
+		if (ret == 0)
+			ret = pt_getattr_fd(fs, fd, out);
+		pt_inode_fd_put(fs, inode, fd);
+	}
 	pt_inode_put(fs, inode);
 	return ret;
 }
@@ -246,14 +276,17 @@ int pt_statfs(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, struct fu
 	struct passthrough *fs = pt_from(opaque);
 	struct pt_inode *inode;
 	struct statvfs st;
-	int ret = pt_inode_get(fs, nodeid, &inode);
+	int fd, ret = pt_inode_get(fs, nodeid, &inode);
 
 	if (ret < 0)
 		return ret;
-	if (fstatvfs(inode->fd, &st) < 0) {
-		ret = -errno;
+	fd = ret = pt_inode_fd(fs, inode);
+	if (fd < 0)
 		goto out;
-	}
+	ret = fstatvfs(fd, &st) < 0 ? -errno : 0;
+	pt_inode_fd_put(fs, inode, fd);
+	if (ret < 0)
+		goto out;
 	*out = (struct fuse_kstatfs){
 		.blocks = st.f_blocks,
 		.bfree = st.f_bfree,
@@ -275,21 +308,25 @@ int pt_access(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint32_t 
 	char name[PT_PROCNAME_MAX];
 	struct pt_inode *inode;
 	struct cred_saved cred;
-	int ret;
+	int ret, fd;
 
 	if (mask & ~(uint32_t)(R_OK | W_OK | X_OK))
 		return -EINVAL;
 	ret = pt_inode_get(fs, nodeid, &inode);
 	if (ret < 0 || mask == F_OK)
 		goto out;
-	ret = pt_caller_enter(fs, ctx, CRED_CALLER, &cred);
-	if (ret < 0)
+	fd = ret = pt_inode_fd(fs, inode);
+	if (fd < 0)
 		goto out;
-	pt_procname(inode->fd, name);
-	/* AT_EACCESS: check with the effective ids just set */
-	if (faccessat(fs->proc_self_fd, name, (int)mask, AT_EACCESS) < 0)
-		ret = -errno;
-	pt_caller_leave(&cred);
+	ret = pt_caller_enter(fs, ctx, CRED_CALLER, &cred);
+	if (ret == 0) {
+		pt_procname(fd, name);
+		/* AT_EACCESS: check with the effective ids just set */
+		if (faccessat(fs->proc_self_fd, name, (int)mask, AT_EACCESS) < 0)
+			ret = -errno;
+		pt_caller_leave(&cred);
+	}
+	pt_inode_fd_put(fs, inode, fd);
 out:
 	pt_inode_put(fs, inode);
 	return ret;

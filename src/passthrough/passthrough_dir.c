@@ -41,8 +41,8 @@ int pt_opendir(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint32_t
 }
 
 /* Adds one entry; returns 1 when the reply is full (nothing counted). */
-static int readdir_add(struct passthrough *fs, struct pt_inode *dir, const struct dirent64 *d,
-		       bool plus, struct fs_dir_filler *filler)
+static int readdir_add(struct passthrough *fs, struct pt_inode *dir, int dir_fd,
+		       const struct dirent64 *d, bool plus, struct fs_dir_filler *filler)
 {
 	struct fuse_entry_out entry = { 0 };
 	size_t len = strlen(d->d_name);
@@ -50,7 +50,8 @@ static int readdir_add(struct passthrough *fs, struct pt_inode *dir, const struc
 
 	/* "." and ".." and entries that vanished meanwhile get a zeroed
 	 * entry: the guest kernel then links nothing for them */
-	if (plus && !pt_name_is_dots(d->d_name) && pt_do_lookup(fs, dir, d->d_name, &entry) < 0)
+	if (plus && !pt_name_is_dots(d->d_name) &&
+	    pt_do_lookup_at(fs, dir, dir_fd, d->d_name, &entry) < 0)
 		memset(&entry, 0, sizeof(entry));
 	full = fs_dir_filler_add(filler, d->d_name, len, d->d_ino, d->d_type, (uint64_t)d->d_off,
 				 plus ? &entry : NULL);
@@ -93,7 +94,8 @@ static int readdir_locked(struct passthrough *fs, struct pt_handle *handle,
 		for (pos = 0; pos < n;) {
 			const struct dirent64 *d = (const void *)(buf + pos);
 
-			if (readdir_add(fs, dir, d, plus, filler))
+			/* names are looked up in the open directory itself */
+			if (readdir_add(fs, dir, handle->fd, d, plus, filler))
 				return 0;
 			added = true;
 			pos += d->d_reclen;

@@ -35,7 +35,7 @@ int pt_readlink(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, char *b
 	struct passthrough *fs = pt_from(opaque);
 	struct pt_inode *inode;
 	ssize_t n;
-	int ret = pt_inode_get(fs, nodeid, &inode);
+	int fd, ret = pt_inode_get(fs, nodeid, &inode);
 
 	if (ret < 0)
 		return ret;
@@ -44,8 +44,14 @@ int pt_readlink(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, char *b
 		pt_inode_put(fs, inode);
 		return -EINVAL;
 	}
-	n = readlinkat(inode->fd, "", buf, size);
-	ret = n < 0 ? -errno : (int)n;
+	fd = pt_inode_fd(fs, inode);
+	if (fd >= 0) {
+		n = readlinkat(fd, "", buf, size);
+		ret = n < 0 ? -errno : (int)n;
+		pt_inode_fd_put(fs, inode, fd);
+	} else {
+		ret = fd;
+	}
 	pt_inode_put(fs, inode);
 	return ret;
 }
@@ -89,23 +95,31 @@ static int make_entry(struct passthrough *fs, const struct fs_ctx *ctx, uint64_t
 {
 	struct pt_inode *parent;
 	struct pt_creds creds;
-	int ret;
+	int ret, fd;
 
 	if (pt_name_is_dots(a->name))
 		return -EEXIST;
-	/* every kind makes a new inode: do not create what we cannot hold */
-	if (inode_table_full(&fs->inodes))
-		return -ENFILE;
 	ret = pt_inode_get(fs, parent_id, &parent);
 	if (ret < 0)
 		return ret;
-	ret = pt_creds_enter(fs, ctx, umask, &creds);
+	/* every kind makes a new inode: do not create what we cannot hold */
+	if (pt_inodes_full(fs, parent)) {
+		ret = -ENFILE;
+		goto out;
+	}
+	fd = ret = pt_dir_fd(fs, parent);
 	if (ret < 0)
 		goto out;
-	ret = make_at(parent->fd, kind, a);
-	pt_creds_leave(&creds);
+	ret = pt_creds_enter(fs, ctx, umask, &creds);
+	if (ret == 0) {
+		ret = make_at(fd, kind, a);
+		pt_creds_leave(&creds);
+	}
 	if (ret == 0)
-		ret = pt_do_lookup(fs, parent, a->name, out);
+		ret = pt_secctx_set_at(fs, ctx, fd, a->name, kind == MAKE_DIR);
+	if (ret == 0)
+		ret = pt_do_lookup_at(fs, parent, fd, a->name, out);
+	pt_inode_fd_put(fs, parent, fd);
 out:
 	pt_inode_put(fs, parent);
 	return ret;
@@ -161,7 +175,7 @@ static int remove_entry(struct passthrough *fs, const struct fs_ctx *ctx, uint64
 {
 	struct pt_inode *parent;
 	struct cred_saved cred;
-	int ret;
+	int ret, fd;
 
 	/* the host refuses these too; refuse before touching anything */
 	if (pt_name_is_dots(name))
@@ -169,10 +183,15 @@ static int remove_entry(struct passthrough *fs, const struct fs_ctx *ctx, uint64
 	ret = pt_inode_get(fs, parent_id, &parent);
 	if (ret < 0)
 		return ret;
+	fd = ret = pt_dir_fd(fs, parent);
+	if (ret < 0)
+		goto out;
 	ret = pt_caller_enter(fs, ctx, CRED_CALLER_GUEST_DAC, &cred);
-	if (ret == 0 && unlinkat(parent->fd, name, flags) < 0)
+	if (ret == 0 && unlinkat(fd, name, flags) < 0)
 		ret = -errno;
 	pt_caller_leave(&cred);
+	pt_inode_fd_put(fs, parent, fd);
+out:
 	pt_inode_put(fs, parent);
 	return ret;
 }
@@ -193,7 +212,7 @@ int pt_rename(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, const 
 	struct passthrough *fs = pt_from(opaque);
 	struct pt_inode *parent, *new_parent = NULL;
 	struct cred_saved cred;
-	int ret;
+	int ret, fd = -1, new_fd = -1;
 
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
 		return -EINVAL;
@@ -205,30 +224,38 @@ int pt_rename(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, const 
 	ret = pt_inode_get(fs, new_parent_id, &new_parent);
 	if (ret < 0)
 		goto out;
+	fd = ret = pt_dir_fd(fs, parent);
+	if (ret >= 0)
+		new_fd = ret = pt_dir_fd(fs, new_parent);
+	if (ret < 0)
+		goto out;
 	ret = pt_caller_enter(fs, ctx, CRED_CALLER_GUEST_DAC, &cred);
-	if (ret == 0 && renameat2(parent->fd, name, new_parent->fd, new_name, flags) < 0)
+	if (ret == 0 && renameat2(fd, name, new_fd, new_name, flags) < 0)
 		ret = -errno;
 	pt_caller_leave(&cred);
 out:
+	if (new_fd >= 0)
+		pt_inode_fd_put(fs, new_parent, new_fd);
+	if (fd >= 0)
+		pt_inode_fd_put(fs, parent, fd);
 	pt_inode_put(fs, new_parent);
 	pt_inode_put(fs, parent);
 	return ret;
 }
 
-static int link_at(struct passthrough *fs, struct pt_inode *inode, struct pt_inode *new_parent,
-		   const char *new_name)
+static int link_at(struct passthrough *fs, int fd, int dir_fd, const char *new_name)
 {
 	char name[PT_PROCNAME_MAX];
 
-	if (linkat(inode->fd, "", new_parent->fd, new_name, AT_EMPTY_PATH) == 0)
+	if (linkat(fd, "", dir_fd, new_name, AT_EMPTY_PATH) == 0)
 		return 0;
 	/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH, which a caller other than
 	 * root lacks: link through the magic link instead (the host applies
 	 * fs.protected_hardlinks to the caller either way) */
 	if (errno != ENOENT)
 		return -errno;
-	pt_procname(inode->fd, name);
-	if (linkat(fs->proc_self_fd, name, new_parent->fd, new_name, AT_SYMLINK_FOLLOW) < 0)
+	pt_procname(fd, name);
+	if (linkat(fs->proc_self_fd, name, dir_fd, new_name, AT_SYMLINK_FOLLOW) < 0)
 		return -errno;
 	return 0;
 }
@@ -239,7 +266,7 @@ int pt_link(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t ne
 	struct passthrough *fs = pt_from(opaque);
 	struct pt_inode *inode, *new_parent = NULL;
 	struct pt_creds creds;
-	int ret;
+	int ret, fd = -1, dir_fd = -1;
 
 	if (pt_name_is_dots(new_name))
 		return -EEXIST;
@@ -249,15 +276,24 @@ int pt_link(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t ne
 	ret = pt_inode_get(fs, new_parent_id, &new_parent);
 	if (ret < 0)
 		goto out;
+	fd = ret = pt_inode_fd(fs, inode);
+	if (ret >= 0)
+		dir_fd = ret = pt_dir_fd(fs, new_parent);
+	if (ret < 0)
+		goto out;
 	/* a new name for an inode: exactly as the caller, like a create */
 	ret = pt_creds_enter(fs, ctx, 0, &creds);
 	if (ret < 0)
 		goto out;
-	ret = link_at(fs, inode, new_parent, new_name);
+	ret = link_at(fs, fd, dir_fd, new_name);
 	pt_creds_leave(&creds);
 	if (ret == 0)
 		ret = pt_entry_of_inode(fs, new_parent, inode, out);
 out:
+	if (dir_fd >= 0)
+		pt_inode_fd_put(fs, new_parent, dir_fd);
+	if (fd >= 0)
+		pt_inode_fd_put(fs, inode, fd);
 	pt_inode_put(fs, new_parent);
 	pt_inode_put(fs, inode);
 	return ret;

@@ -34,11 +34,11 @@ static int open_handle(struct passthrough *fs, int fd, struct fuse_open_out *out
 /* Before creating a file that gets an inode and a handle: -EMFILE or
  * -ENFILE when either table is full, so nothing is made on the host that
  * the guest could not be given. */
-static int create_room(struct passthrough *fs)
+static int create_room(struct passthrough *fs, struct pt_inode *parent)
 {
 	if (handle_table_full(&fs->handles))
 		return -EMFILE;
-	if (inode_table_full(&fs->inodes))
+	if (pt_inodes_full(fs, parent))
 		return -ENFILE;
 	return 0;
 }
@@ -50,18 +50,23 @@ static int reopen_for(struct passthrough *fs, const struct fs_ctx *ctx, struct p
 		      int oflags, uint32_t open_flags)
 {
 	struct cred_saved cred = { 0 };
-	int fd;
+	int fd, path_fd;
 
-	if (oflags & O_TRUNC) {
-		int ret = pt_data_enter(fs, ctx, ctx->uid == 0 &&
-					!(open_flags & FUSE_OPEN_KILL_SUIDGID), &cred);
-
-		if (ret < 0)
-			return ret;
-	}
 	/* pt_reopen refuses FIFOs, sockets and devices with -ENXIO */
-	fd = pt_reopen(fs, inode, oflags);
+	if (!(oflags & O_TRUNC))
+		return pt_reopen(fs, inode, oflags);
+	/* as the daemon, before the caller's gid is taken */
+	path_fd = pt_inode_fd(fs, inode);
+	if (path_fd < 0)
+		return path_fd;
+	fd = pt_data_enter(fs, ctx, ctx->uid == 0 && !(open_flags & FUSE_OPEN_KILL_SUIDGID),
+			   &cred);
+	if (fd == 0)
+		fd = pt_reopen_fd(fs, inode, path_fd, oflags);
 	pt_data_leave(&cred);
+	if (fd >= 0)
+		pt_kill_mapped_caps(fs, fd, false);
+	pt_inode_fd_put(fs, inode, path_fd);
 	return fd;
 }
 
@@ -97,8 +102,9 @@ static int path_fd_of(struct passthrough *fs, int fd)
 	return pfd < 0 ? -errno : pfd;
 }
 
-/* Entry and handle for a file we just created and hold open as fd. */
-static int created_reply(struct passthrough *fs, struct pt_inode *parent, int fd,
+/* Entry and handle for a file we just created in parent (parent_fd)
+ * and hold open as fd. */
+static int created_reply(struct passthrough *fs, struct pt_inode *parent, int parent_fd, int fd,
 			 struct fuse_entry_out *entry, struct fuse_open_out *open)
 {
 	int ret, pfd = path_fd_of(fs, fd);
@@ -107,7 +113,7 @@ static int created_reply(struct passthrough *fs, struct pt_inode *parent, int fd
 		close(fd);
 		return pfd;
 	}
-	ret = pt_entry_from_fd(fs, parent, pfd, entry);
+	ret = pt_entry_from_fd(fs, parent, parent_fd, pfd, entry);
 	if (ret < 0) {
 		close(fd);
 		return ret;
@@ -121,12 +127,12 @@ static int created_reply(struct passthrough *fs, struct pt_inode *parent, int fd
 /* CREATE without O_EXCL of a name that exists (created behind the guest's
  * back): open it like OPEN would, regular files and directories only. */
 static int create_open_existing(struct passthrough *fs, const struct fs_ctx *ctx,
-				struct pt_inode *parent, const char *name, int oflags,
-				uint32_t open_flags, struct fuse_entry_out *entry,
+				struct pt_inode *parent, int parent_fd, const char *name,
+				int oflags, uint32_t open_flags, struct fuse_entry_out *entry,
 				struct fuse_open_out *open)
 {
 	struct pt_inode *inode;
-	int fd, ret = pt_do_lookup(fs, parent, name, entry);
+	int fd, ret = pt_do_lookup_at(fs, parent, parent_fd, name, entry);
 
 	if (ret < 0)
 		return ret;
@@ -149,34 +155,45 @@ int pt_create(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, const 
 	int oflags = pt_open_flags(fs, flags);
 	struct pt_inode *parent;
 	struct pt_creds creds;
-	int fd, err = 0, ret;
+	int fd, dir_fd, err = 0, ret;
 
 	if (pt_name_is_dots(name))
 		return -EEXIST;
-	ret = create_room(fs);
-	if (ret < 0)
-		return ret;
 	ret = pt_inode_get(fs, parent_id, &parent);
 	if (ret < 0)
 		return ret;
-	ret = pt_creds_enter(fs, ctx, umask, &creds);
+	ret = create_room(fs, parent);
 	if (ret < 0)
 		goto out;
+	dir_fd = ret = pt_dir_fd(fs, parent);
+	if (ret < 0)
+		goto out;
+	ret = pt_creds_enter(fs, ctx, umask, &creds);
+	if (ret < 0)
+		goto out_fd;
 	/* O_EXCL always: an existing FIFO or device must never be opened by
 	 * O_CREAT; existing names go through the checked path below */
-	fd = openat(parent->fd, name, (oflags & ~O_TRUNC) | O_CREAT | O_EXCL | O_NOFOLLOW,
+	fd = openat(dir_fd, name, (oflags & ~O_TRUNC) | O_CREAT | O_EXCL | O_NOFOLLOW,
 		    mode & 07777);
 	if (fd < 0)
 		err = errno;
 	pt_creds_leave(&creds);
 	if (fd >= 0) {
-		ret = created_reply(fs, parent, fd, entry, open);
+		ret = pt_secctx_set_fd(fs, ctx, fd);
+		if (ret < 0) {
+			close(fd);
+			unlinkat(dir_fd, name, 0);
+			goto out_fd;
+		}
+		ret = created_reply(fs, parent, dir_fd, fd, entry, open);
 	} else if (err == EEXIST && !(flags & O_EXCL)) {
-		ret = create_open_existing(fs, ctx, parent, name, oflags, open_flags, entry,
-					   open);
+		ret = create_open_existing(fs, ctx, parent, dir_fd, name, oflags, open_flags,
+					   entry, open);
 	} else {
 		ret = -err;
 	}
+out_fd:
+	pt_inode_fd_put(fs, parent, dir_fd);
 out:
 	pt_inode_put(fs, parent);
 	return ret;
@@ -191,23 +208,31 @@ int pt_tmpfile(void *opaque, const struct fs_ctx *ctx, uint64_t parent_id, uint3
 	int oflags = (pt_open_flags(fs, flags) & ~O_TRUNC) | ((int)flags & O_EXCL);
 	struct pt_inode *parent;
 	struct pt_creds creds;
-	int fd, ret;
+	int fd, dir_fd, ret;
 
-	ret = create_room(fs);
-	if (ret < 0)
-		return ret;
 	ret = pt_inode_get(fs, parent_id, &parent);
 	if (ret < 0)
 		return ret;
-	ret = pt_creds_enter(fs, ctx, umask, &creds);
+	ret = create_room(fs, parent);
 	if (ret < 0)
 		goto out;
-	fd = openat(parent->fd, ".", oflags | O_TMPFILE, mode & 07777);
-	if (fd < 0)
-		ret = -errno;
-	pt_creds_leave(&creds);
-	if (fd >= 0)
-		ret = created_reply(fs, parent, fd, entry, open);
+	dir_fd = ret = pt_dir_fd(fs, parent);
+	if (ret < 0)
+		goto out;
+	ret = pt_creds_enter(fs, ctx, umask, &creds);
+	if (ret == 0) {
+		fd = openat(dir_fd, ".", oflags | O_TMPFILE, mode & 07777);
+		if (fd < 0)
+			ret = -errno;
+		pt_creds_leave(&creds);
+		if (fd >= 0)
+			ret = pt_secctx_set_fd(fs, ctx, fd);
+		if (fd >= 0 && ret < 0)
+			close(fd);	/* unnamed: gone with its last fd */
+		else if (fd >= 0)
+			ret = created_reply(fs, parent, dir_fd, fd, entry, open);
+	}
+	pt_inode_fd_put(fs, parent, dir_fd);
 out:
 	pt_inode_put(fs, parent);
 	return ret;
@@ -278,6 +303,8 @@ ssize_t pt_write(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 	if (ret == 0)
 		ret = rw_iov(handle->fd, src, src_count, (off_t)offset, true);
 	pt_data_leave(&cred);
+	if (ret > 0)
+		pt_kill_mapped_caps(fs, handle->fd, false);
 	handle_table_put(&fs->handles, handle);
 	return ret;
 }
@@ -359,6 +386,8 @@ int pt_fallocate(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 	if (ret == 0 && fallocate(handle->fd, (int)mode, (off_t)offset, (off_t)length) < 0)
 		ret = -errno;
 	pt_data_leave(&cred);
+	if (ret == 0)
+		pt_kill_mapped_caps(fs, handle->fd, false);
 	handle_table_put(&fs->handles, handle);
 	return ret;
 }
@@ -420,6 +449,8 @@ ssize_t pt_copy_file_range(void *opaque, const struct fs_ctx *ctx, uint64_t node
 			ret = -errno;
 	}
 	pt_data_leave(&cred);
+	if (ret > 0)
+		pt_kill_mapped_caps(fs, out->fd, false);
 out:
 	handle_table_put(&fs->handles, out);
 	handle_table_put(&fs->handles, in);

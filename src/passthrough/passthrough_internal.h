@@ -4,6 +4,7 @@
 #define VFSD_PT_INTERNAL_H
 
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,6 +35,12 @@ struct passthrough {
 	bool switch_creds;
 	struct inode_table inodes;
 	struct handle_table handles;
+	/* What --inode-file-handles comes to here: NEVER when handles cannot
+	 * be opened at all (PREFER without CAP_DAC_READ_SEARCH). */
+	enum inode_file_handles file_handles;
+	/* The shared directory's mount, held for life when handles work
+	 * there; NULL otherwise. */
+	struct pt_mount *root_mount;
 	/* What INIT negotiated. A guest may send DESTROY and INIT again while
 	 * requests on its other queues run: pt_init() stores these atomically,
 	 * requests read them with pt_negotiated(). */
@@ -51,6 +58,10 @@ struct passthrough {
 	size_t nlost_nodeids;
 	uint64_t *lost_fhs;
 	size_t nlost_fhs;
+	/* The host name of a remapped security.capability, "" when it is not
+	 * remapped: then the host kernel drops it on write, truncate and
+	 * chown, else we must (pt_kill_mapped_caps). */
+	char caps_host_name[XATTR_NAME_MAX + 1];
 };
 
 static inline struct passthrough *pt_from(void *fs)
@@ -70,6 +81,18 @@ void pt_procname(int fd, char name[PT_PROCNAME_MAX]);
 /* Referenced inode for a guest nodeid, or -EBADF. */
 int pt_inode_get(struct passthrough *fs, uint64_t nodeid, struct pt_inode **out);
 void pt_inode_put(struct passthrough *fs, struct pt_inode *inode);
+/* An O_PATH fd of the inode for this request, or -errno (-ESTALE: held by
+ * handle and gone from the host). Take it as the daemon, before acting as
+ * the caller: open_by_handle_at needs CAP_DAC_READ_SEARCH. Pair with
+ * pt_inode_fd_put(). */
+int pt_inode_fd(struct passthrough *fs, struct pt_inode *inode);
+void pt_inode_fd_put(struct passthrough *fs, struct pt_inode *inode, int fd);
+/* The same for a directory a name is resolved in: one that is gone gives
+ * -ENOENT, as a removed directory does on a local file system. */
+int pt_dir_fd(struct passthrough *fs, struct pt_inode *dir);
+/* Whether a new inode under parent would pass a limit now (a hint before
+ * creating something on the host). */
+bool pt_inodes_full(struct passthrough *fs, struct pt_inode *parent);
 
 int pt_statx(int fd, struct statx *stx);
 void pt_fill_attr(struct fuse_attr *attr, const struct statx *stx);
@@ -77,13 +100,20 @@ int pt_getattr_fd(struct passthrough *fs, int fd, struct fuse_attr_out *out);
 /* Looks name up under parent and counts a guest lookup. */
 int pt_do_lookup(struct passthrough *fs, struct pt_inode *parent, const char *name,
 		 struct fuse_entry_out *out);
-/* Counts a guest lookup of the object behind an fd we opened (O_PATH or
- * not): the inode table gets its own O_PATH fd. */
-int pt_entry_from_fd(struct passthrough *fs, struct pt_inode *parent, int fd,
+/* The same with an fd of parent the caller holds (O_PATH or a directory
+ * opened for reading). */
+int pt_do_lookup_at(struct passthrough *fs, struct pt_inode *parent, int parent_fd,
+		    const char *name, struct fuse_entry_out *out);
+/* Counts a guest lookup of the object behind fd, an O_PATH fd we opened
+ * (taken over: the inode keeps it, caches it or closes it). parent_fd,
+ * an fd of parent or -1, may serve to open its mount for handles. */
+int pt_entry_from_fd(struct passthrough *fs, struct pt_inode *parent, int parent_fd, int fd,
 		     struct fuse_entry_out *out);
 /* Reopens an inode for I/O through /proc/self/fd: regular files and
  * directories only (never FIFOs, sockets, devices: -ENXIO). */
 int pt_reopen(struct passthrough *fs, struct pt_inode *inode, int flags);
+/* The same with an O_PATH fd of the inode the caller holds. */
+int pt_reopen_fd(struct passthrough *fs, struct pt_inode *inode, int path_fd, int flags);
 /* Guest open flags -> host open flags (whitelist, cache policy). */
 int pt_open_flags(struct passthrough *fs, uint32_t flags);
 uint32_t pt_fopen_flags(struct passthrough *fs, bool dir);
@@ -122,6 +152,25 @@ int pt_data_rights(struct passthrough *fs, bool keep_suidgid);
 int pt_data_enter(struct passthrough *fs, const struct fs_ctx *ctx, bool keep_suidgid,
 		  struct cred_saved *saved);
 void pt_data_leave(struct cred_saved *saved);
+
+/* A write, truncate, allocation or chown of the file behind fd drops its
+ * security.capability; when --xattrmap keeps that under another name the
+ * host kernel does not know it, so this removes it (CVE-2021-20263).
+ * o_path: fd is an O_PATH fd. Nothing to do without such a mapping. */
+void pt_kill_mapped_caps(struct passthrough *fs, int fd, bool o_path);
+/* The host name of a guest's xattr name (--xattrmap, or the name itself
+ * into host[XATTR_NAME_MAX + 1]); -EPERM, -ENOTSUP or -ERANGE when the map
+ * refuses it. */
+int pt_xattr_host_name(struct passthrough *fs, const char *guest, char *host);
+
+/* --security-label: sets ctx->secctx (the guest LSM's label, its name
+ * through --xattrmap) on the inode just created, as the daemon: on an fd
+ * of it, or on name in parent_fd. On failure the inode is removed again
+ * (by name; an fd's caller closes it) and the error returned, as the Rust
+ * virtiofsd does. Nothing to do without a context. */
+int pt_secctx_set_fd(struct passthrough *fs, const struct fs_ctx *ctx, int fd);
+int pt_secctx_set_at(struct passthrough *fs, const struct fs_ctx *ctx, int parent_fd,
+		     const char *name, bool dir);
 
 /* Ops, by file. */
 int pt_init(void *fs, struct fs_init *init);
@@ -207,6 +256,12 @@ void pt_plock_release(struct passthrough *fs, uint64_t nodeid, uint64_t owner);
 /* Drops the lock owners whose last SETLK went through fh (RELEASE). */
 void pt_plock_release_fh(struct passthrough *fs, uint64_t nodeid, uint64_t fh);
 
+/* Live migration (passthrough.c): an inode restored as this daemon holds
+ * inodes, taking fd over; the handle of fd when inodes are held by
+ * handle (else -EOPNOTSUPP). */
+int pt_inode_restore(struct passthrough *fs, int fd, const struct statx *stx, uint64_t nodeid,
+		     uint64_t nlookup);
+int pt_fd_fh(struct passthrough *fs, int fd, struct pt_fh *fh);
 /* Live migration (passthrough_migrate.c). A miss in the tables: -EIO for
  * what a migration lost, else -EBADF. */
 int pt_lost_nodeid(struct passthrough *fs, uint64_t nodeid);

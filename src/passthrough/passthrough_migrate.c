@@ -335,15 +335,15 @@ static bool path_plain(const char *rel)
 
 /* The path of inode relative to the shared directory (malloc'd), or NULL
  * with *why set. */
-static char *inode_rel_path(struct collector *c, struct pt_inode *inode, const char *root,
-			    const char **why)
+static char *inode_rel_path(struct collector *c, struct pt_inode *inode, int fd,
+			    const char *root, const char **why)
 {
 	char buf[PATH_MAX];
 	size_t rlen = strlen(root);
 	const char *rel;
 	struct statx stx;
 
-	if (pt_statx(inode->fd, &stx) < 0) {
+	if (pt_statx(fd, &stx) < 0) {
 		*why = "cannot stat it";
 		return NULL;
 	}
@@ -351,7 +351,7 @@ static char *inode_rel_path(struct collector *c, struct pt_inode *inode, const c
 		*why = "deleted on the host";
 		return NULL;
 	}
-	if (fd_path(c->fs, inode->fd, buf, sizeof(buf)) < 0) {
+	if (fd_path(c->fs, fd, buf, sizeof(buf)) < 0) {
 		*why = "no path in /proc/self/fd";
 		return NULL;
 	}
@@ -365,16 +365,16 @@ static char *inode_rel_path(struct collector *c, struct pt_inode *inode, const c
 		return NULL;
 	}
 	if (c->cfg->mode == PT_MIGRATION_FIND_PATHS && c->cfg->confirm_paths) {
-		int fd = open_beneath(c->fs->inodes.root->fd, rel);
+		int found = open_beneath(c->fs->inodes.root->fd, rel);
 		struct inode_key k, want = inode->key;
 		bool same = false;
 
-		if (fd >= 0) {
-			if (pt_statx(fd, &stx) == 0) {
+		if (found >= 0) {
+			if (pt_statx(found, &stx) == 0) {
 				key_of(&stx, &k);
 				same = key_eq(&k, &want);
 			}
-			close(fd);
+			close(found);
 		}
 		if (!same) {
 			*why = "its path leads elsewhere (confirm-paths)";
@@ -404,12 +404,19 @@ static int collect_inode(struct collector *c, struct pt_inode *inode, uint64_t n
 	struct mig_fh fh;
 	int mount_id = -1;
 	bool have_fh = false;
-	char *rel;
+	char *rel = NULL;
 	long idx, parent = -1;
+	/* held by handle, it is opened here: gone from the host, it is lost */
+	int fd = inode_table_fd(&c->fs->inodes, inode);
 
-	rel = inode_rel_path(c, inode, root, &why);
-	if (c->cfg->mode == PT_MIGRATION_FILE_HANDLES || c->cfg->verify_handles)
-		have_fh = fd_handle(inode->fd, &fh, &mount_id) == 0;
+	if (fd >= 0) {
+		rel = inode_rel_path(c, inode, fd, root, &why);
+		if (c->cfg->mode == PT_MIGRATION_FILE_HANDLES || c->cfg->verify_handles)
+			have_fh = fd_handle(fd, &fh, &mount_id) == 0;
+		inode_table_fd_put(&c->fs->inodes, inode, fd);
+	} else {
+		why = fd == -ESTALE ? "deleted on the host" : "it does not open by its handle";
+	}
 	/* A handle is opened on the root's file system: not across submounts. */
 	if (have_fh && inode->key.dev != c->root_key.dev)
 		have_fh = false;
@@ -490,12 +497,14 @@ static int collect_handles(struct collector *c)
 		struct pt_handle *h = v[i];
 		struct inode_key key;
 		struct statx stx;
+		struct pt_fh pfh;
 		uint64_t nodeid = 0;
 		int fl;
 
 		if (!ret && pt_statx(h->fd, &stx) == 0) {
 			key_of(&stx, &key);
-			nodeid = inode_table_find_key(&c->fs->inodes, &key);
+			nodeid = inode_table_find_key(&c->fs->inodes, &key,
+						      pt_fd_fh(c->fs, h->fd, &pfh) == 0 ? &pfh : NULL);
 		}
 		fl = fcntl(h->fd, F_GETFL);
 		if (!ret && nodeid && fl >= 0) {
@@ -798,7 +807,6 @@ static int restore_inodes(struct restorer *r)
 	for (size_t i = 1; i < st->ninodes; i++) {
 		const struct mig_inode *in = &st->inodes[i];
 		const char *why = NULL;
-		struct inode_key key;
 		struct statx stx;
 		int fd = open_record(r, i, &why);
 
@@ -821,21 +829,36 @@ static int restore_inodes(struct restorer *r)
 				return ret;
 			continue;
 		}
-		key_of(&stx, &key);
-		ret = inode_table_restore(&r->fs->inodes, in->nodeid, &key, fd, in->type,
-					  in->nlookup);
+		/* a directory's fd stays ours for its children: the table may
+		 * hold it by handle and let its fd go */
+		if (in->type == S_IFDIR) {
+			r->fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+			if (r->fds[i] < 0) {
+				ret = -errno;
+				close(fd);
+				log_error("migration: %s", strerror(-ret));
+				return ret;
+			}
+			r->owned[i] = true;
+		}
+		ret = pt_inode_restore(r->fs, fd, &stx, in->nodeid, in->nlookup);
 		if (ret == -ENOMEM || ret == -ENFILE) {
 			log_error("migration: inode table: %s", strerror(-ret));
 			return ret;
 		}
+		if (ret && r->owned[i]) {
+			/* its children are not found either, as before it was opened */
+			close(r->fds[i]);
+			r->fds[i] = -1;
+			r->owned[i] = false;
+		}
 		if (ret) {
-			ret = record_failed(r, in, "it is the same file as another inode", ret);
+			ret = record_failed(r, in, ret == -EEXIST ? "it is the same file as another inode"
+					    : "it cannot be held as this daemon holds inodes", ret);
 			if (ret)
 				return ret;
 			continue;
 		}
-		/* the table owns fd now; nothing frees it while we load */
-		r->fds[i] = fd;
 		r->rep->inodes++;
 	}
 	return 0;

@@ -7,6 +7,7 @@
 #include "passthrough/passthrough_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
@@ -59,6 +60,7 @@ static ssize_t xattr_on_inode(struct passthrough *fs, const struct fs_ctx *ctx, 
 	char name[PT_PROCNAME_MAX];
 	struct pt_inode *inode;
 	ssize_t ret;
+	int fd;
 
 	if (!fs->cfg.xattr)
 		return -ENOSYS;	/* the guest stops asking */
@@ -68,11 +70,16 @@ static ssize_t xattr_on_inode(struct passthrough *fs, const struct fs_ctx *ctx, 
 	ret = pt_inode_get(fs, nodeid, &inode);
 	if (ret < 0)
 		return ret;
-	if (fchdir(fs->proc_self_fd) < 0) {
-		ret = -errno;
+	fd = pt_inode_fd(fs, inode);
+	if (fd < 0) {
+		ret = fd;
 		goto out;
 	}
-	pt_procname(inode->fd, name);
+	if (fchdir(fs->proc_self_fd) < 0) {
+		ret = -errno;
+		goto out_fd;
+	}
+	pt_procname(fd, name);
 	if (a->op == XATTR_OP_SET || a->op == XATTR_OP_REMOVE) {
 		struct cred_saved cred;
 
@@ -88,6 +95,8 @@ static ssize_t xattr_on_inode(struct passthrough *fs, const struct fs_ctx *ctx, 
 	/* leave the thread's cwd on the shared dir, not inside /proc */
 	if (fchdir(fs->inodes.root->fd) < 0)
 		log_error_once("fchdir back to the shared directory failed");
+out_fd:
+	pt_inode_fd_put(fs, inode, fd);
 out:
 	pt_inode_put(fs, inode);
 	return ret;
@@ -114,23 +123,134 @@ static void acl_kill_sgid(struct passthrough *fs, uint64_t nodeid)
 	char name[PT_PROCNAME_MAX];
 	struct pt_inode *inode;
 	struct statx stx;
+	int fd;
 
 	if (pt_inode_get(fs, nodeid, &inode) < 0)
 		return;
-	if (pt_statx(inode->fd, &stx) == 0 && (stx.stx_mode & S_ISGID) &&
+	fd = pt_inode_fd(fs, inode);
+	if (fd >= 0 && pt_statx(fd, &stx) == 0 && (stx.stx_mode & S_ISGID) &&
 	    !S_ISLNK(stx.stx_mode)) {
-		pt_procname(inode->fd, name);
+		pt_procname(fd, name);
 		if (fchmodat(fs->proc_self_fd, name, stx.stx_mode & 07777 & ~S_ISGID, 0) < 0)
 			log_error_once("clearing S_ISGID after setting an ACL failed");
 	}
+	pt_inode_fd_put(fs, inode, fd);
 	pt_inode_put(fs, inode);
+}
+
+int pt_xattr_host_name(struct passthrough *fs, const char *guest, char *host)
+{
+	size_t len = strlen(guest);
+
+	if (fs->cfg.xattrmap)
+		return xattr_map_to_host(fs->cfg.xattrmap, guest, host, XATTR_NAME_MAX + 1);
+	if (len > XATTR_NAME_MAX)
+		return -ERANGE;
+	memcpy(host, guest, len + 1);
+	return 0;
+}
+
+void pt_kill_mapped_caps(struct passthrough *fs, int fd, bool o_path)
+{
+	char name[PT_PROCNAME_MAX];
+	int ret;
+
+	if (!fs->caps_host_name[0])
+		return;
+	if (o_path) {
+		/* as in xattr_on_inode: removexattr on "<fd>" in /proc/self/fd */
+		if (credentials_unshare_fs() < 0 || fchdir(fs->proc_self_fd) < 0)
+			goto failed;
+		pt_procname(fd, name);
+		ret = removexattr(name, fs->caps_host_name);
+		if (fchdir(fs->inodes.root->fd) < 0)
+			log_error_once("fchdir back to the shared directory failed");
+	} else {
+		ret = fremovexattr(fd, fs->caps_host_name);
+	}
+	if (ret == 0 || errno == ENODATA || errno == ENOTSUP)
+		return;
+failed:
+	log_error_once("removing the remapped %s: %s", fs->caps_host_name, strerror(errno));
+}
+
+/* A name the map moved into another namespace on the host (the guest's
+ * security.selinux kept as user.virtiofs.security.selinux) escapes the
+ * host kernel's rules for its own namespace: trusted.* and security.* are
+ * for CAP_SYS_ADMIN, system.posix_acl_* for the owner, but user.* for
+ * anyone who may write the file. So only root (the guest's root is root
+ * on the share) changes such a name; user.* names stay the host's to
+ * decide, mapped or not. */
+static int mapped_change_denied(const struct fs_ctx *ctx, const char *guest, const char *host)
+{
+	if (ctx->uid == 0 || !strcmp(guest, host) || !strncmp(guest, "user.", 5))
+		return 0;
+	return -EPERM;
+}
+
+int pt_secctx_set_fd(struct passthrough *fs, const struct fs_ctx *ctx, int fd)
+{
+	char host[XATTR_NAME_MAX + 1];
+	int ret;
+
+	if (!ctx->secctx)
+		return 0;
+	ret = pt_xattr_host_name(fs, ctx->secctx->name, host);
+	if (ret == 0 && fsetxattr(fd, host, ctx->secctx->value, ctx->secctx->size, 0) < 0)
+		ret = -errno;
+	if (ret < 0)
+		log_warn_once("--security-label: setting %s on a new file: %s", ctx->secctx->name,
+			      strerror(-ret));
+	return ret;
+}
+
+/* A new inode of any type, a device or a symlink included: by its O_PATH
+ * fd as "<fd>" in /proc/self/fd, as xattr_on_inode does, never opened. */
+int pt_secctx_set_at(struct passthrough *fs, const struct fs_ctx *ctx, int parent_fd,
+		     const char *name, bool dir)
+{
+	char host[XATTR_NAME_MAX + 1], procname[PT_PROCNAME_MAX];
+	int fd, ret;
+
+	if (!ctx->secctx)
+		return 0;
+	ret = pt_xattr_host_name(fs, ctx->secctx->name, host);
+	if (ret == 0)
+		ret = credentials_unshare_fs();
+	if (ret < 0)
+		goto undo;
+	fd = openat(parent_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		goto undo;
+	}
+	pt_procname(fd, procname);
+	if (fchdir(fs->proc_self_fd) < 0) {
+		ret = -errno;
+	} else {
+		if (setxattr(procname, host, ctx->secctx->value, ctx->secctx->size, 0) < 0)
+			ret = -errno;
+		if (fchdir(fs->inodes.root->fd) < 0)
+			log_error_once("fchdir back to the shared directory failed");
+	}
+	close(fd);
+	if (ret == 0)
+		return 0;
+undo:
+	log_warn_once("--security-label: setting %s on new %s: %s", ctx->secctx->name, name,
+		      strerror(-ret));
+	if (unlinkat(parent_fd, name, dir ? AT_REMOVEDIR : 0) < 0)
+		log_error_once("--security-label: removing %s, left without its label: %s", name,
+			       strerror(errno));
+	return ret;
 }
 
 int pt_setxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, const char *name,
 		const void *value, size_t size, uint32_t flags, uint32_t setxattr_flags)
 {
 	struct passthrough *fs = pt_from(opaque);
-	struct xattr_args a = { .op = XATTR_OP_SET, .name = name, .buf = (void *)value,
+	char host[XATTR_NAME_MAX + 1];
+	struct xattr_args a = { .op = XATTR_OP_SET, .name = host, .buf = (void *)value,
 				.size = size, .flags = (int)flags };
 	int ret;
 
@@ -138,6 +258,13 @@ int pt_setxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, const c
 		return -EINVAL;
 	if (size > PT_XATTR_MAX)
 		return -E2BIG;
+	if (!fs->cfg.xattr)
+		return -ENOSYS;
+	ret = pt_xattr_host_name(fs, name, host);
+	if (ret == 0)
+		ret = mapped_change_denied(ctx, name, host);
+	if (ret < 0)
+		return ret;
 	ret = (int)xattr_on_inode(fs, ctx, nodeid, &a);
 	if (ret == 0 && (setxattr_flags & FUSE_SETXATTR_ACL_KILL_SGID) &&
 	    !strcmp(name, "system.posix_acl_access"))
@@ -149,9 +276,23 @@ ssize_t pt_getxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, con
 		    void *value, size_t size)
 {
 	struct passthrough *fs = pt_from(opaque);
-	struct xattr_args a = { .op = XATTR_OP_GET, .name = name, .buf = value, .size = size };
+	char host[XATTR_NAME_MAX + 1];
+	struct xattr_args a = { .op = XATTR_OP_GET, .name = host, .buf = value, .size = size };
+	int ret;
 
-	if (fs->cfg.xattr && trusted_denied(ctx, name))
+	if (!fs->cfg.xattr)
+		return -ENOSYS;
+	if (trusted_denied(ctx, name))
+		return -ENODATA;
+	ret = pt_xattr_host_name(fs, name, host);
+	/* as QEMU and the Rust daemon: a name the map refuses is not there */
+	if (ret == -EPERM)
+		return -ENODATA;
+	if (ret < 0)
+		return ret;
+	/* nor does a mapped name reach the host's trusted.* for a caller
+	 * that may not see them */
+	if (trusted_denied(ctx, host))
 		return -ENODATA;
 	/* no value is larger: a bigger buffer is never filled past this */
 	if (a.size > PT_XATTR_MAX)
@@ -159,32 +300,22 @@ ssize_t pt_getxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, con
 	return xattr_on_inode(fs, ctx, nodeid, &a);
 }
 
-/* Removes the trusted.* names from a list of len bytes; the new length. */
-static size_t drop_trusted(char *list, size_t len)
+/* What a caller other than root may not see of a listing: trusted.*,
+ * under its host name or the guest's. */
+static bool list_keep_untrusted(const char *host, const char *guest, void *arg)
 {
-	size_t in = 0, out = 0;
+	const struct fs_ctx *ctx = arg;
 
-	while (in < len) {
-		size_t n = strnlen(list + in, len - in);
-
-		if (strncmp(list + in, TRUSTED_PREFIX, sizeof(TRUSTED_PREFIX) - 1) != 0) {
-			memmove(list + out, list + in, n);
-			out += n;
-			if (in + n < len)
-				list[out++] = '\0';
-		}
-		in += n + 1;
-	}
-	return out;
+	return !trusted_denied(ctx, host) && !trusted_denied(ctx, guest);
 }
 
 #define LIST_TRIES 8
 
-/* LISTXATTR for a caller who may not see trusted.*: the full list is read
- * into a buffer of our own, so that the size asked for (or answered for a
- * size-0 query) is that of the filtered list. */
-static ssize_t list_untrusted(struct passthrough *fs, const struct fs_ctx *ctx, uint64_t nodeid,
-			      char *list, size_t size)
+/* LISTXATTR through --xattrmap, or for a caller who may not see trusted.*:
+ * the full list is read into a buffer of our own, so that the size asked
+ * for (or answered for a size-0 query) is that of the guest's list. */
+static ssize_t list_filtered(struct passthrough *fs, const struct fs_ctx *ctx, uint64_t nodeid,
+			     char *list, size_t size)
 {
 	struct xattr_args a = { .op = XATTR_OP_LIST };
 	ssize_t ret = -ERANGE;
@@ -207,7 +338,8 @@ static ssize_t list_untrusted(struct passthrough *fs, const struct fs_ctx *ctx, 
 		/* ERANGE: the list grew in between; ask again */
 		ret = xattr_on_inode(fs, ctx, nodeid, &a);
 		if (ret >= 0) {
-			ret = (ssize_t)drop_trusted(buf, (size_t)ret);
+			ret = (ssize_t)xattr_map_list(fs->cfg.xattrmap, buf, (size_t)ret,
+						      list_keep_untrusted, (void *)ctx);
 			if (size && (size_t)ret > size)
 				ret = -ERANGE;
 			else if (size)
@@ -228,15 +360,24 @@ ssize_t pt_listxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, ch
 
 	if (a.size > PT_XATTR_MAX)
 		a.size = PT_XATTR_MAX;
-	if (fs->cfg.xattr && ctx->uid != 0)
-		return list_untrusted(fs, ctx, nodeid, list, a.size);
+	if (fs->cfg.xattr && (ctx->uid != 0 || fs->cfg.xattrmap))
+		return list_filtered(fs, ctx, nodeid, list, a.size);
 	return xattr_on_inode(fs, ctx, nodeid, &a);
 }
 
 int pt_removexattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, const char *name)
 {
 	struct passthrough *fs = pt_from(opaque);
-	struct xattr_args a = { .op = XATTR_OP_REMOVE, .name = name };
+	char host[XATTR_NAME_MAX + 1];
+	struct xattr_args a = { .op = XATTR_OP_REMOVE, .name = host };
+	int ret;
 
+	if (!fs->cfg.xattr)
+		return -ENOSYS;
+	ret = pt_xattr_host_name(fs, name, host);
+	if (ret == 0)
+		ret = mapped_change_denied(ctx, name, host);
+	if (ret < 0)
+		return ret;
 	return (int)xattr_on_inode(fs, ctx, nodeid, &a);
 }

@@ -100,7 +100,7 @@ static int rules_add_plain(scmp_filter_ctx ctx)
 	return 0;
 }
 
-static int rules_add_filtered(scmp_filter_ctx ctx, bool syslog)
+static int rules_add_filtered(scmp_filter_ctx ctx, bool syslog, bool file_handles)
 {
 	/* threads only: CLONE_THREAD set and no new namespace; fork is out */
 	const uint64_t clone_mask = CLONE_THREAD | CLONE_NEWNS | CLONE_NEWCGROUP |
@@ -140,6 +140,16 @@ static int rules_add_filtered(scmp_filter_ctx ctx, bool syslog)
 		cmp = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, allowed_ioctls[i]);
 		ret = rule_add(ctx, SCMP_SYS(ioctl), 1, &cmp);
 	}
+	/* name_to_handle_at only names an fd we hold (or a path under one,
+	 * inside the sandbox): the inode table with --inode-file-handles, and
+	 * live migration, whose source sends handles (file-handles mode,
+	 * --migration-verify-handles) and whose destination compares them.
+	 * open_by_handle_at can reach any file of the file system: only for
+	 * --inode-file-handles and a --migration-mode=file-handles destination. */
+	if (!ret)
+		ret = rule_add(ctx, SCMP_SYS(name_to_handle_at), 0, NULL);
+	if (!ret && file_handles)
+		ret = rule_add(ctx, SCMP_SYS(open_by_handle_at), 0, NULL);
 	if (ret || !syslog)
 		return ret;
 	/* glibc reconnects to /dev/log after syslogd restarts (it cannot
@@ -184,28 +194,6 @@ static int trap_handler_install(void)
 	return 0;
 }
 
-static bool migration_open_by_handle;
-
-void seccomp_set_migration(bool allow_open)
-{
-	migration_open_by_handle = allow_open;
-}
-
-/* Tolerates a rule another part of the list already added. */
-static int rules_add_migration(scmp_filter_ctx ctx)
-{
-	int ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(name_to_handle_at), 0);
-
-	if ((ret == 0 || ret == -EEXIST) && migration_open_by_handle)
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open_by_handle_at), 0);
-	if (ret < 0 && ret != -EEXIST) {
-		log_error("seccomp: cannot allow the migration's file handle calls: %s",
-			  strerror(-ret));
-		return ret;
-	}
-	return 0;
-}
-
 static uint32_t default_action(int kind)
 {
 	switch (kind) {
@@ -215,7 +203,7 @@ static uint32_t default_action(int kind)
 	}
 }
 
-int seccomp_install(int kind, bool syslog)
+int seccomp_install(int kind, bool syslog, bool file_handles)
 {
 	scmp_filter_ctx ctx;
 	int ret;
@@ -248,9 +236,7 @@ int seccomp_install(int kind, bool syslog)
 	if (!ret)
 		ret = rules_add_plain(ctx);
 	if (!ret)
-		ret = rules_add_filtered(ctx, syslog);
-	if (!ret)
-		ret = rules_add_migration(ctx);
+		ret = rules_add_filtered(ctx, syslog, file_handles);
 	if (!ret) {
 		ret = seccomp_load(ctx);
 		if (ret < 0)

@@ -16,16 +16,12 @@ enum seccomp_kind {
 };
 
 /* Installs the filter on every thread of the process (TSYNC). syslog allows
- * the socket/connect calls glibc needs to reconnect to /dev/log. Returns 0
- * or -errno with the reason logged. */
-int seccomp_install(int kind, bool syslog);
-
-/* Live migration (call before seccomp_install). name_to_handle_at, which
- * only names an fd we hold, is always allowed: a migration source makes
- * handles with --migration-mode=file-handles or --migration-verify-handles,
- * a destination compares them. open_by_handle_at, which can reach any
- * file of the file system, only when allow_open is set: a destination
- * started with --migration-mode=file-handles. */
-void seccomp_set_migration(bool allow_open);
+ * the socket/connect calls glibc needs to reconnect to /dev/log.
+ * name_to_handle_at is always allowed (it names an fd we hold: inodes held
+ * by handle, live migration); file_handles allows open_by_handle_at
+ * (--inode-file-handles, a --migration-mode=file-handles destination),
+ * refused otherwise. Returns 0 or -errno with the
+ * reason logged. */
+int seccomp_install(int kind, bool syslog, bool file_handles);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -20,7 +21,7 @@ static const char *const level_names[] = {
 int log_level_parse(const char *name, enum log_level *out)
 {
 	for (unsigned i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
-		if (strcmp(name, level_names[i]) == 0) {
+		if (strcasecmp(name, level_names[i]) == 0) {
 			*out = (enum log_level)i;
 			return 0;
 		}

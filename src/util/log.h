@@ -15,7 +15,8 @@ enum log_level {
 	LOG_LEVEL_TRACE,
 };
 
-/* Parses "error", "warn", "info", "debug", "trace" or "off". */
+/* Parses "error", "warn", "info", "debug", "trace" or "off", in any case
+ * (as the Rust virtiofsd's log crate does). */
 int log_level_parse(const char *name, enum log_level *out);
 void log_init(enum log_level level, bool use_syslog);
 enum log_level log_get_level(void);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,7 +33,8 @@
 	 (1ull << VIRTIO_RING_F_EVENT_IDX) | (1ull << VIRTIO_F_RING_PACKED) | \
 	 (1ull << VHOST_USER_F_PROTOCOL_FEATURES) | (1ull << VHOST_USER_F_LOG_ALL))
 
-/* CONFIG is deliberately absent: QEMU 7.1-8.0 crash when it is offered. */
+/* CONFIG is added only for a device with a config space to give
+ * (vu_offered_protocol): QEMU 7.1-8.0 crash when it is offered. */
 #define VU_PROTOCOL_FEATURES \
 	((1ull << VHOST_USER_PROTOCOL_F_MQ) | (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) | \
 	 (1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ) | \
@@ -106,10 +108,13 @@ static uint64_t vu_offered_features(const struct vu_dev *dev)
 static uint64_t vu_offered_protocol(const struct vu_dev *dev)
 {
 	const struct vu_dev_iface *iface = dev->config.iface;
+	uint64_t features = VU_PROTOCOL_FEATURES;
 
 	if (iface->state_save && iface->state_load)
-		return VU_PROTOCOL_FEATURES | VU_PROTOCOL_DEVICE_STATE;
-	return VU_PROTOCOL_FEATURES;
+		features |= VU_PROTOCOL_DEVICE_STATE;
+	if (dev->config.device_config)
+		features |= 1ull << VHOST_USER_PROTOCOL_F_CONFIG;
+	return features;
 }
 
 static bool vu_has_protocol(const struct vu_dev *dev, unsigned bit)
@@ -247,9 +252,11 @@ static int vu_get_protocol_features(struct vu_dev *dev, const struct vhost_user_
 static int vu_set_protocol_features(struct vu_dev *dev, const struct vhost_user_msg *msg,
 				    int *fds, unsigned nfds, struct vu_reply *reply)
 {
-	if (msg->payload.u64 & ~vu_offered_protocol(dev)) {
+	uint64_t offered = vu_offered_protocol(dev);
+
+	if (msg->payload.u64 & ~offered) {
 		log_error("vhost-user: SET_PROTOCOL_FEATURES with unoffered bits 0x%llx",
-			  (unsigned long long)(msg->payload.u64 & ~vu_offered_protocol(dev)));
+			  (unsigned long long)(msg->payload.u64 & ~offered));
 		return -EINVAL;
 	}
 	dev->protocol_features = msg->payload.u64;
@@ -748,7 +755,39 @@ static int vu_check_device_state(struct vu_dev *dev, const struct vhost_user_msg
 	return 0;
 }
 
-/* Device config (CONFIG) is never offered. */
+
+/* GET_CONFIG answers with the config space's bytes at [offset, offset +
+ * size), zeros past its end, as the Rust virtiofsd does. Every request
+ * gets its reply, which the frontend waits for: a refused one (CONFIG not
+ * negotiated) has size 0, the error the protocol defines. */
+static int vu_get_config(struct vu_dev *dev, const struct vhost_user_msg *msg,
+			 int *fds, unsigned nfds, struct vu_reply *reply)
+{
+	const struct vhost_user_config *in = &msg->payload.config;
+	struct vhost_user_config *out = &reply->payload.config;
+	const uint8_t *space = dev->config.device_config;
+	uint32_t have = dev->config.device_config_size;
+
+	reply->send = true;
+	*out = (struct vhost_user_config){ .offset = in->offset, .flags = in->flags };
+	reply->size = (uint32_t)offsetof(struct vhost_user_config, region);
+	if (!space || !vu_has_protocol(dev, VHOST_USER_PROTOCOL_F_CONFIG)) {
+		log_error("vhost-user: GET_CONFIG without VHOST_USER_PROTOCOL_F_CONFIG");
+		return -ENOTSUP;
+	}
+	/* size <= VHOST_USER_CONFIG_MAX: vhost_user_msg_check() saw to it */
+	for (uint32_t i = 0; i < in->size; i++) {
+		uint64_t at = (uint64_t)in->offset + i;
+
+		out->region[i] = at < have ? space[at] : 0;
+	}
+	out->size = in->size;
+	reply->size += in->size;
+	return 0;
+}
+
+/* The virtio-fs config space is the device's to set, never the
+ * driver's (SET_CONFIG). */
 static int vu_refuse(struct vu_dev *dev, const struct vhost_user_msg *msg,
 		     int *fds, unsigned nfds, struct vu_reply *reply)
 {
@@ -776,7 +815,7 @@ static const vu_handler vu_handlers[] = {
 	[VHOST_USER_GET_QUEUE_NUM] = vu_get_queue_num,
 	[VHOST_USER_SET_VRING_ENABLE] = vu_set_vring_enable,
 	[VHOST_USER_SET_BACKEND_REQ_FD] = vu_set_backend_req_fd,
-	[VHOST_USER_GET_CONFIG] = vu_refuse,
+	[VHOST_USER_GET_CONFIG] = vu_get_config,
 	[VHOST_USER_SET_CONFIG] = vu_refuse,
 	[VHOST_USER_RESET_DEVICE] = vu_reset_device,
 	[VHOST_USER_GET_MAX_MEM_SLOTS] = vu_get_max_mem_slots,
@@ -991,7 +1030,9 @@ struct vu_dev *vu_dev_new(int conn_fd, const struct vu_dev_config *config)
 
 	if (!config || !config->iface || !config->iface->queue_start ||
 	    !config->iface->queue_stop || config->queue_count == 0 ||
-	    config->queue_count > VHOST_USER_MAX_QUEUES) {
+	    config->queue_count > VHOST_USER_MAX_QUEUES ||
+	    config->device_config_size > VU_DEVICE_CONFIG_MAX ||
+	    (config->device_config && !config->device_config_size)) {
 		close(conn_fd);
 		errno = EINVAL;
 		return NULL;

@@ -44,7 +44,15 @@ struct vu_dev_config {
 	unsigned queue_count;          /* 1 high-priority + request queues */
 	const struct vu_dev_iface *iface;
 	void *opaque;
+	/* The virtio device's config space, read-only, for GET_CONFIG; NULL
+	 * (the default) offers no VHOST_USER_PROTOCOL_F_CONFIG at all: QEMU
+	 * 7.1-8.0 crash when a vhost-user-fs backend offers it. Must outlive
+	 * the device; at most VU_DEVICE_CONFIG_MAX bytes. */
+	const void *device_config;
+	uint32_t device_config_size;
 };
+
+#define VU_DEVICE_CONFIG_MAX 256
 
 /* Create a backend on a connected socket (takes ownership of conn_fd). */
 struct vu_dev *vu_dev_new(int conn_fd, const struct vu_dev_config *config);

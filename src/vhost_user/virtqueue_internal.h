@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 
 #include "util/log.h"
+#include "util/process_fence.h"
 #include "vhost_user/virtqueue.h"
 
 /* The longest scatter list a chain may produce: QEMU's VIRTQUEUE_MAX_SIZE
@@ -74,7 +75,7 @@ bool vq_ptr_aligned(const void *p, uintptr_t align);
  * (see virtqueue.c), and a full barrier against the driver. */
 void vq_guest_release(void);
 void vq_guest_acquire(void);
-void vq_guest_fence(void);
+
 
 /* One ring layout. All under vq->lock; rings mapped except translate. */
 struct vq_ring_ops {
@@ -85,8 +86,10 @@ struct vq_ring_ops {
 	int (*resume)(struct virtqueue *vq);
 	/* As virtqueue_pop (1, 0, -EAGAIN, -ENOMEM). */
 	int (*pop)(struct virtqueue *vq, struct vq_elem **elem);
-	/* Complete elem with len bytes written and notify when wanted. */
-	void (*push)(struct virtqueue *vq, const struct vq_elem *elem, uint32_t len);
+	/* Complete elem with len bytes written (no notification). */
+	void (*put)(struct virtqueue *vq, const struct vq_elem *elem, uint32_t len);
+	/* Signal the driver if it asked for the completions put so far. */
+	void (*notify)(struct virtqueue *vq);
 	void (*set_notification)(struct virtqueue *vq, bool enable);
 	bool (*has_pending)(struct virtqueue *vq);
 	/* GET_VRING_BASE's value / SET_VRING_BASE's (0 or -EINVAL). */

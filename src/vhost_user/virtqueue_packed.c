@@ -331,7 +331,7 @@ static bool packed_should_notify(struct virtqueue *vq)
 
 	/* Our used flags must be ordered before reading what the driver
 	 * asked for, or both sides can miss each other's update. */
-	vq_guest_fence();
+	process_fence();
 	flags = __atomic_load_n(&vq->driver_event->flags, __ATOMIC_RELAXED);
 	off_wrap = __atomic_load_n(&vq->driver_event->off_wrap, __ATOMIC_RELAXED);
 	vq->signalled_used = (uint16_t)now;
@@ -384,7 +384,7 @@ static int packed_pop(struct virtqueue *vq, struct vq_elem **elem)
 			 * more, or a buffer the driver adds now (seeing the old
 			 * position) would come without a kick. */
 			packed_arm_kick(vq);
-			vq_guest_fence();
+			process_fence();
 			consumed = false;
 			continue;
 		}
@@ -409,12 +409,11 @@ static int packed_pop(struct virtqueue *vq, struct vq_elem **elem)
 	}
 }
 
-static void packed_push(struct virtqueue *vq, const struct vq_elem *elem, uint32_t len)
+static void packed_put(struct virtqueue *vq, const struct vq_elem *elem, uint32_t len)
 {
 	packed_used_put(vq, elem->head, len, elem->ndescs);
 	if (elem->head < vq->size)
 		id_mark(vq, elem->head, false);
-	packed_notify(vq);
 }
 
 static bool packed_has_pending(struct virtqueue *vq)
@@ -446,7 +445,8 @@ const struct vq_ring_ops vq_packed_ops = {
 	.translate = packed_translate,
 	.resume = packed_resume,
 	.pop = packed_pop,
-	.push = packed_push,
+	.put = packed_put,
+	.notify = packed_notify,
 	.set_notification = packed_set_notification,
 	.has_pending = packed_has_pending,
 	.get_base = packed_get_base,

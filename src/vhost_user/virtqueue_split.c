@@ -95,7 +95,7 @@ static bool split_should_notify(struct virtqueue *vq)
 
 	/* Our used->idx store must be ordered before reading what the driver
 	 * asked for, or both sides can miss each other's update. */
-	vq_guest_fence();
+	process_fence();
 	if (!vq->event_idx)
 		return !(__atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED) &
 			 VRING_AVAIL_F_NO_INTERRUPT);
@@ -204,7 +204,7 @@ static int split_pop(struct virtqueue *vq, struct vq_elem **elem)
 			 * more, or a buffer the driver adds now (seeing the old
 			 * avail_event) would come without a kick. */
 			split_arm_kick(vq);
-			vq_guest_fence();
+			process_fence();
 			consumed = false;
 			continue;
 		}
@@ -242,10 +242,9 @@ static int split_pop(struct virtqueue *vq, struct vq_elem **elem)
 	}
 }
 
-static void split_push(struct virtqueue *vq, const struct vq_elem *elem, uint32_t len)
+static void split_put(struct virtqueue *vq, const struct vq_elem *elem, uint32_t len)
 {
 	split_used_put(vq, elem->head, len);
-	split_notify(vq);
 }
 
 static void split_set_notification(struct virtqueue *vq, bool enable)
@@ -294,7 +293,8 @@ const struct vq_ring_ops vq_split_ops = {
 	.translate = split_translate,
 	.resume = split_resume,
 	.pop = split_pop,
-	.push = split_push,
+	.put = split_put,
+	.notify = split_notify,
 	.set_notification = split_set_notification,
 	.has_pending = split_has_pending,
 	.get_base = split_get_base,

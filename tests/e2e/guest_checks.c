@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -724,6 +725,65 @@ static void t_xattr(void)
 	record("noxattr %s user.e2e.removed", name);
 }
 
+/* --selinux-map: the daemon runs with --security-label and
+ * --xattrmap=:map:security.selinux:user.virtiofs.: (run-e2e.sh
+ * --selinux-map). The guest's security.selinux lives on the host as
+ * user.virtiofs.security.selinux, out of the guest's direct reach; the
+ * guest's creates carry a security context extension (empty without an
+ * LSM that labels, as here: the guests boot without SELinux). */
+static void t_selinux_map(void)
+{
+	static const char label[] = "system_u:object_r:e2e_t:s0";
+	const char *name = "selinux.txt";
+	char buf[256], list[1024];
+	bool listed = false, host_name_listed = false;
+	ssize_t n;
+	FILE *f;
+
+	/* what labels the guest's new inodes: none of its LSMs does */
+	mkdir("/sys/kernel/security", 0755);
+	mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
+	f = fopen("/sys/kernel/security/lsm", "r");
+	if (f && fgets(buf, sizeof(buf), f))
+		printf("e2e: guest LSMs: %s%s\n", buf, access("/sys/fs/selinux", F_OK) ?
+		       " (no /sys/fs/selinux)" : "");
+	if (f)
+		fclose(f);
+
+	write_file(name, "x");
+	CHECK_SYS(setxattr(name, "security.selinux", label, sizeof(label) - 1, 0),
+		  "selinux map: root sets security.selinux");
+	n = getxattr(name, "security.selinux", buf, sizeof(buf) - 1);
+	buf[n < 0 ? 0 : n] = '\0';
+	CHECK(n == sizeof(label) - 1 && !strcmp(buf, label), "selinux map: reads it back",
+	      "n %zd '%s' %s", n, buf, n < 0 ? strerror(errno) : "");
+	n = listxattr(name, list, sizeof(list));
+	for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t)strlen(list + off) + 1) {
+		listed |= !strcmp(list + off, "security.selinux");
+		host_name_listed |= !strncmp(list + off, "user.virtiofs.", 14);
+	}
+	CHECK(listed && !host_name_listed, "selinux map: listxattr shows the guest's name only",
+	      "n %zd listed %d host name %d", n, listed, host_name_listed);
+	CHECK_ERR(setxattr(name, "user.virtiofs.security.selinux", "forged", 6, 0), EPERM, EPERM,
+		  "selinux map: the host's name is refused to the guest");
+	CHECK_ERR(getxattr(name, "user.virtiofs.security.selinux", buf, sizeof(buf)), ENODATA,
+		  ENODATA, "selinux map: nor can the guest read it");
+	n = getxattr("host-label.txt", "security.selinux", buf, sizeof(buf) - 1);
+	buf[n < 0 ? 0 : n] = '\0';
+	CHECK(!strcmp(buf, "system_u:object_r:host_t:s0"),
+	      "selinux map: a label the host stored reads in the guest", "got '%s' %s", buf,
+	      n < 0 ? strerror(errno) : "");
+	/* creates carry the (empty) context extension: all still work */
+	CHECK_SYS(mkdir("labelled-dir", 0755), "selinux map: mkdir with a context extension");
+	CHECK_SYS(symlink(name, "labelled-link"), "selinux map: symlink with one");
+	CHECK_SYS(mknod("labelled-fifo", S_IFIFO | 0644, 0), "selinux map: mknod with one");
+	write_file("labelled-file", "y");
+	record("xattr %s user.virtiofs.security.selinux %s", name, label);
+	record("noxattr %s security.selinux", name);
+	record("type labelled-dir directory");
+	record("type labelled-fifo fifo");
+}
+
 static void t_fifo(void)
 {
 	struct stat st;
@@ -1109,7 +1169,7 @@ static void t_misc(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: guest_checks [--dir DIR] [--cache auto|never|always] "
-			"[--sync-timeout S] [--no-supp-group]\n");
+			"[--sync-timeout S] [--no-supp-group] [--selinux-map]\n");
 	exit(2);
 }
 
@@ -1117,6 +1177,7 @@ int main(int argc, char **argv)
 {
 	const char *dir = "e2e";
 	int sync_timeout = 60, i;
+	bool selinux_map = false;
 	double t0 = now();
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1131,6 +1192,8 @@ int main(int argc, char **argv)
 			daemon_supp_group = false;
 		else if (strcmp(argv[i], "--sync-timeout") == 0 && i + 1 < argc)
 			sync_timeout = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--selinux-map") == 0)
+			selinux_map = true;
 		else
 			usage();
 	}
@@ -1155,6 +1218,8 @@ int main(int argc, char **argv)
 	t_bigdir();
 	t_attrs();
 	t_xattr();
+	if (selinux_map)
+		t_selinux_map();
 	t_fifo();
 	t_statfs();
 	t_fsync();

@@ -6,7 +6,7 @@
 # Usage: tests/e2e/run-e2e.sh [--daemon qemu|ours|rust|PATH] [--cache auto|never|always]
 #                             [--stack 7.2|10] [--num-queues N] [--smp N] [--packed]
 #                             [--timeout SECS] [--out DIR] [--keep]
-#                             [--daemon-arg ARG]...
+#                             [--daemon-arg ARG]... [--selinux-map]
 #
 #   --daemon ours   build/src/daemon/virtiofsd (the default; $VIRTIOFSD
 #                   overrides the path, e.g. an ASan build)
@@ -32,6 +32,12 @@
 #   --keep          keep the share directory even when everything passed
 #   --daemon-arg    one more argument for the daemon (repeatable), e.g.
 #                   --daemon qemu --daemon-arg=-o --daemon-arg=flock
+#   --selinux-map   the daemon (ours or rust) also gets --security-label and
+#                   --xattrmap=:map:security.selinux:user.virtiofs.:, and the
+#                   guest checks that its security.selinux lands under that
+#                   name on the host, out of its direct reach, and that its
+#                   creates (with a security context extension) still work;
+#                   the label gets -selinux
 #
 # QEMU's daemon runs with -o xattr -o posix_lock (and without -o flock: with
 # it, QEMU refuses the blocking FUSE_SETLKW that a plain flock(LOCK_UN)
@@ -42,8 +48,9 @@
 # the host's checks in the same format, then
 # `e2e(<label>): N passed, M failed`, where the label is the daemon's
 # (ours, qemu, rust, the PATH's basename), then -10 on the 10 stack,
-# -qN with --num-queues N, -smpN with --smp N other than 2 and -packed
-# with --packed (e.g. ours-10-q4-smp4-packed); the share, console log (OUT/guest-<label>.log, which
+# -qN with --num-queues N, -smpN with --smp N other than 2, -packed with
+# --packed and -selinux with --selinux-map (e.g. ours-10-q4-smp4-packed);
+# the share, console log (OUT/guest-<label>.log, which
 # starts with the QEMU version, kernel and -device line) and daemon log
 # (.daemon) are named after it.
 # Exit status 0 only if all passed.
@@ -53,7 +60,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
 daemon=ours cache=auto timeout_s=300 out=$repo/build/e2e keep=0
-stack=7.2 num_queues="" smp=2 packed=0
+stack=7.2 num_queues="" smp=2 packed=0 selinux_map=0
 extra=()
 while (($#)); do
 	case "$1" in
@@ -73,7 +80,8 @@ while (($#)); do
 		--keep) keep=1; shift ;;
 		--daemon-arg) extra+=("${2:?}"); shift 2 ;;
 		--daemon-arg=*) extra+=("${1#*=}"); shift ;;
-		-h | --help) sed -n '2,49p' "$0"; exit 0 ;;
+		--selinux-map) selinux_map=1; shift ;;
+		-h | --help) sed -n '2,56p' "$0"; exit 0 ;;
 		*) echo "run-e2e: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
@@ -121,10 +129,16 @@ case "$daemon" in
 esac
 
 daemon_cmd+=("${extra[@]}")
+guest_extra=""
+if ((selinux_map)); then
+	daemon_cmd+=(--security-label --xattrmap=:map:security.selinux:user.virtiofs.:)
+	guest_extra=" --selinux-map"
+fi
 [[ "$stack" == 7.2 ]] || label=$label-$stack
 [[ -z "$num_queues" ]] || label=$label-q$num_queues
 [[ "$smp" == 2 ]] || label=$label-smp$smp
 ((packed == 0)) || label=$label-packed
+((selinux_map == 0)) || label=$label-selinux
 
 # ---- reporting ----
 n=0 passed=0 failed=0
@@ -173,6 +187,11 @@ mkdir -p "$share/e2e"
 printf 'prepared by host\n' >"$share/e2e/host-prepared.txt"
 printf 'x\n' >"$share/e2e/host-xattr.txt"
 setfattr -n user.e2e.host -v set-on-host "$share/e2e/host-xattr.txt"
+if ((selinux_map)); then
+	printf 'y\n' >"$share/e2e/host-label.txt"
+	setfattr -n user.virtiofs.security.selinux -v system_u:object_r:host_t:s0 \
+		"$share/e2e/host-label.txt"
+fi
 
 guest_pid=""
 # shellcheck disable=SC2317 # called from the EXIT trap

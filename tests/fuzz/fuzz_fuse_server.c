@@ -8,7 +8,9 @@
  * it) and a fresh passthrough + server are created and INIT'ed, so every
  * input is reproducible on its own.
  *
- * Input: u8 passthrough config bits; u8 INIT minor choice; then requests,
+ * Input: u8 passthrough config bits (posix_acl's bit also gives an
+ * SELinux --xattrmap and, with minor 38, --security-label; writeback's and
+ * allow_direct_io's together --readonly); u8 INIT minor choice; then requests,
  * each { u8 control; u16 reply space; u16 length L; (in pieces - 1) u16
  * split points; (out pieces - 1) u16 split points; L request bytes }.
  * control: bits 0-1 in pieces - 1, bits 2-3 out pieces - 1 (3 means 70
@@ -223,9 +225,13 @@ static const char *pick_tmpdir(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The map --security-label is used with: security.selinux as a user.* name */
+static struct xattr_map *selinux_map;
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct rlimit fsize = { FILE_SIZE_LIMIT, FILE_SIZE_LIMIT };
+	char why[128];
 	char path[400];
 	int fd;
 
@@ -252,6 +258,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	close(fd);
 	refill_shared();
 	snapshot(&baseline);
+	selinux_map = xattr_map_parse(":map:security.selinux:user.virtiofs.:", why, sizeof(why));
+	FUZZ_CHECK(selinux_map, "xattr map: %s", why);
 	return 0;
 }
 
@@ -456,6 +464,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_in in = { data, size, 0 };
 	uint8_t cfg_bits = fuzz_u8(&in), minor_pick = fuzz_u8(&in);
+	uint32_t minor = init_minors[minor_pick % 8];
 	struct passthrough_config cfg = {
 		.shared_dir = shared,
 		.cache = (enum cache_mode)(cfg_bits & 3),
@@ -468,8 +477,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.killpriv_v2 = cfg_bits & 128,
 		.announce_submounts = cfg_bits & 128,
 		.allow_direct_io = cfg_bits & 1,
+		.xattrmap = (cfg_bits & 8) ? selinux_map : NULL,
+		.security_label = (cfg_bits & 8) && minor >= 38,
+		.readonly = (cfg_bits & 17) == 17,
 	};
-	struct fuse_server_config scfg = { .ops = &passthrough_ops };
+	struct fuse_server_config scfg = { 0 };
 	struct fuse_server *server;
 	struct passthrough *fs;
 	struct fuse_out_header oh;
@@ -485,6 +497,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fs = passthrough_new(&cfg, &err);
 	FUZZ_CHECK(fs, "passthrough_new: %d", err);
 	scfg.fs = fs;
+	scfg.ops = passthrough_fs_ops(fs);
 	server = fuse_server_new(&scfg);
 	FUZZ_CHECK(server, "fuse_server_new");
 
@@ -493,8 +506,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct fuse_in_header h;
 			struct fuse_init_in i;
 		} init = { 0 };
-		uint32_t minor = init_minors[minor_pick % 8];
-
 		init.h.len = sizeof(init);
 		init.h.opcode = FUSE_INIT;
 		init.h.unique = unique++;

@@ -607,6 +607,7 @@ int main(int argc, char **argv)
 		{ more_cases, n_more_cases },
 		{ priv_cases, n_priv_cases },
 		{ packed_cases, n_packed_cases },
+		{ opts_cases, n_opts_cases },
 	};
 	unsigned idx = 0;
 
@@ -620,6 +621,7 @@ int main(int argc, char **argv)
 		H.namespace_sandbox = !args || !strstr(args, "--sandbox=") ||
 				      strstr(args, "--sandbox=namespace");
 		H.sandbox_none = args && strstr(args, "--sandbox=none");
+		H.file_handles = args && strstr(args, "--inode-file-handles=mandatory");
 	} else {
 		H.sandbox_none = true; /* run with --sandbox-less options? see run-peer.sh */
 	}

@@ -29,6 +29,7 @@ struct hctx {
 	const char *mode;
 	bool namespace_sandbox; /* our daemon with --sandbox=namespace */
 	bool sandbox_none;      /* no sandbox at all (ours: none, or QEMU) */
+	bool file_handles;      /* ours with --inode-file-handles=mandatory */
 	char *targets[32];      /* absolute paths that must never appear */
 	unsigned ntargets;
 };
@@ -129,5 +130,7 @@ extern const struct hcase priv_cases[];
 extern const unsigned n_priv_cases;
 extern const struct hcase packed_cases[];
 extern const unsigned n_packed_cases;
+extern const struct hcase opts_cases[];
+extern const unsigned n_opts_cases;
 
 #endif

@@ -149,6 +149,7 @@ static void test_defaults(void **state)
 	assert_false(opts.posix_lock);
 	assert_false(opts.flock);
 	assert_false(opts.killpriv_v2);
+	assert_false(opts.readonly);
 	assert_false(opts.xattr);
 	assert_false(opts.writeback);
 	assert_false(opts.syslog);
@@ -207,6 +208,27 @@ static void test_debug_flag(void **state)
 	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--log-level", "trace");
 	assert_int_equal(opts.log_level, LOG_LEVEL_TRACE);
 	PARSE_FAILS("--log-level", "--fd=3", "--shared-dir=/tmp", "--log-level=loud");
+}
+
+static void test_log_levels(void **state)
+{
+	static const struct { const char *arg; enum log_level level; } cases[] = {
+		{ "--log-level=error", LOG_LEVEL_ERROR }, { "--log-level=warn", LOG_LEVEL_WARN },
+		{ "--log-level=info", LOG_LEVEL_INFO }, { "--log-level=debug", LOG_LEVEL_DEBUG },
+		{ "--log-level=trace", LOG_LEVEL_TRACE }, { "--log-level=off", LOG_LEVEL_OFF },
+		{ "-olog_level=err", LOG_LEVEL_ERROR }, { "-ologlevel=warn", LOG_LEVEL_WARN },
+		{ "-olog_level=off", LOG_LEVEL_OFF }, { "-d", LOG_LEVEL_DEBUG },
+		/* the Rust virtiofsd's log crate ignores case */
+		{ "--log-level=ERROR", LOG_LEVEL_ERROR }, { "--log-level=Trace", LOG_LEVEL_TRACE },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		PARSE_OK("--fd=3", "--shared-dir=/tmp", cases[i].arg);
+		if (opts.log_level != cases[i].level)
+			fail_msg("%s: level %d", cases[i].arg, opts.log_level);
+	}
+	PARSE_FAILS("--log-level", "--fd=3", "--shared-dir=/tmp", "--log-level=err");
+	PARSE_FAILS("--log-level", "--fd=3", "--shared-dir=/tmp", "--log-level=");
 }
 
 static void test_posix_acl_implies_xattr(void **state)
@@ -288,10 +310,8 @@ static void test_unknown_option(void **state)
 static void test_unsupported_refused(void **state)
 {
 	static const char *const refused[] = {
-		"--xattrmap=:map::user.virtiofs.:", "--translate-uid=map:0:1000:1",
+		"--translate-uid=map:0:1000:1",
 		"--translate-gid=map:0:1000:1", "--uid-map=:0:1000:1:", "--gid-map=:0:1000:1:",
-		"--security-label", "--preserve-noatime", "--tag=fs0", "--readonly",
-		"--inode-file-handles=mandatory", "--inode-file-handles=prefer",
 	};
 
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
@@ -299,9 +319,6 @@ static void test_unsupported_refused(void **state)
 		if (!strstr(err, "not supported yet"))
 			fail_msg("%s: error '%s'", refused[i], err);
 	}
-	PARSE_FAILS("not supported yet", "--fd=3", "-o", "source=/tmp,xattrmap=:map::x.:");
-	PARSE_FAILS("not supported yet", "--fd=3", "-o", "source=/tmp,security_label");
-	PARSE_FAILS("--daemonize", "--fd=3", "--shared-dir=/tmp", "--daemonize");
 	PARSE_FAILS("--sandbox", "--fd=3", "--shared-dir=/tmp", "--sandbox=jail");
 }
 
@@ -332,6 +349,119 @@ static void test_migration_options(void **state)
 		    "--migration-mode=file-handles", "--migration-verify-handles");
 	PARSE_FAILS("takes no value", "--fd=3", "--shared-dir=/tmp",
 		    "--migration-verify-handles=yes");
+}
+
+static void test_readonly(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_false(opts.readonly);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--readonly");
+	assert_true(opts.readonly);
+	PARSE_FAILS("--readonly", "--fd=3", "--shared-dir=/tmp", "--readonly=yes");
+}
+
+static void test_preserve_noatime(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_false(opts.preserve_noatime);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--preserve-noatime");
+	assert_true(opts.preserve_noatime);
+	PARSE_FAILS("--preserve-noatime", "--fd=3", "--shared-dir=/tmp", "--preserve-noatime=1");
+}
+
+static void test_killpriv_v2(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_false(opts.killpriv_v2);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--killpriv-v2");
+	assert_true(opts.killpriv_v2);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--killpriv-v2", "--no-killpriv-v2");
+	assert_false(opts.killpriv_v2);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "-o", "killpriv_v2");
+	assert_true(opts.killpriv_v2);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "-o", "killpriv_v2,no_killpriv_v2");
+	assert_false(opts.killpriv_v2);
+	PARSE_FAILS("--killpriv-v2", "--fd=3", "--shared-dir=/tmp", "--killpriv-v2=on");
+}
+
+static void test_tag(void **state)
+{
+	static const char tag36[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_null(opts.tag);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--tag=fs0");
+	assert_string_equal(opts.tag, "fs0");
+	PARSE_OK("--socket-path=/tmp/s", "--shared-dir=/tmp", "--tag", tag36);
+	assert_string_equal(opts.tag, tag36);
+	/* 18 two-byte characters: 36 bytes */
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--tag=\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+		 "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9");
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--tag=a", "--tag=b");
+	assert_string_equal(opts.tag, "b");
+	PARSE_FAILS("37 bytes", "--fd=3", "--shared-dir=/tmp",
+		    "--tag=abcdefghijklmnopqrstuvwxyz0123456789X");
+	PARSE_FAILS("38 bytes", "--fd=3", "--shared-dir=/tmp", "--tag=x\u00e9\u00e9\u00e9\u00e9"
+		    "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+		    "\u00e9\u00e9X");
+	PARSE_FAILS("--tag", "--fd=3", "--shared-dir=/tmp", "--tag=");
+	PARSE_FAILS("UTF-8", "--fd=3", "--shared-dir=/tmp", "--tag=a\xff");
+	PARSE_FAILS("UTF-8", "--fd=3", "--shared-dir=/tmp", "--tag=\xc0\x80");
+	PARSE_FAILS("UTF-8", "--fd=3", "--shared-dir=/tmp", "--tag=\xed\xa0\x80");
+	PARSE_FAILS("missing value", "--fd=3", "--shared-dir=/tmp", "--tag");
+	PARSE_FAILS("--tag", "--shared-dir=/tmp", "--fuse-mount=/mnt", "--tag=x");
+}
+
+static void test_daemonize(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_false(opts.daemonize);
+	PARSE_OK("--socket-path=/tmp/s", "--shared-dir=/tmp", "--daemonize");
+	assert_true(opts.daemonize);
+	/* QEMU's -f (stay in the foreground) changes nothing either way */
+	PARSE_OK("--socket-path=/tmp/s", "--shared-dir=/tmp", "-f");
+	assert_false(opts.daemonize);
+	PARSE_FAILS("--daemonize", "--fd=3", "--shared-dir=/tmp", "--daemonize=yes");
+}
+
+static void test_xattrmap(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_null(opts.xattrmap);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--xattrmap=:map::user.virtiofs.:");
+	assert_non_null(opts.xattrmap);
+	assert_int_equal(opts.xattrmap->count, 2);
+	assert_true(opts.xattr);	/* implied, as with the Rust virtiofsd */
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--xattrmap",
+		 "/prefix/all/trusted./user.virtiofs./ /bad/server//trusted./\n"
+		 "/bad/client/user.virtiofs.// /ok/all///");
+	assert_int_equal(opts.xattrmap->count, 4);
+	/* QEMU's spelling; the last one wins (and the first is freed) */
+	PARSE_OK("--fd=3", "-o", "source=/tmp,xattrmap=:map:security.selinux:user.virtiofs.:",
+		 "--xattrmap=:ok:all:::");
+	assert_int_equal(opts.xattrmap->count, 1);
+	PARSE_FAILS("--xattrmap: rule 1: unknown type 'mapp'", "--fd=3", "--shared-dir=/tmp",
+		    "--xattrmap=:mapp::user.virtiofs.:");
+	PARSE_FAILS("--xattrmap: rule 2: unknown scope", "--fd=3", "--shared-dir=/tmp",
+		    "--xattrmap=:ok:all::: :bad:guest:::");
+	PARSE_FAILS("--xattrmap: no rules", "--fd=3", "--shared-dir=/tmp", "--xattrmap= ");
+	PARSE_FAILS("-o xattrmap: rule 1: ends before", "--fd=3", "-o",
+		    "source=/tmp,xattrmap=:prefix:all:a:b");
+	PARSE_FAILS("--xattrmap", "--fd=3", "--shared-dir=/tmp", "--xattrmap");
+}
+
+static void test_security_label(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_false(opts.security_label);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--security-label");
+	assert_true(opts.security_label);
+	assert_true(opts.xattr);	/* implied, as with the Rust virtiofsd */
+	PARSE_OK("--fd=3", "-o", "source=/tmp,security_label");
+	assert_true(opts.security_label);
+	PARSE_OK("--fd=3", "-o", "source=/tmp,security_label,no_security_label");
+	assert_false(opts.security_label);
+	PARSE_FAILS("--security-label", "--fd=3", "--shared-dir=/tmp", "--security-label=on");
 }
 
 static void test_allow_mmap(void **state)
@@ -375,6 +505,32 @@ static void test_harmless_accepted(void **state)
 		 "--no-announce-submounts", "--no-killpriv-v2", "--killpriv-v2");
 	assert_false(opts.announce_submounts);
 	assert_true(opts.killpriv_v2);
+}
+
+static void test_inode_file_handles(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_int_equal(opts.inode_file_handles, INODE_FILE_HANDLES_NEVER);
+	options_free(&opts);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--inode-file-handles=prefer");
+	assert_int_equal(opts.inode_file_handles, INODE_FILE_HANDLES_PREFER);
+	options_free(&opts);
+	/* the Rust virtiofsd's old name for prefer */
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--inode-file-handles=fallback");
+	assert_int_equal(opts.inode_file_handles, INODE_FILE_HANDLES_PREFER);
+	options_free(&opts);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--inode-file-handles=mandatory",
+		 "--rlimit-nofile=1024");
+	assert_int_equal(opts.inode_file_handles, INODE_FILE_HANDLES_MANDATORY);
+	options_free(&opts);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--inode-file-handles=mandatory",
+		 "--inode-file-handles=never");
+	assert_int_equal(opts.inode_file_handles, INODE_FILE_HANDLES_NEVER);
+	options_free(&opts);
+	PARSE_FAILS("--inode-file-handles", "--fd=3", "--shared-dir=/tmp",
+		    "--inode-file-handles=always");
+	PARSE_FAILS("--inode-file-handles", "--fd=3", "--shared-dir=/tmp",
+		    "--inode-file-handles=");
 }
 
 /* A tiny JSON checker: enough to know libvirt's parser will accept it. */
@@ -456,6 +612,12 @@ static void test_print_capabilities(void **state)
 
 static void test_version_and_help(void **state)
 {
+	static const char *const documented[] = {
+		"--readonly", "--preserve-noatime", "--killpriv-v2", "--no-killpriv-v2", "--tag=",
+		"--daemonize", "--log-level", "trace", "off", "--xattrmap=", "--security-label",
+		"xattrmap=RULES", "[no_]security_label",
+	};
+
 	PARSE_OK("--version");
 	assert_true(opts.show_version);
 	options_free(&opts);
@@ -469,6 +631,12 @@ static void test_version_and_help(void **state)
 	assert_true(opts.show_help);
 	assert_non_null(strstr(options_usage(), "--shared-dir"));
 	assert_non_null(strstr(options_usage(), "--fuse-mount"));
+	/* every option we take is in the help, and none we refuse is listed
+	 * as taken */
+	for (size_t i = 0; i < sizeof(documented) / sizeof(documented[0]); i++)
+		if (!strstr(options_usage(), documented[i]))
+			fail_msg("--help lacks %s", documented[i]);
+	assert_non_null(strstr(strstr(options_usage(), "Not supported yet"), "--translate-uid"));
 }
 
 static void test_last_wins_no_leak(void **state)
@@ -487,6 +655,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_libvirt, teardown),
 		cmocka_unit_test_teardown(test_libvirt_xattr_acl, teardown),
 		cmocka_unit_test_teardown(test_kata, teardown),
+		cmocka_unit_test_teardown(test_inode_file_handles, teardown),
 		cmocka_unit_test_teardown(test_podman, teardown),
 		cmocka_unit_test_teardown(test_qemu_docs, teardown),
 		cmocka_unit_test_teardown(test_qemu_option_list, teardown),
@@ -495,6 +664,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_legacy_cache_none, teardown),
 		cmocka_unit_test_teardown(test_readdirplus_explicit, teardown),
 		cmocka_unit_test_teardown(test_debug_flag, teardown),
+		cmocka_unit_test_teardown(test_log_levels, teardown),
 		cmocka_unit_test_teardown(test_posix_acl_implies_xattr, teardown),
 		cmocka_unit_test_teardown(test_bad_number, teardown),
 		cmocka_unit_test_teardown(test_thread_pool_zero, teardown),
@@ -505,6 +675,13 @@ int main(void)
 		cmocka_unit_test_teardown(test_socket_group, teardown),
 		cmocka_unit_test_teardown(test_unknown_option, teardown),
 		cmocka_unit_test_teardown(test_unsupported_refused, teardown),
+		cmocka_unit_test_teardown(test_readonly, teardown),
+		cmocka_unit_test_teardown(test_preserve_noatime, teardown),
+		cmocka_unit_test_teardown(test_killpriv_v2, teardown),
+		cmocka_unit_test_teardown(test_tag, teardown),
+		cmocka_unit_test_teardown(test_daemonize, teardown),
+		cmocka_unit_test_teardown(test_xattrmap, teardown),
+		cmocka_unit_test_teardown(test_security_label, teardown),
 		cmocka_unit_test_teardown(test_allow_mmap, teardown),
 		cmocka_unit_test_teardown(test_sandbox_modes, teardown),
 		cmocka_unit_test_teardown(test_harmless_accepted, teardown),

@@ -33,6 +33,14 @@ static void note(const char *op, const struct fs_ctx *ctx)
 		memcpy(M.groups, ctx->groups, ctx->ngroups * sizeof(M.groups[0]));
 		M.ctx.groups = M.groups;
 	}
+	M.has_secctx = ctx->secctx != NULL;
+	M.ctx.secctx = NULL;
+	if (ctx->secctx) {
+		assert_true(ctx->secctx->size <= sizeof(M.secctx_value));
+		snprintf(M.secctx_name, sizeof(M.secctx_name), "%s", ctx->secctx->name);
+		memcpy(M.secctx_value, ctx->secctx->value, ctx->secctx->size);
+		M.secctx_size = ctx->secctx->size;
+	}
 }
 
 static void copy_name(char *dst, const char *src)

@@ -20,6 +20,11 @@ struct mock_call {
 	int count;          /* calls since reset */
 	struct fs_ctx ctx;	/* ctx.groups points into groups below */
 	gid_t groups[FS_MAX_SUPP_GROUPS];
+	/* ctx.secctx, copied: the request's is gone once the call returns */
+	bool has_secctx;
+	char secctx_name[XATTR_NAME_MAX + 1];
+	uint8_t secctx_value[XATTR_SIZE_MAX];
+	size_t secctx_size;
 	uint64_t nodeid, parent, new_parent, fh, fh_out, nodeid_out;
 	uint64_t offset, off_out, length, lock_owner, owner, nlookup, unique, cfr_flags;
 	char name[NAME_MAX + 2], name2[NAME_MAX + 2], target[PATH_MAX + 1];

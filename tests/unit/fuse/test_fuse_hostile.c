@@ -421,12 +421,25 @@ static void test_supp_group_extension(void **state)
 	assert_int_equal(M.ctx.ngroups, 1);
 	assert_int_equal(M.ctx.groups[0], 4242);
 
-	/* other extensions before it are skipped */
+	/* a security context never negotiated is refused */
 	memcpy(both, &secctx, sizeof(secctx));
 	memcpy(both + sizeof(secctx), &ext, sizeof(ext));
+	M.count = 0;
 	rb_mkdir_with_ext(both, sizeof(both));
-	assert_ok_reply(rb_send(s), sizeof(struct fuse_entry_out));
-	assert_int_equal(M.ctx.ngroups, 1);
+	assert_error_reply(rb_send(s), EINVAL);
+	assert_int_equal(M.count, 0);
+	/* types past the groups' are not ours: skipped */
+	{
+		struct {
+			struct fuse_ext_header h;
+			uint8_t data[8];
+		} future = { .h = { .size = 16, .type = 33 } };
+
+		memcpy(both, &future, sizeof(future));
+		rb_mkdir_with_ext(both, sizeof(both));
+		assert_ok_reply(rb_send(s), sizeof(struct fuse_entry_out));
+		assert_int_equal(M.ctx.ngroups, 1);
+	}
 
 	/* on a request that creates nothing it is not the fs's business */
 	rb_begin(FUSE_UNLINK, 1);
@@ -483,6 +496,290 @@ static void test_supp_group_extension_malformed(void **state)
 	}
 	assert_int_equal(M.count, 0);
 	fuse_server_free(s);
+}
+
+/* FUSE_SECURITY_CTX: a fuse_secctx_header (nr_secctx as the extension
+ * type), then for one context a struct fuse_secctx, the name with its NUL
+ * and the value, padded to 8 bytes, as Linux's get_security_context()
+ * lays it out. extra adds bytes after it (inside the extension). */
+static size_t secctx_ext(uint8_t *buf, uint32_t nr, const char *name, const void *value,
+			 uint32_t size, size_t extra)
+{
+	struct fuse_secctx_header h = { .nr_secctx = nr };
+	struct fuse_secctx sc = { .size = size };
+	size_t len = sizeof(h), body = 0;
+
+	if (nr) {
+		body = sizeof(sc) + strlen(name) + 1 + size;
+		body = (body + 7) & ~(size_t)7;
+	}
+	h.size = (uint32_t)(len + body + extra);
+	memset(buf, 0, h.size);
+	memcpy(buf, &h, sizeof(h));
+	if (nr) {
+		memcpy(buf + len, &sc, sizeof(sc));
+		memcpy(buf + len + sizeof(sc), name, strlen(name) + 1);
+		memcpy(buf + len + sizeof(sc) + strlen(name) + 1, value, size);
+	}
+	return h.size;
+}
+
+static const char LABEL[] = "system_u:object_r:container_file_t:s0";
+
+static void send_ok(struct fuse_server *s)
+{
+	size_t n = rb_send(s);
+
+	assert_true(n > sizeof(struct fuse_out_header));
+	assert_int_equal(OH->error, 0);
+}
+
+static struct fuse_server *secctx_server(void)
+{
+	MC.init_add = FUSE_SECURITY_CTX | FUSE_CREATE_SUPP_GROUP;
+	return server_with_init(38, 0xffffffffu | FUSE_SECURITY_CTX | FUSE_CREATE_SUPP_GROUP);
+}
+
+/* A creating request of each kind with the extension ext appended. */
+static void rb_create_kind(int kind, const void *ext, size_t ext_len)
+{
+	switch (kind) {
+	case 0: {
+		struct fuse_create_in in = { .flags = O_RDWR, .mode = S_IFREG | 0644 };
+
+		rb_begin(FUSE_CREATE, 1);
+		rb_add(&in, sizeof(in));
+		rb_str("file");
+		break;
+	}
+	case 1: {
+		struct fuse_mknod_in in = { .mode = S_IFIFO | 0644 };
+
+		rb_begin(FUSE_MKNOD, 1);
+		rb_add(&in, sizeof(in));
+		rb_str("fifo");
+		break;
+	}
+	case 2: {
+		struct fuse_mkdir_in in = { .mode = 0755 };
+
+		rb_begin(FUSE_MKDIR, 1);
+		rb_add(&in, sizeof(in));
+		rb_str("dir");
+		break;
+	}
+	case 3:
+		rb_begin(FUSE_SYMLINK, 1);
+		rb_str("link");
+		rb_str("target");
+		break;
+	default: {
+		struct fuse_create_in in = { .flags = O_RDWR, .mode = S_IFREG | 0600 };
+
+		rb_begin(FUSE_TMPFILE, 1);
+		rb_add(&in, sizeof(in));
+		rb_str("/");
+		break;
+	}
+	}
+	rb_add(ext, ext_len);
+	rb_finish();
+	rb_set_extlen((uint16_t)(ext_len / 8));
+}
+
+static const char *const kind_op[] = { "create", "mknod", "mkdir", "symlink", "tmpfile" };
+static const char *const kind_name[] = { "file", "fifo", "dir", "link", NULL };
+
+static void test_secctx_extension(void **state)
+{
+	struct fuse_server *s = secctx_server();
+	uint8_t ext[512];
+	size_t len;
+
+	for (int kind = 0; kind < 5; kind++) {
+		len = secctx_ext(ext, 1, "security.selinux", LABEL, sizeof(LABEL) - 1, 0);
+		rb_create_kind(kind, ext, len);
+		send_ok(s);
+		assert_string_equal(M.op, kind_op[kind]);
+		if (kind_name[kind])
+			assert_string_equal(M.name, kind_name[kind]);
+		if (kind == 3)
+			assert_string_equal(M.target, "target");
+		assert_true(M.has_secctx);
+		assert_string_equal(M.secctx_name, "security.selinux");
+		assert_int_equal(M.secctx_size, sizeof(LABEL) - 1);
+		assert_memory_equal(M.secctx_value, LABEL, sizeof(LABEL) - 1);
+
+		/* a guest without an LSM that labels: the header alone */
+		len = secctx_ext(ext, 0, NULL, NULL, 0, 0);
+		assert_int_equal(len, 8);
+		rb_create_kind(kind, ext, len);
+		send_ok(s);
+		assert_string_equal(M.op, kind_op[kind]);
+		assert_false(M.has_secctx);
+	}
+
+	/* with the supplementary group, in either order; a context whose
+	 * value fills its record exactly (no padding) */
+	{
+		struct groups_ext g = groups_ext(1, 4242);
+		uint8_t both[512];
+
+		len = secctx_ext(ext, 1, "security.x", "12345", 5, 0);	/* 8+8+11+5 = 32 */
+		assert_int_equal(len, 32);
+		memcpy(both, ext, len);
+		memcpy(both + len, &g, sizeof(g));
+		rb_create_kind(2, both, len + sizeof(g));
+		send_ok(s);
+		assert_true(M.has_secctx);
+		assert_int_equal(M.secctx_size, 5);
+		assert_int_equal(M.ctx.ngroups, 1);
+		memcpy(both, &g, sizeof(g));
+		memcpy(both + sizeof(g), ext, len);
+		rb_create_kind(2, both, len + sizeof(g));
+		send_ok(s);
+		assert_true(M.has_secctx);
+		assert_int_equal(M.ctx.ngroups, 1);
+	}
+	/* the largest value there is */
+	{
+		static uint8_t big[XATTR_SIZE_MAX + 64];
+		static uint8_t value[XATTR_SIZE_MAX];
+
+		memset(value, 'v', sizeof(value));
+		len = secctx_ext(big, 1, "security.big", value, XATTR_SIZE_MAX, 0);
+		rb_create_kind(2, big, len);
+		send_ok(s);
+		assert_true(M.has_secctx);
+		assert_int_equal(M.secctx_size, XATTR_SIZE_MAX);
+	}
+	fuse_server_free(s);
+}
+
+static void test_secctx_malformed(void **state)
+{
+	struct fuse_server *s = secctx_server();
+	uint8_t ext[1024], two[1024];
+	size_t len, len2;
+	char name[XATTR_NAME_MAX + 2];
+
+#define REFUSED(kind, buf, n) do {                          \
+		M.count = 0;                                \
+		rb_create_kind(kind, buf, n);               \
+		assert_error_reply(rb_send(s), EINVAL);     \
+		assert_int_equal(M.count, 0);               \
+	} while (0)
+
+	/* more than one context (Linux sends one; the Rust daemon refuses) */
+	len = secctx_ext(ext, 1, "security.selinux", LABEL, sizeof(LABEL) - 1, 0);
+	((struct fuse_secctx_header *)(void *)ext)->nr_secctx = 2;
+	REFUSED(2, ext, len);
+	/* a context of size 0 */
+	len = secctx_ext(ext, 1, "security.selinux", "", 0, 0);
+	REFUSED(2, ext, len);
+	/* a size past the extension, or past 64 KiB */
+	len = secctx_ext(ext, 1, "security.selinux", LABEL, sizeof(LABEL) - 1, 0);
+	((struct fuse_secctx *)(void *)(ext + 8))->size = 200;
+	REFUSED(2, ext, len);
+	((struct fuse_secctx *)(void *)(ext + 8))->size = XATTR_SIZE_MAX + 1;
+	REFUSED(2, ext, len);
+	((struct fuse_secctx *)(void *)(ext + 8))->size = 0xffffffffu;
+	REFUSED(2, ext, len);
+	/* more than the padding after the value */
+	len = secctx_ext(ext, 1, "security.selinux", LABEL, sizeof(LABEL) - 1, 8);
+	REFUSED(2, ext, len);
+	/* header alone with bytes after it */
+	len = secctx_ext(ext, 0, NULL, NULL, 0, 8);
+	REFUSED(2, ext, len);
+	/* an empty name, a name that never ends, an overlong one */
+	len = secctx_ext(ext, 1, "", LABEL, sizeof(LABEL) - 1, 0);
+	REFUSED(2, ext, len);
+	len = secctx_ext(ext, 1, "security.selinux", LABEL, sizeof(LABEL) - 1, 0);
+	memset(ext + 16, 'n', len - 16);	/* the name's NUL overwritten, to the end */
+	REFUSED(2, ext, len);
+	memset(name, 'n', sizeof(name));
+	memcpy(name, "security.", 9);
+	name[XATTR_NAME_MAX + 1] = 0;
+	len = secctx_ext(ext, 1, name, "v", 1, 0);
+	REFUSED(2, ext, len);
+	name[XATTR_NAME_MAX] = 0;	/* 255: fine */
+	len = secctx_ext(ext, 1, name, "v", 1, 0);
+	rb_create_kind(2, ext, len);
+	send_ok(s);
+	assert_true(M.has_secctx);
+	/* sent twice */
+	len = secctx_ext(ext, 1, "security.selinux", LABEL, sizeof(LABEL) - 1, 0);
+	memcpy(two, ext, len);
+	len2 = secctx_ext(two + len, 0, NULL, NULL, 0, 0);
+	REFUSED(2, two, len + len2);
+	/* on requests that create nothing */
+	for (int op = 0; op < 3; op++) {
+		static const uint32_t ops[] = { FUSE_LOOKUP, FUSE_UNLINK, FUSE_RMDIR };
+
+		M.count = 0;
+		rb_begin(ops[op], 1);
+		rb_str("dir");
+		rb_add(ext, len);
+		rb_finish();
+		rb_set_extlen((uint16_t)(len / 8));
+		assert_error_reply(rb_send(s), EINVAL);
+		assert_int_equal(M.count, 0);
+	}
+	{
+		struct fuse_link_in in = { .oldnodeid = 5 };
+
+		M.count = 0;
+		rb_begin(FUSE_LINK, 1);
+		rb_add(&in, sizeof(in));
+		rb_str("new");
+		rb_add(ext, len);
+		rb_finish();
+		rb_set_extlen((uint16_t)(len / 8));
+		assert_error_reply(rb_send(s), EINVAL);
+		assert_int_equal(M.count, 0);
+	}
+#undef REFUSED
+	fuse_server_free(s);
+}
+
+/* Negotiated only when the file system asks, the guest offers it, and
+ * the guest speaks 7.38, where the context is an extension. */
+static void test_secctx_negotiation(void **state)
+{
+	static const struct {
+		uint32_t minor;
+		uint64_t fs, guest;
+		bool want;
+	} neg[] = {
+		{ 38, FUSE_SECURITY_CTX, FUSE_SECURITY_CTX, true },
+		{ 41, FUSE_SECURITY_CTX, FUSE_SECURITY_CTX, true },
+		{ 37, FUSE_SECURITY_CTX, FUSE_SECURITY_CTX, false },
+		{ 36, FUSE_SECURITY_CTX, FUSE_SECURITY_CTX, false },
+		{ 38, 0, FUSE_SECURITY_CTX, false },
+		{ 38, FUSE_SECURITY_CTX, 0, false },
+	};
+
+	for (size_t i = 0; i < sizeof(neg) / sizeof(neg[0]); i++) {
+		struct fuse_server *s;
+		struct fuse_init_out out;
+		uint8_t ext[256];
+		size_t len;
+
+		mock_reset();
+		MC.init_add = neg[i].fs;
+		s = server_with_init(neg[i].minor, 0xffffffffu | neg[i].guest);
+		memcpy(&out, OUT + sizeof(struct fuse_out_header), sizeof(out));
+		assert_int_equal(!!(out.flags2 & (FUSE_SECURITY_CTX >> 32)), neg[i].want);
+		len = secctx_ext(ext, 1, "security.selinux", LABEL, sizeof(LABEL) - 1, 0);
+		rb_create_kind(2, ext, len);
+		if (neg[i].want) {
+			send_ok(s);
+			assert_true(M.has_secctx);
+		} else {
+			assert_error_reply(rb_send(s), EINVAL);
+		}
+		fuse_server_free(s);
+	}
 }
 
 static void test_short_header(void **state)
@@ -771,7 +1068,8 @@ int main(void)
 		T(test_valid_bodies_accepted), T(test_truncated_bodies),
 		T(test_len_larger_than_bytes), T(test_len_smaller_than_bytes),
 		T(test_extensions_refused), T(test_supp_group_extension),
-		T(test_supp_group_extension_malformed), T(test_short_header), T(test_reply_space_too_small),
+		T(test_supp_group_extension_malformed), T(test_secctx_extension),
+		T(test_secctx_malformed), T(test_secctx_negotiation), T(test_short_header), T(test_reply_space_too_small),
 		T(test_reply_split_header), T(test_names), T(test_names_without_nul),
 		T(test_name_split_across_iovecs), T(test_setlkw_no_wait),
 	};

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -331,6 +332,140 @@ static void test_forget_flood_constant_memory(void **state)
 	assert_non_null(t->root);
 }
 
+/* ---- inodes held by file handle ---- */
+
+static struct pt_mount *fake_mount(struct inode_table *t)
+{
+	int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct pt_mount *m;
+
+	assert_true(fd >= 0);
+	m = mount_table_add(&t->mounts, 77, fd);
+	assert_non_null(m);
+	return m;
+}
+
+static struct pt_fh fake_fh(unsigned char fill)
+{
+	struct pt_fh fh = { .bytes = 8, .type = 1 };
+
+	memset(fh.data, fill, fh.bytes);
+	return fh;
+}
+
+static uint64_t lookup_fh(struct inode_table *t, const struct inode_key *k,
+			  const struct pt_fh *fh, int fd)
+{
+	uint64_t id = 0;
+	struct pt_mount *m = mount_table_get(&t->mounts, 77);
+
+	assert_non_null(m);
+	return inode_table_lookup_handle(t, k, fh, m, fd, S_IFREG, &id) == 0 ? id : 0;
+}
+
+/* Key and handle are the identity: the same key with another handle is
+ * an inode number reused after a delete, another file. */
+static void test_handle_identity(void **state)
+{
+	struct inode_table *t = *state;
+	struct inode_key k = { .dev = 5, .ino = 50, .mnt_id = 77 };
+	struct pt_mount *m = fake_mount(t);
+	struct pt_fh a = fake_fh(0xaa), b = fake_fh(0xbb), c = fake_fh(0xcc);
+	uint64_t ida, idb, idfd;
+
+	ida = lookup_fh(t, &k, &a, -1);
+	assert_true(ida > FUSE_ROOT_ID);
+	assert_int_equal(lookup_fh(t, &k, &a, -1), ida);
+	assert_int_equal(nlookup_of(t, ida), 2);
+	idb = lookup_fh(t, &k, &b, -1);
+	assert_true(idb != ida);
+	/* a handle with other bytes of the same length or type differs too */
+	b.type = 2;
+	assert_true(lookup_fh(t, &k, &b, -1) != idb);
+	/* an inode holding its own fd pins its number: a handle lookup of
+	 * that key is that inode */
+	k.ino = 51;
+	idfd = lookup(t, &k, path_fd(), S_IFREG);
+	assert_int_equal(lookup_fh(t, &k, &c, -1), idfd);
+	/* but a new inode holding an fd never matches one held by handle */
+	k.ino = 50;
+	assert_true(lookup(t, &k, -1, S_IFREG) != ida);
+	mount_table_put(&t->mounts, m);
+	assert_int_equal(mount_table_count(&t->mounts), 1);
+	/* the inodes' mount references go with them */
+	inode_table_forget_all(t);
+	assert_int_equal(mount_table_count(&t->mounts), 0);
+}
+
+/* The LRU keeps at most cache_limit fds, evicting the least recently
+ * used; an fd that does not fit is closed, never leaked. */
+static void test_lru_bounded(void **state)
+{
+	struct inode_table *t = *state;
+	struct pt_mount *m = fake_mount(t);
+	uint64_t ids[6], hits, misses;
+	size_t cached;
+	int i, fds;
+
+	t->cache_limit = 2;
+	fds = count_open_fds();
+	for (i = 0; i < 6; i++) {
+		struct inode_key k = { .dev = 5, .ino = 60 + (uint64_t)i, .mnt_id = 77 };
+		struct pt_fh fh = fake_fh((unsigned char)i);
+
+		ids[i] = lookup_fh(t, &k, &fh, path_fd());
+	}
+	inode_table_cache_stats(t, &hits, &misses, &cached);
+	assert_int_equal(cached, 2);
+	assert_int_equal(count_open_fds(), fds + 2);
+	assert_int_equal(inode_table_fds(t), 1 + 2);
+	/* the two most recent are cached: their fd costs no system call */
+	{
+		struct pt_inode *inode = inode_table_get(t, ids[5]);
+		int fd = inode_table_fd(t, inode);
+
+		assert_true(fd >= 0);
+		inode_table_fd_put(t, inode, fd);
+		inode_table_put(t, inode);
+		inode_table_cache_stats(t, &hits, &misses, &cached);
+		assert_int_equal(hits, 1);
+		assert_int_equal(misses, 0);
+	}
+	/* a lookup by key finds an inode whose fd is cached, not another */
+	{
+		struct inode_key k5 = { .dev = 5, .ino = 65, .mnt_id = 77 };
+		struct inode_key k0 = { .dev = 5, .ino = 60, .mnt_id = 77 };
+		uint64_t id = 0;
+		int fd = path_fd();
+
+		assert_true(inode_table_lookup_pinned(t, &k5, fd, &id));
+		assert_int_equal(id, ids[5]);
+		assert_false(fd_is_open(fd));
+		assert_int_equal(nlookup_of(t, ids[5]), 2);
+		inode_table_forget(t, ids[5], 1);
+		fd = path_fd();
+		assert_false(inode_table_lookup_pinned(t, &k0, fd, &id));
+		assert_true(fd_is_open(fd));
+		close(fd);
+	}
+	/* an evicted one is reopened by handle: a made-up handle fails, and
+	 * the failure leaves nothing open */
+	{
+		struct pt_inode *inode = inode_table_get(t, ids[0]);
+
+		assert_true(inode_table_fd(t, inode) < 0);
+		inode_table_put(t, inode);
+		inode_table_cache_stats(t, &hits, &misses, &cached);
+		assert_int_equal(misses, 1);
+	}
+	assert_int_equal(count_open_fds(), fds + 2);
+	for (i = 0; i < 6; i++)
+		inode_table_forget(t, ids[i], 1);
+	assert_int_equal(count_open_fds(), fds);
+	mount_table_put(&t->mounts, m);
+	assert_int_equal(count_open_fds(), fds - 1);	/* the last reference */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -344,6 +479,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_lookups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forget_flood_constant_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handle_identity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lru_bounded, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

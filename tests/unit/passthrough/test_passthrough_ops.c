@@ -84,8 +84,25 @@ struct fixture {
 
 static const struct fs_ops *ops = &passthrough_ops;
 
+/* The whole suite also runs with inodes held by file handle
+ * (VFSD_TEST_FILE_HANDLES=prefer|mandatory), and with an fd cache of
+ * VFSD_TEST_FD_CACHE entries: 1 makes nearly every request reopen its
+ * inode by handle. */
+static enum inode_file_handles test_file_handles(void)
+{
+	const char *m = getenv("VFSD_TEST_FILE_HANDLES");
+
+	if (m && !strcmp(m, "prefer"))
+		return INODE_FILE_HANDLES_PREFER;
+	if (m && !strcmp(m, "mandatory"))
+		return INODE_FILE_HANDLES_MANDATORY;
+	return INODE_FILE_HANDLES_NEVER;
+}
+
 static struct passthrough_config default_config(const char *dir)
 {
+	const char *cache = getenv("VFSD_TEST_FD_CACHE");
+
 	return (struct passthrough_config){
 		.shared_dir = dir,
 		.cache = CACHE_AUTO,
@@ -94,6 +111,8 @@ static struct passthrough_config default_config(const char *dir)
 		.flock = true,
 		.killpriv_v2 = true,
 		.readdirplus = true,
+		.file_handles = test_file_handles(),
+		.fd_cache_limit = cache ? strtoull(cache, NULL, 10) : 0,
 	};
 }
 
@@ -1591,6 +1610,134 @@ static void test_fd_exhaustion(void **state)
 	assert_int_equal(ops->lookup(f->fs, &f->ctx, 1, "f", &e), 0);
 }
 
+/* --security-label: the context the guest sends with a create lands on
+ * the new inode, under its --xattrmap name; one that cannot be set (a
+ * user.* name on a FIFO or symlink, a name the map refuses) fails the
+ * create and leaves nothing behind, as with the Rust virtiofsd. */
+static struct passthrough *label_fs(struct fixture *f, const char *map_text,
+				    struct xattr_map **map)
+{
+	struct passthrough_config cfg = default_config(f->root);
+	char why[256];
+
+	*map = NULL;
+	if (map_text) {
+		*map = xattr_map_parse(map_text, why, sizeof(why));
+		assert_non_null(*map);
+	}
+	cfg.security_label = true;
+	cfg.xattrmap = *map;
+	return fs_start(&cfg);
+}
+
+static const char LABEL[] = "system_u:object_r:svirt_t:s0";
+
+static bool host_label(struct fixture *f, const char *name, const char *xname)
+{
+	char buf[64];
+	ssize_t n = lgetxattr(host(f, name), xname, buf, sizeof(buf));
+
+	return n == sizeof(LABEL) - 1 && !memcmp(buf, LABEL, (size_t)n);
+}
+
+static bool host_exists(struct fixture *f, const char *name)
+{
+	struct stat st;
+
+	return lstat(host(f, name), &st) == 0;
+}
+
+static void test_security_label(void **state)
+{
+	struct fixture *f = *state;
+	const struct fs_secctx sc = { .name = "security.selinux", .value = LABEL,
+				      .size = sizeof(LABEL) - 1 };
+	struct fs_ctx ctx = f->ctx;
+	struct fuse_entry_out e;
+	struct fuse_open_out o;
+	struct xattr_map *map;
+	struct passthrough *fs = label_fs(f, ":map:security.selinux:user.virtiofs.:", &map);
+	const char *mapped = "user.virtiofs.security.selinux";
+	char buf[64];
+
+	ctx.secctx = &sc;
+	assert_int_equal(ops->create(fs, &ctx, 1, "file", S_IFREG | 0644, O_RDWR, 0, 0, &e, &o), 0);
+	assert_true(host_label(f, "file", mapped));
+	assert_false(host_label(f, "file", "security.selinux"));
+	/* the guest reads it back under its own name */
+	assert_int_equal(ops->getxattr(fs, &ctx, e.nodeid, "security.selinux", buf, sizeof(buf)),
+			 sizeof(LABEL) - 1);
+	assert_int_equal(ops->mkdir(fs, &ctx, 1, "dir", 0755, 0, &e), 0);
+	assert_true(host_label(f, "dir", mapped));
+	assert_int_equal(ops->mknod(fs, &ctx, 1, "reg", S_IFREG | 0600, 0, 0, &e), 0);
+	assert_true(host_label(f, "reg", mapped));
+	/* user.* names exist on regular files and directories only */
+	assert_int_equal(ops->mknod(fs, &ctx, 1, "fifo", S_IFIFO | 0600, 0, 0, &e), -EPERM);
+	assert_false(host_exists(f, "fifo"));
+	assert_int_equal(ops->symlink(fs, &ctx, 1, "link", "file", &e), -EPERM);
+	assert_false(host_exists(f, "link"));
+	assert_int_equal(ops->tmpfile(fs, &ctx, 1, S_IFREG | 0600, O_RDWR, 0, &e, &o), 0);
+	assert_int_equal(ops->getxattr(fs, &ctx, e.nodeid, "security.selinux", buf, sizeof(buf)),
+			 sizeof(LABEL) - 1);
+	/* a caller other than root: the label is still set, by the daemon */
+	ctx.uid = ctx.gid = 1234;
+	assert_int_equal(ops->mkdir(fs, &ctx, 1, "users", 0755, 0, &e), 0);
+	assert_true(host_label(f, "users", mapped));
+	assert_int_equal(host_stat(f, "users").st_uid, 1234);
+	/* no context (a guest without an LSM that labels): nothing set */
+	ctx.secctx = NULL;
+	assert_int_equal(ops->mkdir(fs, &ctx, 1, "plain", 0755, 0, &e), 0);
+	assert_int_equal(lgetxattr(host(f, "plain"), mapped, NULL, 0), -1);
+	passthrough_free(fs);
+	xattr_map_free(map);
+
+	/* the map refuses the name: no create at all */
+	fs = label_fs(f, ":bad:all:security.:security.: :ok:all:::", &map);
+	ctx = f->ctx;
+	ctx.secctx = &sc;
+	assert_int_equal(ops->mkdir(fs, &ctx, 1, "refused", 0755, 0, &e), -EPERM);
+	assert_false(host_exists(f, "refused"));
+	assert_int_equal(ops->create(fs, &ctx, 1, "refused", S_IFREG | 0644, O_RDWR, 0, 0, &e, &o),
+			 -EPERM);
+	assert_false(host_exists(f, "refused"));
+	passthrough_free(fs);
+	xattr_map_free(map);
+
+	/* unmapped: security.selinux itself, on any kind of inode (root
+	 * with CAP_SYS_ADMIN on a host without SELinux) */
+	fs = label_fs(f, NULL, &map);
+	assert_int_equal(ops->symlink(fs, &ctx, 1, "link2", "file", &e), 0);
+	assert_true(host_label(f, "link2", "security.selinux"));
+	assert_int_equal(ops->mknod(fs, &ctx, 1, "fifo2", S_IFIFO | 0600, 0, 0, &e), 0);
+	assert_true(host_label(f, "fifo2", "security.selinux"));
+	passthrough_free(fs);
+}
+
+/* A guest that cannot send contexts gets no mount with --security-label. */
+static void test_security_label_init(void **state)
+{
+	struct fixture *f = *state;
+	struct passthrough_config cfg = default_config(f->root);
+	struct fs_init init = { .proto_minor = 38, .kernel_flags = ~0ULL };
+	struct passthrough *fs;
+	int err;
+
+	cfg.security_label = true;
+	fs = passthrough_new(&cfg, &err);
+	assert_non_null(fs);
+	assert_int_equal(ops->init(fs, &init), 0);
+	assert_true(init.want_flags & FUSE_SECURITY_CTX);
+	init = (struct fs_init){ .proto_minor = 38, .kernel_flags = ~0ULL & ~FUSE_SECURITY_CTX };
+	assert_int_equal(ops->init(fs, &init), -EPROTO);
+	init = (struct fs_init){ .proto_minor = 37, .kernel_flags = ~0ULL };
+	assert_int_equal(ops->init(fs, &init), -EPROTO);
+	passthrough_free(fs);
+	/* and without the option it is never asked for */
+	init = (struct fs_init){ .proto_minor = 38, .kernel_flags = ~0ULL };
+	assert_int_equal(ops->init(f->fs, &init), 0);
+	assert_false(init.want_flags & FUSE_SECURITY_CTX);
+}
+
 int main(void)
 {
 	/* chown, mknod of devices, fsuid switching and trusted.* need root */
@@ -1636,6 +1783,8 @@ int main(void)
 		T(test_cache_modes_writeback),
 		T(test_new_errors),
 		T(test_fd_exhaustion),
+		T(test_security_label),
+		T(test_security_label_init),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

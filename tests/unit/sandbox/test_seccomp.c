@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -75,6 +76,8 @@ static int allowed_calls(void)
 struct filter_case {
 	int kind;
 	int (*forbidden)(void);	/* NULL: only the allowed calls */
+	bool file_handles;	/* --inode-file-handles other than never */
+	int (*extra)(void);	/* more calls that must be allowed, or NULL */
 };
 
 static int filtered_child(void *opaque)
@@ -82,8 +85,10 @@ static int filtered_child(void *opaque)
 	struct filter_case *fc = opaque;
 	int ret;
 
-	CHILD_CHECK(seccomp_install(fc->kind, false) == 0);
+	CHILD_CHECK(seccomp_install(fc->kind, false, fc->file_handles) == 0);
 	ret = allowed_calls();
+	if (!ret && fc->extra)
+		ret = fc->extra();
 	if (ret || !fc->forbidden)
 		return ret;
 	fc->forbidden();
@@ -141,6 +146,51 @@ static int do_open_by_handle(void)
 	return (int)syscall(SYS_open_by_handle_at, -1, NULL, 0);
 }
 
+/* What a migration source or destination does without file handles on:
+ * name an fd it holds (--migration-verify-handles). */
+static int name_calls(void)
+{
+	union {
+		struct file_handle h;
+		unsigned char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	} u;
+	int fd = open(scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int mnt;
+
+	CHILD_CHECK(fd >= 0);
+	u.h.handle_bytes = MAX_HANDLE_SZ;
+	CHILD_CHECK(name_to_handle_at(fd, "", &u.h, &mnt, AT_EMPTY_PATH) == 0 ||
+		    errno == EOPNOTSUPP);
+	close(fd);
+	return 0;
+}
+
+/* What the inode table does with --inode-file-handles: a handle of an
+ * O_PATH fd, opened again on an fd of its mount. */
+static int handle_calls(void)
+{
+	union {
+		struct file_handle h;
+		unsigned char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	} u;
+	int dir = open(scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd, mnt;
+
+	CHILD_CHECK(dir >= 0);
+	fd = openat(dir, "a", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	CHILD_CHECK(fd >= 0);
+	u.h.handle_bytes = MAX_HANDLE_SZ;
+	CHILD_CHECK(name_to_handle_at(fd, "", &u.h, &mnt, AT_EMPTY_PATH) == 0);
+	close(fd);
+	fd = open_by_handle_at(dir, &u.h, O_PATH | O_CLOEXEC);
+	/* without CAP_DAC_READ_SEARCH the kernel refuses; the filter did not */
+	CHILD_CHECK(fd >= 0 || errno == EPERM);
+	if (fd >= 0)
+		close(fd);
+	close(dir);
+	return 0;
+}
+
 static int do_chroot(void)
 {
 	return chroot("/");
@@ -161,6 +211,18 @@ static int do_setresgid_saved(void)
 static void expect_sigsys(int kind, int (*forbidden)(void))
 {
 	struct filter_case fc = { .kind = kind, .forbidden = forbidden };
+	int status = child_run(filtered_child, &fc);
+
+	if (WIFEXITED(status))
+		fail_msg("child exited with %d instead of dying of SIGSYS", WEXITSTATUS(status));
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGSYS);
+}
+
+static void expect_handles_sigsys(int (*forbidden)(void))
+{
+	struct filter_case fc = { .kind = SECCOMP_KIND_KILL, .forbidden = forbidden,
+				  .file_handles = true, .extra = handle_calls };
 	int status = child_run(filtered_child, &fc);
 
 	if (WIFEXITED(status))
@@ -199,6 +261,35 @@ static void test_kill_stops_escapes(void **state)
 	}
 }
 
+/* --inode-file-handles (or a file-handles migration destination) lets
+ * open_by_handle_at through: the handle calls work, everything else stays
+ * refused. name_to_handle_at, which names only what we hold, is allowed
+ * either way (live migration). */
+static void test_file_handles_allowed_only_when_on(void **state)
+{
+	struct filter_case fc = { .kind = SECCOMP_KIND_KILL, .file_handles = true,
+				  .extra = handle_calls };
+	int status = child_run(filtered_child, &fc);
+
+	if (WIFSIGNALED(status))
+		fail_msg("child died of signal %d", WTERMSIG(status));
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	expect_handles_sigsys(do_mount);
+	expect_handles_sigsys(do_ptrace);
+	expect_handles_sigsys(do_execve);
+	/* and off, open_by_handle_at kills, name_to_handle_at does not */
+	fc.file_handles = false;
+	status = child_run(filtered_child, &fc);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGSYS);
+	fc.extra = name_calls;
+	status = child_run(filtered_child, &fc);
+	if (WIFSIGNALED(status))
+		fail_msg("name_to_handle_at: child died of signal %d", WTERMSIG(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_trap_kills_with_sigsys(void **state)
 {
 	expect_sigsys(SECCOMP_KIND_TRAP, do_execve);
@@ -217,7 +308,7 @@ static void test_none_installs_nothing(void **state)
 
 static int bad_kind_child(void *opaque)
 {
-	CHILD_CHECK(seccomp_install(42, false) == -EINVAL);
+	CHILD_CHECK(seccomp_install(42, false, false) == -EINVAL);
 	return 0;
 }
 
@@ -245,6 +336,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allowed_calls_work),
 		cmocka_unit_test(test_kill_stops_escapes),
+		cmocka_unit_test(test_file_handles_allowed_only_when_on),
 		cmocka_unit_test(test_trap_kills_with_sigsys),
 		cmocka_unit_test(test_log_lets_through),
 		cmocka_unit_test(test_none_installs_nothing),

@@ -68,9 +68,11 @@ static void *run_thread(void *arg)
 	return NULL;
 }
 
-static void runner_start(struct runner *r)
+static void runner_start_cfg(struct runner *r, const void *device_config, uint32_t size)
 {
-	struct vu_dev_config cfg = { .queue_count = 2, .iface = &iface, .opaque = &r->ctx };
+	struct vu_dev_config cfg = { .queue_count = 2, .iface = &iface, .opaque = &r->ctx,
+				     .device_config = device_config,
+				     .device_config_size = size };
 	struct timeval tv = { .tv_sec = 10 };
 	int sv[2];
 
@@ -81,6 +83,11 @@ static void runner_start(struct runner *r)
 	r->dev = vu_dev_new(sv[1], &cfg);
 	assert_non_null(r->dev);
 	assert_int_equal(pthread_create(&r->thread, NULL, run_thread, r), 0);
+}
+
+static void runner_start(struct runner *r)
+{
+	runner_start_cfg(r, NULL, 0);
 }
 
 static int runner_finish(struct runner *r)
@@ -480,6 +487,86 @@ static void test_reset_device(void **state)
 	close(call);
 }
 
+/* GET_CONFIG of size bytes at offset: the reply's payload size, and the
+ * bytes in out. */
+static uint32_t get_config(int fd, uint32_t offset, uint32_t size, uint8_t *out)
+{
+	struct vhost_user_config c = { .offset = offset, .size = size, .flags = 0 };
+	uint32_t head = (uint32_t)offsetof(struct vhost_user_config, region);
+	uint32_t got;
+
+	memset(c.region, 0xee, sizeof(c.region));
+	send_msg(fd, VHOST_USER_GET_CONFIG, 0, &c, head + size, NULL, 0);
+	memset(&c, 0, sizeof(c));
+	got = recv_reply(fd, VHOST_USER_GET_CONFIG, &c, sizeof(c));
+	assert_true(got >= head);
+	assert_int_equal(c.offset, offset);
+	assert_int_equal(c.size, got - head);
+	memcpy(out, c.region, got - head);
+	return got - head;
+}
+
+/* A device with a config space offers VHOST_USER_PROTOCOL_F_CONFIG and
+ * answers GET_CONFIG once it is negotiated; SET_CONFIG is refused and
+ * changes nothing. */
+static void test_config_space(void **state)
+{
+	static uint8_t space[40] = "fs-tag";
+	uint32_t head = (uint32_t)offsetof(struct vhost_user_config, region);
+	struct vhost_user_config set = { .offset = 0, .size = 4, .flags = 0 };
+	struct runner r;
+	uint8_t buf[VHOST_USER_CONFIG_MAX];
+	uint64_t pf;
+
+	space[36] = 1;	/* num_request_queues, little-endian */
+	runner_start_cfg(&r, space, sizeof(space));
+	pf = get_u64(r.client, VHOST_USER_GET_PROTOCOL_FEATURES);
+	assert_true(pf & (1ull << VHOST_USER_PROTOCOL_F_CONFIG));
+	/* before it is negotiated: an error, in the reply the frontend awaits */
+	assert_int_equal(get_config(r.client, 0, 40, buf), 0);
+	send_msg(r.client, VHOST_USER_SET_PROTOCOL_FEATURES, 0, &pf, sizeof(pf), NULL, 0);
+
+	assert_int_equal(get_config(r.client, 0, 40, buf), 40);
+	assert_memory_equal(buf, space, 40);
+	assert_int_equal(get_config(r.client, 36, 4, buf), 4);
+	assert_memory_equal(buf, "\x01\0\0\0", 4);
+	/* past the end reads zeros, as from the Rust virtiofsd */
+	assert_int_equal(get_config(r.client, 38, 8, buf), 8);
+	assert_memory_equal(buf, "\0\0\0\0\0\0\0\0", 8);
+	assert_int_equal(get_config(r.client, UINT32_MAX, 2, buf), 2);
+	assert_memory_equal(buf, "\0\0", 2);
+	assert_int_equal(get_config(r.client, 0, 0, buf), 0);
+
+	memcpy(set.region, "evil", 4);
+	assert_int_not_equal(acked(r.client, VHOST_USER_SET_CONFIG, &set, head + 4, NULL, 0), 0);
+	assert_int_equal(get_config(r.client, 0, 8, buf), 8);
+	assert_memory_equal(buf, "fs-tag\0\0", 8);
+	/* a size its payload does not have: refused (no reply), still serving */
+	set.size = 40;
+	assert_int_not_equal(acked(r.client, VHOST_USER_SET_CONFIG, &set, head + 4, NULL, 0), 0);
+	assert_int_equal(get_u64(r.client, VHOST_USER_GET_QUEUE_NUM), 2);
+	assert_int_equal(runner_finish(&r), 0);
+}
+
+/* Without one (the default: no --tag), CONFIG is neither offered nor
+ * accepted, and GET_CONFIG gets its error reply. */
+static void test_no_config_space(void **state)
+{
+	struct runner r;
+	uint8_t buf[64];
+	uint64_t pf;
+
+	runner_start(&r);
+	pf = get_u64(r.client, VHOST_USER_GET_PROTOCOL_FEATURES);
+	assert_false(pf & (1ull << VHOST_USER_PROTOCOL_F_CONFIG));
+	pf |= 1ull << VHOST_USER_PROTOCOL_F_CONFIG;
+	send_msg(r.client, VHOST_USER_SET_PROTOCOL_FEATURES, 0, &pf, sizeof(pf), NULL, 0);
+	pf &= ~(1ull << VHOST_USER_PROTOCOL_F_CONFIG);
+	send_msg(r.client, VHOST_USER_SET_PROTOCOL_FEATURES, 0, &pf, sizeof(pf), NULL, 0);
+	assert_int_equal(get_config(r.client, 0, 40, buf), 0);
+	assert_int_equal(runner_finish(&r), 0);
+}
+
 static void test_oversized_message(void **state)
 {
 	struct runner r;
@@ -596,6 +683,8 @@ int main(void)
 		cmocka_unit_test(test_protocol),
 		cmocka_unit_test(test_packed),
 		cmocka_unit_test(test_reset_device),
+		cmocka_unit_test(test_config_space),
+		cmocka_unit_test(test_no_config_space),
 		cmocka_unit_test(test_oversized_message),
 		cmocka_unit_test(test_truncated_message),
 		cmocka_unit_test(test_listen),
