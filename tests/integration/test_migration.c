@@ -460,6 +460,58 @@ out:
 	daemon_stop(&a);
 }
 
+/* With --inode-file-handles the table keeps only a bounded cache of fds
+ * (here about 330, from --rlimit-nofile=512): most of the 1500 inodes
+ * have none when the source describes them, and the destination holds
+ * them by handle too. Every node id answers on B, with its own file. */
+static void test_uncached_inodes(void)
+{
+	enum { N = 1500 };
+	static uint64_t ids[N];
+	struct daemon a, b;
+	struct vfs_client *c;
+	struct fuse_entry_out e;
+	struct fuse_attr_out attr;
+	char name[64];
+	uint64_t dir;
+	unsigned bad = 0;
+
+	if (!strstr(base_args, "--inode-file-handles=") ||
+	    strstr(base_args, "--inode-file-handles=never"))
+		return;	/* without handles every inode holds an fd: the other tests */
+	fresh_share();
+	for (unsigned i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "d/u%u", i);
+		close(open(t_host(share, name), O_WRONLY | O_CREAT, 0644));
+	}
+	if (start(&a, "--rlimit-nofile=512") || start(&b, "--rlimit-nofile=512"))
+		return;
+	c = open_client(&a);
+	if (!c)
+		goto out;
+	CHECK_OK(vfs_lookup(c, FUSE_ROOT_ID, "d", &e));
+	dir = e.nodeid;
+	for (unsigned i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "u%u", i);
+		CHECK_OK(vfs_lookup(c, dir, name, &e));
+		ids[i] = e.nodeid;
+	}
+	CHECK_OK(migrate(c, &b, NULL));
+	for (unsigned i = 0; i < N; i++) {
+		struct stat st;
+
+		snprintf(name, sizeof(name), "d/u%u", i);
+		if (vfs_getattr(c, ids[i], 0, &attr) || stat(t_host(share, name), &st) ||
+		    attr.attr.ino != st.st_ino)
+			bad++;
+	}
+	CHECK(bad == 0, "%u of %u node ids do not answer on B as their file", bad, (unsigned)N);
+	vfs_client_close(c);
+out:
+	daemon_stop(&a);
+	daemon_stop(&b);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -540,5 +592,6 @@ int main(int argc, char **argv)
 	t_run("migrate_back", test_migrate_back);
 	t_run("hostile_streams", test_hostile_streams);
 	t_run("locks", test_locks);
+	t_run("uncached_inodes", test_uncached_inodes);
 	return t_finish();
 }
