@@ -30,6 +30,9 @@
 #                        the guest goes on on the source
 #   file-handles         both daemons with --migration-mode=file-handles:
 #                        even the deleted, held file goes over
+#   inode-handles        both daemons hold inodes by file handle
+#                        (--inode-file-handles=mandatory), a held file
+#                        renamed on the host during the migration
 #
 # Ends with "migration(LABEL): N passed, M failed"; exit status 0 when all
 # passed. QEMU runs under TCG only.
@@ -54,7 +57,7 @@ while (($#)); do
 	*) echo "run-migration: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
-((${#scenarios[@]})) || scenarios=(main deleted-guest-error deleted-abort cancel file-handles)
+((${#scenarios[@]})) || scenarios=(main deleted-guest-error deleted-abort cancel file-handles inode-handles)
 bin=$(readlink -f "$bin")
 out=$repo/build/e2e-migration
 mkdir -p "$out"
@@ -205,6 +208,7 @@ scenario() {
 	deleted-abort) unlink=1 expect=failed ;;
 	cancel) expect=cancelled cancel=(--cancel) ;;
 	file-handles) unlink=1 src_args=(--migration-mode=file-handles) dst_args=(--migration-mode=file-handles) ;;
+	inode-handles) rename=1 src_args=(--inode-file-handles=mandatory) dst_args=(--inode-file-handles=mandatory) ;;
 	*) notok "$name" "unknown scenario"; return ;;
 	esac
 	guest_expect=$hops
