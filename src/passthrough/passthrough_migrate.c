@@ -338,10 +338,12 @@ static bool path_plain(const char *rel)
 static char *inode_rel_path(struct collector *c, struct pt_inode *inode, int fd,
 			    const char *root, const char **why)
 {
+	static const char deleted[] = " (deleted)";
 	char buf[PATH_MAX];
 	size_t rlen = strlen(root);
 	const char *rel;
 	struct statx stx;
+	bool removed;
 
 	if (pt_statx(fd, &stx) < 0) {
 		*why = "cannot stat it";
@@ -364,7 +366,12 @@ static char *inode_rel_path(struct collector *c, struct pt_inode *inode, int fd,
 		*why = "not under the shared directory any more";
 		return NULL;
 	}
-	if (c->cfg->mode == PT_MIGRATION_FIND_PATHS && c->cfg->confirm_paths) {
+	/* The kernel names an fd whose name went "<path> (deleted)" even
+	 * while another link is left: that path may be another file's (or
+	 * nobody's), so it is always resolved again. */
+	removed = strlen(rel) > sizeof(deleted) - 1 &&
+		  !strcmp(rel + strlen(rel) - (sizeof(deleted) - 1), deleted);
+	if (removed || (c->cfg->mode == PT_MIGRATION_FIND_PATHS && c->cfg->confirm_paths)) {
 		int found = open_beneath(c->fs->inodes.root->fd, rel);
 		struct inode_key k, want = inode->key;
 		bool same = false;
@@ -377,7 +384,8 @@ static char *inode_rel_path(struct collector *c, struct pt_inode *inode, int fd,
 			close(found);
 		}
 		if (!same) {
-			*why = "its path leads elsewhere (confirm-paths)";
+			*why = removed ? "its name was removed on the host (another link is left)"
+				       : "its path leads elsewhere (confirm-paths)";
 			return NULL;
 		}
 	}

@@ -275,6 +275,40 @@ static void test_deleted_guest_error(void)
 	deleted_on_host(true);
 }
 
+/* A name the guest looked up is removed on the host while another link
+ * to the file is left: /proc/self/fd then says "d/f (deleted)", and a
+ * file of that very name may exist. The source resolves such a path
+ * again and sends the inode as lost rather than let B open the decoy. */
+static void test_removed_name(void)
+{
+	struct daemon a, b;
+	struct vfs_client *c;
+	struct fuse_entry_out e;
+	struct fuse_attr_out attr;
+	uint64_t f;
+
+	fresh_share();
+	host_put("d/f", "linked\n");
+	if (start(&a, NULL) || start(&b, "--migration-on-error=guest-error"))
+		return;
+	c = open_client(&a);
+	if (!c)
+		goto out;
+	CHECK_OK(vfs_lookup(c, FUSE_ROOT_ID, "d", &e));
+	CHECK_OK(vfs_lookup(c, e.nodeid, "f", &e));
+	f = e.nodeid;
+	CHECK(link(t_host(share, "d/f"), t_host(share, "d/g")) == 0, "link");
+	CHECK(unlink(t_host(share, "d/f")) == 0, "unlink");
+	host_put("d/f (deleted)", "decoy\n");
+	CHECK_OK(migrate(c, &b, NULL));
+	CHECK(vfs_getattr(c, f, VFS_NO_FH, &attr) == -EIO,
+	      "B serves the inode whose name was removed (as the decoy?)");
+	vfs_client_close(c);
+out:
+	daemon_stop(&a);
+	daemon_stop(&b);
+}
+
 /* file-handles mode: even a deleted, open file goes over. A destination
  * not started in that mode does not open handles at all. */
 static void test_file_handles(void)
@@ -588,6 +622,7 @@ int main(int argc, char **argv)
 	t_run("renamed_on_host", test_renamed_on_host);
 	t_run("deleted_abort", test_deleted_abort);
 	t_run("deleted_guest_error", test_deleted_guest_error);
+	t_run("removed_name", test_removed_name);
 	t_run("file_handles", test_file_handles);
 	t_run("migrate_back", test_migrate_back);
 	t_run("hostile_streams", test_hostile_streams);
