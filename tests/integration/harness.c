@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,22 @@ static char *daemon_path(const char *which)
 	return buf;
 }
 
+/* VFS_TEST_DAEMON_AS=UID:GID: the daemon runs as that user, with no
+ * supplementary group (as setpriv --clear-groups would start it). */
+static void daemon_become_user(void)
+{
+	const char *as = getenv("VFS_TEST_DAEMON_AS");
+	unsigned uid, gid;
+
+	if (!as || !*as)
+		return;
+	if (sscanf(as, "%u:%u", &uid, &gid) != 2 || setgroups(0, NULL) < 0 ||
+	    setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+		fprintf(stderr, "VFS_TEST_DAEMON_AS=%s: %s\n", as, strerror(errno));
+		_exit(126);
+	}
+}
+
 static void daemon_exec(struct daemon *d)
 {
 	const char *which = getenv("VFS_TEST_DAEMON");
@@ -135,6 +152,7 @@ static void daemon_exec(struct daemon *d)
 		dup2(out, STDOUT_FILENO);
 		dup2(out, STDERR_FILENO);
 	}
+	daemon_become_user();
 	execv(argv[0], argv);
 	_exit(127);
 }
