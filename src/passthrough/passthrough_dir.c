@@ -51,7 +51,7 @@ static int readdir_add(struct passthrough *fs, struct pt_inode *dir, int dir_fd,
 	/* "." and ".." and entries that vanished meanwhile get a zeroed
 	 * entry: the guest kernel then links nothing for them */
 	if (plus && !pt_name_is_dots(d->d_name) &&
-	    pt_do_lookup_at(fs, dir, dir_fd, d->d_name, &entry) < 0)
+	    pt_lookup_entry(fs, dir, dir_fd, d->d_name, d->d_ino, &entry) < 0)
 		memset(&entry, 0, sizeof(entry));
 	full = fs_dir_filler_add(filler, d->d_name, len, d->d_ino, d->d_type, (uint64_t)d->d_off,
 				 plus ? &entry : NULL);

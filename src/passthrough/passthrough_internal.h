@@ -136,6 +136,10 @@ int pt_do_lookup(struct passthrough *fs, struct pt_inode *parent, const char *na
  * opened for reading). */
 int pt_do_lookup_at(struct passthrough *fs, struct pt_inode *parent, int parent_fd,
 		    const char *name, struct fuse_entry_out *out);
+/* The same for a READDIRPLUS entry whose inode number the directory gave
+ * (0: unknown, as for LOOKUP). */
+int pt_lookup_entry(struct passthrough *fs, struct pt_inode *parent, int parent_fd,
+		    const char *name, uint64_t dirent_ino, struct fuse_entry_out *out);
 /* Counts a guest lookup of the object behind fd, an O_PATH fd we opened
  * (taken over: the inode keeps it, caches it or closes it). parent_fd,
  * an fd of parent or -1, may serve to open its mount for handles. */
