@@ -93,17 +93,22 @@ static char *daemon_path(const char *which)
 	return buf;
 }
 
-/* VFS_TEST_DAEMON_AS=UID:GID: the daemon runs as that user, with no
- * supplementary group (as setpriv --clear-groups would start it). */
+/* VFS_TEST_DAEMON_AS=UID:GID[:GROUP]: the daemon runs as that user, with
+ * GROUP as its one supplementary group or none (as setpriv --clear-groups
+ * would start it). */
 static void daemon_become_user(void)
 {
 	const char *as = getenv("VFS_TEST_DAEMON_AS");
-	unsigned uid, gid;
+	unsigned uid, gid, group;
+	gid_t groups[1];
+	int n;
 
 	if (!as || !*as)
 		return;
-	if (sscanf(as, "%u:%u", &uid, &gid) != 2 || setgroups(0, NULL) < 0 ||
-	    setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+	n = sscanf(as, "%u:%u:%u", &uid, &gid, &group);
+	groups[0] = n == 3 ? group : 0;
+	if (n < 2 || setgroups(n == 3 ? 1 : 0, groups) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0) {
 		fprintf(stderr, "VFS_TEST_DAEMON_AS=%s: %s\n", as, strerror(errno));
 		_exit(126);
 	}

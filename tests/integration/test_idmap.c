@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -791,7 +792,8 @@ static bool unpriv_setup(void)
 	snprintf(as, sizeof(as), "%u:%u", (unsigned)U.uid, (unsigned)U.gid);
 	setenv("VFS_TEST_DAEMON_AS", as, 1);
 	/* the sockets and the share are the user's */
-	CHECK(chown(t_tmpdir(), U.uid, U.gid) == 0, "chown %s", t_tmpdir());
+	CHECK(chown(t_tmpdir(), U.uid, U.gid) == 0 && chmod(t_tmpdir(), 0755) == 0, "chown %s",
+	      t_tmpdir());
 	CHECK(chown(share, U.uid, U.gid) == 0 && chmod(share, 0755) == 0, "chown %s", share);
 	return true;
 }
@@ -818,22 +820,26 @@ static struct vfs_client *unpriv_session(struct daemon *d, const char *extra)
 	return session(d, args);
 }
 
-/* Whether pid runs with real uid uid, as /proc says. */
-static bool runs_as(pid_t pid, uid_t uid)
+/* Whether pid runs with real, effective and saved ids uid:gid as the host
+ * sees them (/proc/PID/status from outside its namespace). */
+static bool runs_as(pid_t pid, uid_t uid, gid_t gid)
 {
 	char path[64], line[256];
-	unsigned r = 0, e = 0;
-	bool found = false;
+	unsigned u[3] = { 0 }, g[3] = { 0 };
+	int found = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
 		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "Uid: %u %u", &r, &e) == 2;
+	while (found < 2 && fgets(line, sizeof(line), f)) {
+		found += sscanf(line, "Uid: %u %u %u", &u[0], &u[1], &u[2]) == 3;
+		found += sscanf(line, "Gid: %u %u %u", &g[0], &g[1], &g[2]) == 3;
+	}
 	fclose(f);
-	return found && r == uid && e == uid;
+	return found == 2 && u[0] == uid && u[1] == uid && u[2] == uid && g[0] == gid &&
+	       g[1] == gid && g[2] == gid;
 }
 
 static void test_unprivileged(void)
@@ -852,8 +858,8 @@ static void test_unprivileged(void)
 	c = unpriv_session(&d, NULL);
 	if (!c)
 		return;
-	CHECK(runs_as(d.pid, U.uid), "the daemon (pid %d) does not run as uid %u", (int)d.pid,
-	      (unsigned)U.uid);
+	CHECK(runs_as(d.pid, U.uid, U.gid), "the daemon (pid %d) does not run as %u:%u",
+	      (int)d.pid, (unsigned)U.uid, (unsigned)U.gid);
 	uint64_t dir = lookup(c, "up", &attr);
 
 	/* the user's own files are root's in the namespace */
@@ -924,6 +930,108 @@ static void test_unprivileged_setgid(void)
 	CHECK(chown(share, U.uid, U.gid) == 0 && chmod(share, 0755) == 0, "share back");
 }
 
+/* A map without the user's own ids: the daemon still becomes root of its
+ * namespace (the first subordinate ids on the host), and guest root
+ * creates as that, not as the user. (The user's own files are then
+ * another's to it: the share and the way to it must be open to others.) */
+static void test_unprivileged_without_self(void)
+{
+	struct fuse_entry_out e;
+	struct daemon d;
+	struct vfs_client *c;
+	char args[256], want[40];
+	int err;
+
+	host_dir("ups", U.uid, U.gid, 0777);
+	snprintf(args, sizeof(args), "--uid-map=:0:%u:%u: --gid-map=:0:%u:%u:", U.sub_uid,
+		 U.sub_uid_count, U.sub_gid, U.sub_gid_count);
+	c = session(&d, args);
+	if (!c)
+		return;
+	uint64_t dir = lookup(c, "ups", NULL);
+
+	/* root of the namespace: its 0:0, the host's first subordinate ids */
+	CHECK(runs_as(d.pid, U.sub_uid, U.sub_gid), "the daemon (pid %d) does not run as %u:%u",
+	      (int)d.pid, U.sub_uid, U.sub_gid);
+	as(c, 0, 0);
+	err = vfs_mkdir(c, dir, "by-root", 0755, 0, &e);
+	CHECK(err == 0, "MKDIR as root: %s", strerror(-err));
+	snprintf(want, sizeof(want), "%u:%u", U.sub_uid, U.sub_gid);
+	CHECK_OWNER("guest root's directory", host_owner("ups/by-root"), want);
+	CHECK(err || (e.attr.uid == 0 && e.attr.gid == 0), "reply %u:%u", e.attr.uid, e.attr.gid);
+	vfs_forget(c, dir, 1);
+	session_end(&d, c);
+}
+
+/* The groups the user started the daemon with are not the guest's: a
+ * guest user gets no access through them (CVE-2022-0358 in a user
+ * namespace). 4321 is outside every map. */
+static void test_unprivileged_own_groups(void)
+{
+	struct fuse_entry_out e;
+	struct fuse_open_out oo;
+	struct daemon d;
+	struct vfs_client *c;
+	char daemon_as[48];
+	int err;
+
+	host_dir("grp", 0, 4321, 0770);
+	snprintf(daemon_as, sizeof(daemon_as), "%u:%u:4321", (unsigned)U.uid, (unsigned)U.gid);
+	setenv("VFS_TEST_DAEMON_AS", daemon_as, 1);
+	c = unpriv_session(&d, NULL);
+	snprintf(daemon_as, sizeof(daemon_as), "%u:%u", (unsigned)U.uid, (unsigned)U.gid);
+	setenv("VFS_TEST_DAEMON_AS", daemon_as, 1);
+	if (!c)
+		return;
+	uint64_t dir = lookup(c, "grp", NULL);
+
+	as(c, 1000, 1000);
+	err = vfs_create(c, dir, "f", O_RDWR, S_IFREG | 0644, 0, &e, &oo);
+	CHECK(err == -EACCES, "CREATE through the daemon's own group: %s", strerror(-err));
+	if (err == 0)
+		vfs_release(c, e.nodeid, oo.fh, O_RDWR);
+	CHECK_OWNER("nothing created", host_owner("grp/f"), "-");
+	vfs_forget(c, dir, 1);
+	session_end(&d, c);
+}
+
+/* What a user namespace cannot give: open_by_handle_at needs
+ * CAP_DAC_READ_SEARCH in the initial namespace, so mandatory file handles
+ * stop the start and prefer falls back to O_PATH fds. */
+static void test_unprivileged_file_handles(void)
+{
+	struct daemon d;
+	struct vfs_client *c;
+	char args[1024];
+	int err;
+
+	snprintf(args, sizeof(args),
+		 "%s --uid-map=:0:%u:1: --uid-map=:1:%u:%u: --gid-map=:0:%u:1: "
+		 "--gid-map=:1:%u:%u: --inode-file-handles=mandatory", base_args, (unsigned)U.uid,
+		 U.sub_uid, U.sub_uid_count, (unsigned)U.gid, U.sub_gid, U.sub_gid_count);
+	setenv("VFS_TEST_DAEMON_ARGS", args, 1);
+	printf("(a daemon that refuses to start is expected next)\n");
+	err = daemon_start(&d, share);
+	setenv("VFS_TEST_DAEMON_ARGS", base_args, 1);
+	/* it listens before it is confined: then it exits, unserved */
+	if (err == 0) {
+		int status = 0;
+
+		CHECK(waitpid(d.pid, &status, 0) == d.pid && WIFEXITED(status) &&
+		      WEXITSTATUS(status) != 0, "--inode-file-handles=mandatory unprivileged: "
+		      "the daemon did not fail (status %#x)", status);
+		d.pid = 0;
+		daemon_stop(&d);
+	} else {
+		CHECK(err == -ECHILD, "daemon_start: %s", strerror(-err));
+	}
+	c = unpriv_session(&d, "--inode-file-handles=prefer");
+	if (!c)
+		return;
+	lookup(c, "up", NULL);
+	session_end(&d, c);
+}
+
 /* --translate-uid on top: guest ids to the namespace's, which the user
  * namespace takes to the host's. */
 static void test_unprivileged_translate(void)
@@ -968,6 +1076,9 @@ int main(int argc, char **argv)
 		t_run("unprivileged", test_unprivileged);
 		t_run("unprivileged_setgid", test_unprivileged_setgid);
 		t_run("unprivileged_translate", test_unprivileged_translate);
+		t_run("unprivileged_without_self", test_unprivileged_without_self);
+		t_run("unprivileged_own_groups", test_unprivileged_own_groups);
+		t_run("unprivileged_file_handles", test_unprivileged_file_handles);
 		return t_finish();
 	}
 	t_run("owners_in_replies", test_owners_in_replies);
