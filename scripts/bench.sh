@@ -52,6 +52,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 build="$here/../build"
+. "$here/guest/socket-ready.sh"
 rounds=3 quick=0 fsize="" secs="" out="" tmpbase="${TMPDIR:-/dev/shm}" scale=0
 ours="" ours_args="" qemu=/usr/lib/qemu/virtiofsd rust="" no_qemu=0 no_rust=0
 no_native=0 cpu=1 no_packed=0 no_queues=0 packed_workloads=lookup,randread report=""
@@ -179,7 +180,7 @@ load_mark() {
 wait_socket() {
 	local path=$1 pid=$2 i
 	for ((i = 0; i < 1000; i++)); do
-		[ -S "$path" ] && return 0
+		socket_ready "$path" && return 0
 		kill -0 "$pid" 2>/dev/null || return 1
 		sleep 0.01
 	done
