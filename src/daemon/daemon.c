@@ -55,7 +55,7 @@ int daemon_init(struct daemon *d, const struct options *opts, int proc_self_fd)
 		return err ? err : -EINVAL;
 	}
 	if (opts->dax != DAX_OFF) {
-		d->dax = dax_window_new(0);
+		d->dax = dax_window_new(opts->dax_max_mappings);
 		if (!d->dax) {
 			passthrough_free(d->fs);
 			d->fs = NULL;

@@ -368,6 +368,18 @@ static int opt_dax_window(struct parser *p, const char *name, const char *value)
 	return 0;
 }
 
+static int opt_dax_max_mappings(struct parser *p, const char *name, const char *value)
+{
+	uint64_t v;
+
+	if (parse_number(p, name, value, OPTIONS_DAX_MAX_MAPPINGS, &v) < 0)
+		return -1;
+	if (v == 0)
+		return parser_fail(p, "%s: at least 1", name);
+	p->opts->dax_max_mappings = (unsigned)v;
+	return 0;
+}
+
 /* Parsed here, so that a bad rule stops the start with its reason. */
 static int xattrmap_set(struct parser *p, const char *name, const char *value)
 {
@@ -414,6 +426,7 @@ static const struct option_spec long_options[] = {
 	{ "tag", ARG_REQUIRED, opt_tag },
 	{ "dax", ARG_REQUIRED, opt_dax },
 	{ "dax-window", ARG_REQUIRED, opt_dax_window },
+	{ "dax-max-mappings", ARG_REQUIRED, opt_dax_max_mappings },
 	{ "xattrmap", ARG_REQUIRED, opt_xattrmap },
 	{ "xattr", ARG_NONE, opt_flag },
 	{ "posix-acl", ARG_NONE, opt_flag },
@@ -686,8 +699,9 @@ static int options_finish(struct parser *p)
 		return parser_fail(p, "--tag: only with --socket-path or --fd (a vhost-user device)");
 	if (o->dax != DAX_OFF && o->fuse_mount)
 		return parser_fail(p, "--dax: only with --socket-path or --fd (a vhost-user device)");
-	if (o->dax_window_set && o->dax == DAX_OFF)
-		return parser_fail(p, "--dax-window: only with --dax=shmem or --dax=fs-map");
+	if ((o->dax_window_set || o->dax_max_mappings) && o->dax == DAX_OFF)
+		return parser_fail(p, "--dax-window, --dax-max-mappings: only with --dax=shmem "
+				   "or --dax=fs-map");
 	if (o->socket_group && !o->socket_path)
 		return parser_fail(p, "--socket-group: only valid with --socket-path");
 	if (!o->shared_dir)
@@ -776,6 +790,8 @@ const char *options_usage(void)
 	"                            see docs/dax.md\n"
 	"  --dax-window=SIZE         the window's size, a multiple of 2M (default: 1G); with\n"
 	"                            fs-map, the VMM's cache size\n"
+	"  --dax-max-mappings=N      at most N live mappings (default: 8192; each is a\n"
+	"                            memory map in the VMM)\n"
 	"  --cache=MODE              never, metadata, auto or always (default: auto)\n"
 	"  --thread-pool-size=N      threads per request queue; 0: no pool, one thread (default: 2)\n"
 	"  --xattr                   enable extended attributes\n"
