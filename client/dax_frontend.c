@@ -51,11 +51,13 @@ int dax_frontend_map(struct dax_frontend *f, int fd, uint64_t fd_offset, uint64_
 
 	if (fd < 0 || !range_ok(f, win_offset, len) || (fd_offset & DAX_PAGE_MASK))
 		return refuse(f);
+	(void)__atomic_load_n(&f->driver_epoch, __ATOMIC_ACQUIRE);
 	/* MAP_FIXED over the reservation: never outside it (checked above). */
 	p = mmap(f->base + win_offset, len, prot, MAP_SHARED | MAP_FIXED, fd, (off_t)fd_offset);
 	if (p == MAP_FAILED)
 		return -errno;
-	__atomic_add_fetch(&f->maps, 1, __ATOMIC_RELAXED);
+	/* release: see dax_frontend_sync() */
+	__atomic_add_fetch(&f->maps, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -65,11 +67,23 @@ int dax_frontend_unmap(struct dax_frontend *f, uint64_t win_offset, uint64_t len
 
 	if (!range_ok(f, win_offset, len))
 		return refuse(f);
+	(void)__atomic_load_n(&f->driver_epoch, __ATOMIC_ACQUIRE);
 	/* Back to a reservation, so that nothing else lands there. */
 	p = mmap(f->base + win_offset, len, PROT_NONE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	__atomic_add_fetch(&f->unmaps, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&f->unmaps, 1, __ATOMIC_RELEASE);
 	return 0;
+}
+
+void dax_frontend_sync(struct dax_frontend *f)
+{
+	(void)__atomic_load_n(&f->maps, __ATOMIC_ACQUIRE);
+	(void)__atomic_load_n(&f->unmaps, __ATOMIC_ACQUIRE);
+}
+
+void dax_frontend_publish(struct dax_frontend *f)
+{
+	__atomic_add_fetch(&f->driver_epoch, 1, __ATOMIC_RELEASE);
 }

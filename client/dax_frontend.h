@@ -15,6 +15,9 @@ struct dax_frontend {
 	/* Backend requests served and refused (atomics: the backend thread
 	 * writes, the driver reads for its stats). */
 	uint64_t maps, unmaps, refused;
+	/* Bumped by the driver before each SETUPMAPPING or REMOVEMAPPING
+	 * (see dax_frontend_sync()). */
+	uint64_t driver_epoch;
 };
 
 /* Reserve size bytes (a multiple of 2 MiB) of address space, inaccessible. */
@@ -25,5 +28,14 @@ int dax_frontend_map(struct dax_frontend *f, int fd, uint64_t fd_offset, uint64_
 		     uint64_t len, bool writable);
 /* Make [win_offset, +len) inaccessible again. */
 int dax_frontend_unmap(struct dax_frontend *f, uint64_t win_offset, uint64_t len);
+/* Called by the driver once the daemon answered a SETUPMAPPING or
+ * REMOVEMAPPING: the backend thread's mmap happened before, but the
+ * order went through the daemon, a process ThreadSanitizer cannot see;
+ * this acquire pairs with the release after each mmap. */
+void dax_frontend_sync(struct dax_frontend *f);
+/* The other direction: called by the driver before it asks, so that its
+ * loads and stores in the window happen before the mmap its request
+ * causes (acquired in dax_frontend_map() and dax_frontend_unmap()). */
+void dax_frontend_publish(struct dax_frontend *f);
 
 #endif

@@ -107,7 +107,11 @@ static int range_remove(struct vfs_client *c, unsigned slot)
 
 	d->removemapping++;
 	r->used = false;
-	return vfs_removemapping(c, r->nodeid, &one, 1);
+	dax_frontend_publish(&d->window);
+	int err = vfs_removemapping(c, r->nodeid, &one, 1);
+
+	dax_frontend_sync(&d->window);
+	return err;
 }
 
 static int range_find(const struct vfs_dax *d, uint64_t nodeid, uint64_t index)
@@ -150,8 +154,10 @@ static int range_setup(struct vfs_client *c, unsigned slot, uint64_t nodeid, uin
 	int err;
 
 	d->setupmapping++;
+	dax_frontend_publish(&d->window);
 	err = vfs_setupmapping(c, nodeid, fh, index << DAX_RANGE_SHIFT, DAX_RANGE_SIZE, flags,
 			       (uint64_t)slot << DAX_RANGE_SHIFT);
+	dax_frontend_sync(&d->window);
 	if (err) {
 		d->ranges[slot].used = false;
 		return err;
