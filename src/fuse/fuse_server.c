@@ -460,6 +460,9 @@ bool fuse_request_may_block(const struct iovec *in, unsigned in_count)
 	case FUSE_SYNCFS:
 	case FUSE_FALLOCATE:
 	case FUSE_COPY_FILE_RANGE:
+	/* they wait for the VMM's answer on the backend channel */
+	case FUSE_SETUPMAPPING:
+	case FUSE_REMOVEMAPPING:
 		return true;
 	/* READ and WRITE are not here, however large: measured, handing
 	 * each 128 KiB-1 MiB request to another thread cost more CPU than

@@ -54,7 +54,8 @@ size_t fuse_server_handle_flags(struct fuse_server *server, const struct iovec *
 				unsigned out_count, unsigned flags);
 
 /* Whether the request may block for long (SETLKW, FSYNC, FSYNCDIR,
- * SYNCFS, FALLOCATE, COPY_FILE_RANGE; not READ/WRITE, however large);
+ * SYNCFS, FALLOCATE, COPY_FILE_RANGE, and SETUPMAPPING / REMOVEMAPPING,
+ * which wait for the VMM; not READ/WRITE, however large);
  * the thread model uses it to hand the queue to another thread before
  * serving it. Only peeks the header. */
 bool fuse_request_may_block(const struct iovec *in, unsigned in_count);

@@ -391,6 +391,120 @@ static void test_host_truncate_and_replace(void)
 	session_end(&d, c);
 }
 
+/* Many SETUPMAPPING and REMOVEMAPPING at once on two request queues
+ * (each served by its own threads): the window's table and the backend
+ * channel stay in step, so the frontend ends with nothing mapped and
+ * never saw a request outside the window or over a live mapping. */
+static size_t build_setup(struct vfs_client *c, void *buf, uint64_t node, uint64_t fh,
+			  uint64_t moff)
+{
+	struct fuse_setupmapping_in in = {
+		.fh = fh, .foffset = 0, .len = 4096, .flags = RD, .moffset = moff,
+	};
+	size_t len = vfs_msg_init(c, buf, FUSE_SETUPMAPPING, node, sizeof(in));
+
+	memcpy((char *)buf + sizeof(struct fuse_in_header), &in, sizeof(in));
+	return len;
+}
+
+static size_t build_remove(struct vfs_client *c, void *buf, uint64_t node, uint64_t moff)
+{
+	struct {
+		struct fuse_removemapping_in in;
+		struct fuse_removemapping_one one;
+	} __attribute__((packed)) body = { { .count = 1 }, { .moffset = moff, .len = 4096 } };
+	size_t len = vfs_msg_init(c, buf, FUSE_REMOVEMAPPING, node, sizeof(body));
+
+	memcpy((char *)buf + sizeof(struct fuse_in_header), &body, sizeof(body));
+	return len;
+}
+
+/* Submit n requests built by the caller, reap them all; how many got 0. */
+static int run_batch(struct vfs_client *c, uint8_t (*reqs)[128], const size_t *lens, int n)
+{
+	struct vfs_async *done[64];
+	int ok = 0, got = 0, err;
+
+	for (int i = 0; i < n; i++) {
+		struct vfs_async *a = vfs_async_submit(c, 1 + (i & 1), reqs[i], lens[i],
+						       sizeof(struct fuse_out_header), NULL, &err);
+
+		CHECK(a != NULL, "submit: %s", strerror(-err));
+		if (!a)
+			return -1;
+	}
+	while (got < n) {
+		int r = vfs_async_reap(c, done, 64, 10000);
+
+		CHECK(r > 0, "reap: %d", r);
+		if (r <= 0)
+			return -1;
+		for (int i = 0; i < r; i++) {
+			size_t used;
+			const struct fuse_out_header *oh = vfs_async_reply(done[i], &used);
+
+			ok += used >= sizeof(*oh) && oh->error == 0;
+			vfs_async_free(c, done[i]);
+		}
+		got += r;
+	}
+	return ok;
+}
+
+static void test_concurrent(void)
+{
+	struct daemon d;
+	char args[1024];
+	int err;
+
+	snprintf(args, sizeof(args), "%s --dax=%s --dax-window=8M", base_args, flavour);
+	setenv("VFS_TEST_DAEMON_ARGS", args, 1);
+	err = daemon_start(&d, share);
+	setenv("VFS_TEST_DAEMON_ARGS", base_args, 1);
+	if (err) {
+		CHECK(0, "daemon_start: %s", strerror(-err));
+		return;
+	}
+	struct vfs_client_options o = { .timeout_ms = 10000, .dax_window = WINDOW,
+					.request_queues = 2 };
+	struct vfs_client *c = vfs_client_open(d.sock, &o, &err);
+
+	CHECK(c != NULL, "open: %s", strerror(-err));
+	if (!c) {
+		daemon_stop(&d);
+		return;
+	}
+	uint8_t *data = pattern(MIB, 5);
+	uint8_t (*reqs)[128] = calloc(64, 128);
+	size_t lens[64];
+	uint64_t fh;
+
+	host_write_file("conc", data, MIB);
+	uint64_t node = open_file(c, "conc", O_RDONLY, &fh, NULL);
+
+	for (int round = 0; round < 20; round++) {
+		/* 48 distinct ranges, and one range asked for 16 times */
+		for (int i = 0; i < 64; i++)
+			lens[i] = build_setup(c, reqs[i], node, fh,
+					      (uint64_t)(i < 48 ? i : 100) * 4096);
+		CHECK(run_batch(c, reqs, lens, 64) == 64, "round %d: every SETUPMAPPING", round);
+		/* each once, and the repeated one twice: one of those fails */
+		for (int i = 0; i < 50; i++)
+			lens[i] = build_remove(c, reqs[i], node, (uint64_t)(i < 48 ? i : 100) * 4096);
+		CHECK(run_batch(c, reqs, lens, 50) == 49, "round %d: REMOVEMAPPING", round);
+	}
+	struct vfs_dax_stats st;
+
+	vfs_dax_stats(c, &st);
+	CHECK(st.backend_maps == st.backend_unmaps, "%llu maps, %llu unmaps: all gone",
+	      (unsigned long long)st.backend_maps, (unsigned long long)st.backend_unmaps);
+	CHECK_OK(vfs_release(c, node, fh, O_RDONLY));
+	vfs_put(c, node);
+	free(reqs);
+	free(data);
+	session_end(&d, c);
+}
+
 /* Without --dax, or a frontend without a window: no alignment, ENOSYS. */
 static void test_no_window(void)
 {
@@ -450,6 +564,7 @@ int main(int argc, char **argv)
 	t_run("big_file_byte_exact", test_big_file_byte_exact);
 	t_run("hostile", test_hostile);
 	t_run("host_truncate_and_replace", test_host_truncate_and_replace);
+	t_run("concurrent", test_concurrent);
 	t_run("no_window", test_no_window);
 	return t_finish();
 }
