@@ -27,6 +27,8 @@ SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR = 12, 13, 14
 GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_QUEUE_NUM, SET_VRING_ENABLE = 15, 16, 17, 18
 SET_BACKEND_REQ_FD, GET_CONFIG, RESET_DEVICE, GET_MAX_MEM_SLOTS = 21, 24, 34, 36
 ADD_MEM_REG, REM_MEM_REG = 37, 38
+GET_SHMEM_CONFIG = 44
+PF_BACKEND_SEND_FD, PF_SHMEM = 1 << 10, 1 << 20
 FEATURES = (1 << 32) | (1 << 28) | (1 << 29) | (1 << 30)
 PROTO = 1 | 8 | 32 | (1 << 13) | (1 << 15)
 NEED_REPLY = 1 << 3
@@ -85,6 +87,13 @@ CHAINS = {
 def gen_vhost_user():
     t = "fuzz_vhost_user_msg"
     write(t, "negotiate", negotiate())
+    # the DAX flavours' negotiation: SHMEM and BACKEND_SEND_FD, the shared
+    # memory regions, the backend channel; then GET_SHMEM_CONFIG unasked-for
+    write(t, "shmem", vmsg(GET_PROTOCOL_FEATURES) +
+          vmsg(SET_PROTOCOL_FEATURES, u64(PROTO | PF_SHMEM | PF_BACKEND_SEND_FD)) +
+          vmsg(GET_SHMEM_CONFIG) + vmsg(SET_BACKEND_REQ_FD, nfds=1, kind=FD_PIPE) +
+          vmsg(GET_SHMEM_CONFIG, u64(0), flags=1 | NEED_REPLY) +
+          vmsg(SET_PROTOCOL_FEATURES, u64(PROTO)) + vmsg(GET_SHMEM_CONFIG))
     # A queue set up and kicked: the memory table's memfd holds the input that
     # follows its message, so the ring image sits at a known offset after the
     # remaining messages (RING_BASE, padded).
