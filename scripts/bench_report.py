@@ -292,6 +292,36 @@ def main_report(rows, loads, meta, dest):
                "split p50/p99 us", "packed p50/p99", "split CPU", "packed CPU"], lines,
               load_note(loads, lambda x: x["daemon"] in ("ours", "ours-packed")
                         and x["queues"] == 1))
+    # DAX window vs the queue (ours)
+    lines, recs = [], []
+    for wl in ("seqread", "seqwrite", "randread", "reread"):
+        for pl in ("pinned", "unpinned"):
+            d = 1
+            f = "ops_s" if wl == "randread" else "mib_s"
+            q, x = m.get("ours", wl, d, 1, pl), m.get("ours-dax", wl, d, 1, pl)
+            if not x:
+                continue
+            r = ratio(x and x[f], q and q[f])
+            unit = "op/s" if wl == "randread" else "MiB/s"
+            lines.append([wl, pl, unit, fmt(q and q[f]), fmt(x and x[f]), fmt(r, "{:.2f}x"),
+                          fmt(m.val("qemu", wl, d, 1, pl, f)), fmt(m.val("rust", wl, d, 1, pl, f)),
+                          fmt(m.val("native", wl, d, 0, pl, f)), latfmt(q), latfmt(x),
+                          fmt(q and q["cpu_us_op"], "{:.2f}"), fmt(x and x["cpu_us_op"], "{:.2f}")])
+            recs.append({"workload": wl, "depth": d, "placement": pl, "queue": q, "dax": x,
+                         "ratio": r, "qemu": m.get("qemu", wl, d, 1, pl),
+                         "rust": m.get("rust", wl, d, 1, pl),
+                         "native": m.get("native", wl, d, 0, pl)})
+    out["tables"]["dax_vs_queue"] = recs
+    if lines:
+        table("DAX window vs the queue: ours, depth 1 (1 MiB sequential, 4 KiB random, "
+              "1 MiB re-reads of a hot 64 MiB)", "none (a comparison)",
+              ["queue: READ/WRITE requests; dax: loads and stores through a 1 GiB window "
+               "(--dax=shmem), 2 MiB ranges set up on demand; ratio = dax/queue. CPU: daemon "
+               "CPU us per op (dax: SETUPMAPPING/REMOVEMAPPING only)."],
+              ["workload", "placement", "unit", "queue", "dax", "dax/queue", "qemu", "rust",
+               "native", "queue p50/p99 us", "dax p50/p99", "queue CPU", "dax CPU"], lines,
+              load_note(loads, lambda x: x["daemon"] in ("ours", "ours-dax")
+                        and x["queues"] == 1))
     out["loads"] = loads
     with open(dest, "w") as f:
         json.dump(out, f, indent=1)

@@ -53,6 +53,7 @@ const struct fs_ops passthrough_ops = {
 	.syncfs = pt_syncfs,
 	.tmpfile = pt_tmpfile,
 	.interrupt = pt_interrupt,
+	.dax_fd = pt_dax_fd,
 };
 
 static uint64_t cache_timeout(enum cache_mode mode)

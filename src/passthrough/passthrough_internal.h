@@ -261,6 +261,8 @@ int pt_flush(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 int pt_fsync(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, bool datasync);
 int pt_release(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, uint32_t flags,
 	       uint32_t release_flags, uint64_t lock_owner);
+int pt_dax_fd(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+	      uint64_t foffset, uint64_t len, bool writable);
 int pt_fallocate(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		 uint64_t offset, uint64_t length, uint32_t mode);
 int pt_lseek(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, uint64_t offset,
