@@ -224,6 +224,14 @@ initrd=$out/initramfs-e2e.gz
 
 # ---- a fresh shared directory, with what the host prepares before boot ----
 share=$out/share-$label
+share_parent=""
+if [[ -n "$unpriv_user" ]]; then
+	# The user must reach its share, and a build tree under a private
+	# directory (/root) is closed to it.
+	share_parent=$(mktemp -d /var/tmp/vfsd-e2e-unpriv.XXXXXX)
+	chmod 755 "$share_parent"
+	share=$share_parent/share-$label
+fi
 log=$out/guest-$label.log
 rm -rf "$share"
 mkdir -p "$share/e2e"
@@ -446,6 +454,7 @@ passed=$((passed + g_pass))
 failed=$((failed + g_fail))
 if ((failed == 0 && keep == 0)); then
 	rm -rf "$share"
+	[[ -z "$share_parent" ]] || rmdir "$share_parent"
 elif ((failed > 0)) && [[ -s "$log.daemon" ]]; then
 	echo "==> last lines of the daemon's log ($log.daemon):"
 	tail -n 20 "$log.daemon" | sed 's/^/  daemon: /'
