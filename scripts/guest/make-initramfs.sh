@@ -3,7 +3,8 @@
 #
 # Usage: scripts/guest/make-initramfs.sh --kernel VMLINUZ --out FILE
 #            [--payload PROG] [--tag TAG] [--mount-opts OPTS] [--shell]
-#            [--add SRC:DST]... [--hostroot [--hostroot-mnt DIR]]
+#            [--add SRC:DST]... [--module PATH]...
+#            [--hostroot [--hostroot-mnt DIR]]
 #
 #   --kernel   the vmlinuz printed by fetch-kernel.sh (6.1) or by
 #              fetch-stack.sh --kernel (6.12); its modules are taken from
@@ -15,6 +16,10 @@
 #   --shell    after the payload, start an interactive shell on the console;
 #              the guest powers off when the shell exits.
 #   --add      copy SRC into the initramfs at DST (repeatable).
+#   --module   one more module for /init to load, after the virtio-fs ones,
+#              as a path under lib/modules/<version>/ without .ko, e.g.
+#              kernel/drivers/acpi/button (repeatable; skipped when the
+#              kernel has it built in).
 #   --hostroot a "tools" guest: /init also loads netfs, fscache, 9pnet,
 #              9pnet_virtio and 9p, mounts the host's / (9p tag hostroot,
 #              read-only; run-guest.sh --hostroot exports it) on /hostroot,
@@ -42,7 +47,7 @@ set -euo pipefail
 die() { printf 'make-initramfs: %s\n' "$*" >&2; exit 1; }
 
 kernel="" out="" payload="" tag="share" mount_opts="" shell=0 hostroot=0 hmnt=/mnt
-adds=()
+adds=() extra_modules=()
 while (($#)); do
 	case "$1" in
 		--kernel) kernel=${2:?}; shift 2 ;;
@@ -52,9 +57,10 @@ while (($#)); do
 		--mount-opts) mount_opts=${2:?}; shift 2 ;;
 		--shell) shell=1; shift ;;
 		--add) adds+=("${2:?}"); shift 2 ;;
+		--module) extra_modules+=("${2:?}"); shift 2 ;;
 		--hostroot) hostroot=1; shift ;;
 		--hostroot-mnt) hmnt=${2:?}; shift 2 ;;
-		-h | --help) sed -n '2,39p' "$0"; exit 0 ;;
+		-h | --help) sed -n '2,44p' "$0"; exit 0 ;;
 		*) die "unknown argument: $1" ;;
 	esac
 done
@@ -112,6 +118,10 @@ if ((hostroot)); then
 		kernel/fs/9p/9p
 	)
 fi
+for m in "${extra_modules[@]}"; do
+	[[ "$m" =~ ^kernel/[A-Za-z0-9_/.-]+$ && "$m" != *..* ]] || die "bad --module: $m"
+	modules+=("$m")
+done
 names=()
 for m in "${modules[@]}"; do
 	optional=0
