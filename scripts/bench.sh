@@ -1,42 +1,70 @@
 #!/bin/bash
-# bench.sh: our virtiofsd against QEMU's C virtiofsd, side by side, in the
-# same run, alternating, several rounds; plus the same workloads as plain
-# syscalls ("native"). Prints a table of medians and writes JSON.
+# bench.sh: our virtiofsd against both peers, QEMU's C virtiofsd 7.2 and
+# the Rust virtiofsd, side by side in one run, alternating per round; plus
+# the same workloads as plain syscalls ("native"). Prints one table per
+# goal (scripts/bench_report.py says which) and writes JSON.
 #
-#   scripts/bench.sh [--quick] [--rounds N] [--workloads LIST] [--file-size SIZE]
-#                    [--time SECS] [--out DIR] [--tmpdir DIR] [--build-dir DIR]
-#                    [--ours BIN] [--ours-args 'ARGS'] [--qemu BIN] [--no-qemu]
-#                    [--no-native] [--no-packed] [--packed-workloads LIST] [--cpu N]
+#   scripts/bench.sh [--quick] [--rounds N] [--time SECS] [--file-size SIZE]
+#                    [--out DIR] [--tmpdir DIR] [--build-dir DIR]
+#                    [--ours BIN] [--ours-args 'ARGS'] [--qemu BIN] [--rust BIN]
+#                    [--no-qemu] [--no-rust] [--no-native] [--no-packed]
+#                    [--no-queues] [--packed-workloads LIST] [--cpu N]
+#   scripts/bench.sh --scale [--quick] [...]    cost against size (see below)
+#   scripts/bench.sh --report DIR               print the tables of DIR/raw.jsonl again
 #   ninja -C build bench            (options through BENCH_ARGS='--quick ...')
 #
-# Cells: placement "pinned" (daemon under taskset -c CPU, client pinned to
-# the same CPU) at depth 1; "unpinned" at depths 16 and 64; each on 1 and
-# on 4 request queues (QEMU's daemon has 1 only: n/a). One daemon process
-# per (daemon, round, placement, queues) runs every workload on one
-# connection (QEMU's serves one connection and exits). The share (a fresh
-# temporary directory, tmpfs /dev/shm by default) is set up on the host
-# before any daemon starts; smallfile runs in a fresh directory each time.
-# The ring layout is a variant of ours: "ours-packed" is our daemon driven
-# on packed virtqueues (VIRTIO_F_RING_PACKED), for the --packed-workloads
-# (default lookup,randread: LOOKUP/GETATTR and 4 KiB READs) at depth 1
-# pinned and depth 16 unpinned, one request queue; a second table sets it
-# against ours on split rings.
+# The daemons, all with the cache off, as the metadata and I/O goals are
+# stated: ours `--cache=never --readdirplus` (its other defaults: a pool
+# of 2 threads per queue); QEMU's `-o cache=none -o readdirplus
+# --thread-pool-size=0` (with a pool its own seccomp filter kills it);
+# Rust's `--cache=never` at its defaults otherwise (thread pool 0). Rust
+# 1.13.2 has no --readdirplus and does not offer READDIRPLUS with
+# --cache=never, but serves the requests: that is what its readdirplus
+# rows measure. The Rust daemon is Debian 13's, from
+# scripts/guest/fetch-stack.sh --virtiofsd (fetched once into build/stack).
+#
+# Cells, one daemon process each (it serves every workload on one
+# connection; QEMU's and Rust's serve one connection and exit), one
+# request queue: "pinned" (the daemon under taskset -c CPU, the client on
+# the same CPU) and "unpinned", each at depths 1 and 16, for getattr,
+# lookup, create, readdirplus, readdir, randread (4 KiB), seqread and
+# seqwrite (1 MiB). The order of the daemons rotates every round.
+# Queue scaling (ours only: QEMU's daemon has one queue, Rust 1.13.2 does
+# not start with more): 2, 4 and 8 request queues, depth 16, unpinned,
+# every workload; its 1-queue point is the unpinned cell. "ours-packed" is
+# our daemon on packed virtqueues for --packed-workloads (lookup,randread)
+# at depth 1 pinned and 16 unpinned (the packed vs split table).
+# The share (a fresh temporary directory, tmpfs /dev/shm by default) is
+# made on the host before any daemon starts. The load average is recorded
+# with every cell: the machine may be shared, so numbers compare only
+# within one run.
+#
+# --scale: `virtiofs-client bench --scale` (client/bench_scale.c) for each
+# daemon, one fresh process per part: inodes (up to 1,000,000 looked up and
+# held), handles (up to 100,000 opened and held) and list (directories of
+# 10k, 100k and 1M entries); --quick stops at 100,000 inodes and 10,000
+# handles. RLIMIT_NOFILE's hard limit bounds what a daemon can hold with a
+# file descriptor per inode or handle: ours runs with
+# --inode-file-handles=mandatory when it accepts it, Rust always does (1.13.2
+# has it), QEMU's 7.2 cannot. Each part stops at the first error and says
+# how far it got.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 build="$here/../build"
-rounds=3 quick=0 workloads="" fsize="" secs="" out="" tmpbase="${TMPDIR:-/dev/shm}"
-ours="" ours_args="" qemu=/usr/lib/qemu/virtiofsd no_qemu=0 no_native=0 cpu=1
-no_packed=0 packed_workloads=lookup,randread
+rounds=3 quick=0 fsize="" secs="" out="" tmpbase="${TMPDIR:-/dev/shm}" scale=0
+ours="" ours_args="" qemu=/usr/lib/qemu/virtiofsd rust="" no_qemu=0 no_rust=0
+no_native=0 cpu=1 no_packed=0 no_queues=0 packed_workloads=lookup,randread report=""
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 # shellcheck disable=SC2086
 set -- "$@" ${BENCH_ARGS:-}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) quick=1 ;;
+	--scale) scale=1 ;;
+	--report) report=$2; shift ;;
 	--rounds) rounds=$2; shift ;;
-	--workloads) workloads=$2; shift ;;
 	--file-size) fsize=$2; shift ;;
 	--time) secs=$2; shift ;;
 	--out) out=$2; shift ;;
@@ -45,9 +73,12 @@ while [ $# -gt 0 ]; do
 	--ours) ours=$2; shift ;;
 	--ours-args) ours_args=$2; shift ;;
 	--qemu) qemu=$2; shift ;;
+	--rust) rust=$2; shift ;;
 	--no-qemu) no_qemu=1 ;;
+	--no-rust) no_rust=1 ;;
 	--no-native) no_native=1 ;;
 	--no-packed) no_packed=1 ;;
+	--no-queues) no_queues=1 ;;
 	--packed-workloads) packed_workloads=$2; shift ;;
 	--cpu) cpu=$2; shift ;;
 	-h|--help) usage; exit 0 ;;
@@ -55,6 +86,9 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
+if [ -n "$report" ]; then
+	exec python3 "$here/bench_report.py" "$report"
+fi
 [ "$quick" = 1 ] && [ "$rounds" = 3 ] && rounds=2
 client="$build/client/virtiofs-client"
 [ -n "$ours" ] || ours="$build/src/daemon/virtiofsd"
@@ -62,16 +96,35 @@ client="$build/client/virtiofs-client"
 for f in "$client" "$ours"; do
 	[ -x "$f" ] || { echo "bench.sh: $f: not built" >&2; exit 1; }
 done
+log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 if [ "$no_qemu" = 0 ] && [ ! -x "$qemu" ]; then
-	echo "bench.sh: $qemu not found: running without QEMU's daemon" >&2
+	log "$qemu not found: running without QEMU's daemon"
 	no_qemu=1
+fi
+if [ "$no_rust" = 0 ] && [ -z "$rust" ]; then
+	rust=$("$here/guest/fetch-stack.sh" --virtiofsd 2>"$tmpbase/vfsbench-fetch.$$.log") || rust=""
+	if [ -z "$rust" ]; then
+		log "the Rust virtiofsd could not be fetched: running without it"
+		tail -3 "$tmpbase/vfsbench-fetch.$$.log" >&2 || true
+		no_rust=1
+	fi
+	rm -f "$tmpbase/vfsbench-fetch.$$.log"
+fi
+if [ "$no_rust" = 0 ] && [ ! -x "$rust" ]; then
+	log "$rust not found: running without the Rust virtiofsd"
+	no_rust=1
+fi
+# Ours with file handles for inodes (no fd per inode) when it takes them.
+ours_fh=0
+if "$ours" --inode-file-handles=mandatory --print-capabilities >/dev/null 2>&1; then
+	ours_fh=1
 fi
 
 common=()
 [ "$quick" = 1 ] && common+=(--quick)
-[ -n "$workloads" ] && common+=(--workloads "$workloads")
 [ -n "$fsize" ] && common+=(--file-size "$fsize")
 [ -n "$secs" ] && common+=(--time "$secs")
+workloads=getattr,lookup,create,readdirplus,readdir,randread,seqread,seqwrite
 
 mkdir -p "$out"
 raw="$out/raw.jsonl"
@@ -90,10 +143,37 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+# One JSON line about the run: what ran, with which arguments, where.
+meta() {
+	local qv="" rv="" ov
+	ov=$("$ours" --version 2>&1 | head -n 1) || true
+	[ "$no_qemu" = 1 ] || qv=$("$qemu" --version 2>&1 | head -n 1) || true
+	[ "$no_rust" = 1 ] || rv=$("$rust" --version 2>&1 | head -n 1) || true
+	local oa="--cache=never --readdirplus${ours_args:+ $ours_args}" ra="--cache=never"
+	[ "$scale" = 1 ] && [ "$ours_fh" = 1 ] && oa="$oa --inode-file-handles=mandatory"
+	[ "$scale" = 1 ] && ra="$ra --inode-file-handles=mandatory"
+	M_MODE=$([ "$scale" = 1 ] && echo scale || echo main) M_ROUNDS=$rounds M_QUICK=$quick \
+	M_OURS=$ov M_QEMU=$qv M_RUST=$rv M_OA=$oa M_RA=$ra M_FH=$ours_fh \
+	M_QA="-o cache=none -o readdirplus --thread-pool-size=0" \
+	M_NOFILE=$(ulimit -Hn) M_TMP=$tmpbase M_TIME=${secs:-} python3 -c '
+import json, os
+e = os.environ
+print(json.dumps({"meta": {
+    "mode": e["M_MODE"], "rounds": int(e["M_ROUNDS"]), "quick": e["M_QUICK"] == "1",
+    "time": e["M_TIME"], "cpus": os.cpu_count(), "kernel": os.uname().release,
+    "ours": e["M_OURS"], "qemu": e["M_QEMU"], "rust": e["M_RUST"],
+    "ours_args": e["M_OA"], "qemu_args": e["M_QA"], "rust_args": e["M_RA"],
+    "ours_file_handles": e["M_FH"] == "1", "nofile_hard": e["M_NOFILE"],
+    "tmpdir": e["M_TMP"]}}))' >>"$raw"
+}
 
-log "setup in $share (not measured)"
-"$client" bench --setup "$share" "${common[@]}"
+# A JSON line with the load average, tagged with the cell it goes with.
+load_mark() {
+	local who=$1 place=$2 queues=$3 round=$4 l1 l5 l15 rest
+	read -r l1 l5 l15 rest </proc/loadavg
+	printf '{"load":{"daemon":"%s","placement":"%s","queues":%s,"round":%s,"load1":%s,"load5":%s,"load15":%s}}\n' \
+		"$who" "$place" "$queues" "$round" "$l1" "$l5" "$l15" >>"$raw"
+}
 
 # Poll (bounded) until path is a socket while pid lives.
 wait_socket() {
@@ -106,189 +186,151 @@ wait_socket() {
 	return 1
 }
 
-# run_cell DAEMON PLACEMENT QUEUES ROUND
-run_cell() {
-	local who=$1 place=$2 queues=$3 round=$4
-	local sock="$work/sock.$who.$round" depth pin=() cpuopt=() rc=0 i variant=()
-	if [ "$place" = pinned ]; then
-		depth=1 pin=(taskset -c "$cpu") cpuopt=(--cpu "$cpu")
-	else
-		depth=16,64
-	fi
-	if [ "$who" = ours-packed ]; then
-		variant=(--packed --workloads "$packed_workloads")
-		[ "$place" = pinned ] || depth=16
-	fi
+# start_daemon WHO SOCK DIR PIN(0/1) SCALE(0/1): start it in the
+# background (dpid) and wait for its socket.
+start_daemon() {
+	local who=$1 sock=$2 dir=$3 pin=() extra=()
+	[ "$4" = 1 ] && pin=(taskset -c "$cpu")
 	rm -f "$sock"
-	if [ "$who" != qemu ]; then
+	case "$who" in
+	ours|ours-packed)
+		[ "$5" = 1 ] && [ "$ours_fh" = 1 ] && extra=(--inode-file-handles=mandatory)
 		# shellcheck disable=SC2086
-		"${pin[@]}" "$ours" --socket-path="$sock" --shared-dir="$share" \
-			--cache=auto $ours_args >"$work/log.$who" 2>&1 &
-	else
-		"${pin[@]}" "$qemu" --socket-path="$sock" -o source="$share" \
-			-o cache=auto --thread-pool-size=0 >"$work/log.$who" 2>&1 &
-	fi
+		"${pin[@]}" "$ours" --socket-path="$sock" --shared-dir="$dir" \
+			--cache=never --readdirplus "${extra[@]}" $ours_args \
+			>"$work/log.$who" 2>&1 &
+		;;
+	qemu)
+		"${pin[@]}" "$qemu" --socket-path="$sock" -o source="$dir" \
+			-o cache=none -o readdirplus --thread-pool-size=0 \
+			>"$work/log.$who" 2>&1 &
+		;;
+	rust)
+		[ "$5" = 1 ] && extra=(--inode-file-handles=mandatory)
+		"${pin[@]}" "$rust" --socket-path="$sock" --shared-dir="$dir" \
+			--cache=never "${extra[@]}" >"$work/log.$who" 2>&1 &
+		;;
+	esac
 	dpid=$!
 	if ! wait_socket "$sock" "$dpid"; then
-		log "$who did not come up:"; cat "$work/log.$who" >&2
+		log "$who did not come up:"; tail -5 "$work/log.$who" >&2
 		kill "$dpid" 2>/dev/null || true; wait "$dpid" 2>/dev/null || true
 		dpid=""; return 1
 	fi
-	"$client" bench --socket "$sock" --queues "$queues" --depth "$depth" \
-		--pid "$dpid" --label "$who" --placement "$place" --round "$round" \
-		--json "$raw" "${cpuopt[@]}" "${common[@]}" "${variant[@]}" || rc=$?
-	# QEMU's daemon exits once the frontend is gone; ours keeps listening.
+}
+
+# QEMU's and Rust's daemons exit once the frontend is gone; ours too, but
+# do not wait for long.
+stop_daemon() {
+	local who=$1 i
 	for ((i = 0; i < 200; i++)); do
 		kill -0 "$dpid" 2>/dev/null || break
-		[ "$who" != qemu ] || [ "$i" = 100 ] && kill "$dpid" 2>/dev/null || true
+		[ "$i" = 100 ] && kill "$dpid" 2>/dev/null
 		sleep 0.01
 	done
 	kill -9 "$dpid" 2>/dev/null || true
 	wait "$dpid" 2>/dev/null || true
 	dpid=""
-	if [ "$rc" != 0 ]; then
-		log "$who $place q=$queues round $round: client failed ($rc); daemon log:"
-		tail -5 "$work/log.$who" >&2
+}
+
+# run_cell WHO PLACEMENT QUEUES ROUND
+run_cell() {
+	local who=$1 place=$2 queues=$3 round=$4
+	local sock="$work/sock.$who" depth=1,16 on_cpu=0 cpuopt=() rc=0 wl=$workloads variant=()
+	if [ "$place" = pinned ]; then
+		on_cpu=1 cpuopt=(--cpu "$cpu")
 	fi
-	rm -f "$sock"
+	if [ "$queues" != 1 ]; then
+		depth=16
+	fi
+	if [ "$who" = ours-packed ]; then
+		variant=(--packed) wl=$packed_workloads
+		if [ "$place" = pinned ]; then depth=1; else depth=16; fi
+	fi
+	load_mark "$who" "$place" "$queues" "$round"
+	start_daemon "$who" "$sock" "$share" "$on_cpu" 0 || return 0
+	"$client" bench --socket "$sock" --queues "$queues" --depth "$depth" \
+		--workloads "$wl" --pid "$dpid" --label "$who" --placement "$place" \
+		--round "$round" --json "$raw" "${cpuopt[@]}" "${common[@]}" \
+		"${variant[@]}" >"$work/out.$who" 2>&1 || rc=$?
+	stop_daemon "$who"
+	if [ "$rc" != 0 ]; then
+		log "$who $place q=$queues round $round: client failed ($rc):"
+		tail -5 "$work/out.$who" >&2
+		log "daemon log:"; tail -5 "$work/log.$who" >&2
+	fi
 	return 0
 }
 
 run_native() {
-	local place=$1 round=$2
-	if [ "$place" = pinned ]; then
-		"$client" bench --native "$share" --depth 1 --cpu "$cpu" --label native \
-			--placement pinned --round "$round" --json "$raw" "${common[@]}"
-	else
-		"$client" bench --native "$share" --depth 16,64 --label native \
-			--placement unpinned --round "$round" --json "$raw" "${common[@]}"
-	fi
+	local place=$1 round=$2 cpuopt=()
+	[ "$place" = pinned ] && cpuopt=(--cpu "$cpu")
+	load_mark native "$place" 0 "$round"
+	"$client" bench --native "$share" --depth 1,16 --workloads "$workloads" \
+		--label native --placement "$place" --round "$round" --json "$raw" \
+		"${cpuopt[@]}" "${common[@]}" >"$work/out.native" 2>&1 ||
+		{ log "native $place round $round failed:"; tail -5 "$work/out.native" >&2; }
+}
+
+run_scale() {
+	local part who sock="$work/sock.scale" rc
+	log "scale setup in $share (not measured)"
+	"$client" bench --setup "$share" --scale all "${common[@]}"
+	for part in inodes handles list; do
+		for who in ours rust qemu; do
+			[ "$who" = qemu ] && [ "$no_qemu" = 1 ] && continue
+			[ "$who" = rust ] && [ "$no_rust" = 1 ] && continue
+			log "scale $part: $who"
+			load_mark "$who" "scale-$part" 1 1
+			start_daemon "$who" "$sock" "$share" 0 1 || continue
+			rc=0
+			"$client" bench --socket "$sock" --scale "$part" --pid "$dpid" \
+				--label "$who" --round 1 --json "$raw" "${common[@]}" \
+				>"$work/out.$who" 2>&1 || rc=$?
+			stop_daemon "$who"
+			if [ "$rc" != 0 ]; then
+				log "scale $part $who: client failed ($rc):"
+				tail -5 "$work/out.$who" >&2
+				log "daemon log:"; tail -5 "$work/log.$who" >&2
+			fi
+		done
+	done
 }
 
 start=$(date +%s)
-for ((r = 1; r <= rounds; r++)); do
-	if ((r % 2)); then order="ours qemu ours-packed"; else order="ours-packed qemu ours"; fi
-	for place in pinned unpinned; do
-		for q in 1 4; do
-			for who in $order; do
-				[ "$who" = qemu ] && { [ "$no_qemu" = 1 ] || [ "$q" != 1 ]; } && continue
-				[ "$who" = ours-packed ] && { [ "$no_packed" = 1 ] || [ "$q" != 1 ]; } && continue
-				log "round $r/$rounds: $who $place q=$q"
-				run_cell "$who" "$place" "$q" "$r"
-			done
+meta
+if [ "$scale" = 1 ]; then
+	run_scale
+else
+	log "setup in $share (not measured)"
+	"$client" bench --setup "$share" "${common[@]}"
+	daemons=(ours)
+	[ "$no_qemu" = 1 ] || daemons+=(qemu)
+	[ "$no_rust" = 1 ] || daemons+=(rust)
+	[ "$no_packed" = 1 ] || daemons+=(ours-packed)
+	for ((r = 1; r <= rounds; r++)); do
+		# rotate the order by one every round
+		order=()
+		for ((i = 0; i < ${#daemons[@]}; i++)); do
+			order+=("${daemons[(i + r - 1) % ${#daemons[@]}]}")
 		done
-		if [ "$no_native" = 0 ]; then
-			log "round $r/$rounds: native $place"
-			run_native "$place" "$r"
+		for place in pinned unpinned; do
+			for who in "${order[@]}"; do
+				log "round $r/$rounds: $who $place q=1"
+				run_cell "$who" "$place" 1 "$r"
+			done
+			if [ "$no_native" = 0 ]; then
+				log "round $r/$rounds: native $place"
+				run_native "$place" "$r"
+			fi
+		done
+		if [ "$no_queues" = 0 ]; then
+			for q in 2 4 8; do
+				log "round $r/$rounds: ours unpinned q=$q"
+				run_cell ours unpinned "$q" "$r"
+			done
 		fi
 	done
-done
+fi
 log "done in $(( $(date +%s) - start )) s"
-
-python3 - "$raw" "$out/results.json" "$rounds" "$quick" <<'EOF'
-import json, statistics, sys
-raw, dest, rounds, quick = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"
-rows = [json.loads(l) for l in open(raw) if l.strip()]
-order = ["lookup", "smallfile", "readdirplus", "seqread", "seqwrite", "randread"]
-groups = {}
-for r in rows:
-    key = (r["daemon"], r["workload"], r["depth"], r["queues"], r["placement"])
-    groups.setdefault(key, []).append(r)
-
-def med(key, field):
-    g = groups.get(key)
-    if not g:
-        return None
-    vals = [x[field] for x in g if x[field] is not None and x[field] >= 0]
-    return statistics.median(vals) if vals else None
-
-cells = sorted({(r["workload"], r["depth"], q, r["placement"])
-                for r in rows if r["daemon"] in ("ours", "qemu") for q in (1, 4)},
-               key=lambda c: (order.index(c[0]) if c[0] in order else 99,
-                              c[3] != "pinned", c[1], c[2]))
-out = []
-for wl, d, q, pl in cells:
-    o, n = ("ours", wl, d, q, pl), ("native", wl, d, 0, pl)
-    t = ("qemu", wl, d, q, pl)
-    e = {"workload": wl, "depth": d, "queues": q, "placement": pl,
-         "rounds": len(groups.get(o, []))}
-    for who, key in (("ours", o), ("qemu", t)):
-        for f in ("ops_s", "mib_s", "p50_us", "p99_us", "cpu_us_op", "errors"):
-            e[f"{who}_{f}"] = med(key, f)
-        e[f"{who}_samples_ops_s"] = [x["ops_s"] for x in groups.get(key, [])]
-    e["native_ops_s"] = med(n, "ops_s")
-    e["native_mib_s"] = med(n, "mib_s")
-    e["ratio_ops"] = (e["ours_ops_s"] / e["qemu_ops_s"]
-                      if e["ours_ops_s"] and e["qemu_ops_s"] else None)
-    e["ratio_cpu"] = (e["ours_cpu_us_op"] / e["qemu_cpu_us_op"]
-                      if e["ours_cpu_us_op"] and e["qemu_cpu_us_op"] else None)
-    out.append(e)
-# Ring layouts: ours on packed rings against ours on split rings.
-packed = []
-for wl, d, q, pl in sorted({(r["workload"], r["depth"], r["queues"], r["placement"])
-                            for r in rows if r["daemon"] == "ours-packed"},
-                           key=lambda c: (order.index(c[0]) if c[0] in order else 99,
-                                          c[3] != "pinned", c[1], c[2])):
-    e = {"workload": wl, "depth": d, "queues": q, "placement": pl}
-    for who, key in (("split", ("ours", wl, d, q, pl)), ("packed", ("ours-packed", wl, d, q, pl))):
-        for fld in ("ops_s", "p50_us", "p99_us", "cpu_us_op", "errors"):
-            e[f"{who}_{fld}"] = med(key, fld)
-        e[f"{who}_samples_ops_s"] = [x["ops_s"] for x in groups.get(key, [])]
-    e["ratio_ops"] = (e["packed_ops_s"] / e["split_ops_s"]
-                      if e["packed_ops_s"] and e["split_ops_s"] else None)
-    packed.append(e)
-json.dump({"rounds": rounds, "quick": quick, "results": out, "packed_vs_split": packed},
-          open(dest, "w"), indent=1)
-
-def f(v, fmt="{:.0f}"):
-    return "n/a" if v is None else fmt.format(v)
-
-print(f"\nvirtio-fs daemon benchmark: medians of {rounds} round(s){' (quick)' if quick else ''}; "
-      "ours and QEMU's alternating in the same run.")
-print("ratio = ours/qemu ops/s: > 1 means ours is faster. CPU = daemon utime+stime per op.")
-print("op: lookup/smallfile/randread = one FUSE request; readdirplus = one entry (latency per"
-      " READDIRPLUS); seqread/seqwrite = 1 MiB moved (ops/s = MiB/s, requests may be smaller).")
-print("pinned: daemon (taskset) and client on one CPU; unpinned: anywhere on 2 CPUs.")
-hdr = (f"{'workload':<12}{'dep':>4}{'q':>3} {'placement':<9}{'ours op/s':>11}{'qemu op/s':>11}"
-       f"{'native op/s':>12}{'ratio':>7}  {'ours p50/p99 us':>17}  {'qemu p50/p99 us':>17}"
-       f"{'ours CPU':>10}{'qemu CPU':>10}{'ours MiB/s':>11}{'qemu MiB/s':>11}")
-print(hdr)
-print(f"{'':<41}{'':>23}{'':>38}{'us/op':>10}{'us/op':>10}")
-print("-" * len(hdr))
-prev = None
-for e in out:
-    if prev and prev != e["workload"]:
-        print()
-    prev = e["workload"]
-    lat = lambda w: ("n/a" if e[f"{w}_p50_us"] is None
-                     else f"{e[f'{w}_p50_us']:.0f}/{e[f'{w}_p99_us']:.0f}")
-    mib = lambda w: (f(e[f"{w}_mib_s"], "{:.0f}")
-                     if e["workload"] in ("seqread", "seqwrite", "randread") else "")
-    err = ""
-    if (e["ours_errors"] or 0) or (e["qemu_errors"] or 0):
-        err = f"  errors ours {f(e['ours_errors'])} qemu {f(e['qemu_errors'])}"
-    print(f"{e['workload']:<12}{e['depth']:>4}{e['queues']:>3} {e['placement']:<9}"
-          f"{f(e['ours_ops_s']):>11}{f(e['qemu_ops_s']):>11}{f(e['native_ops_s']):>12}"
-          f"{f(e['ratio_ops'], '{:.2f}'):>7}  {lat('ours'):>17}  {lat('qemu'):>17}"
-          f"{f(e['ours_cpu_us_op'], '{:.2f}'):>10}{f(e['qemu_cpu_us_op'], '{:.2f}'):>10}"
-          f"{mib('ours'):>11}{mib('qemu'):>11}{err}")
-if packed:
-    print("\nRing layout: our daemon on packed virtqueues vs split ones (same run, medians; "
-          "ratio = packed/split ops/s).")
-    hdr2 = (f"{'workload':<12}{'dep':>4}{'q':>3} {'placement':<9}{'split op/s':>11}{'packed op/s':>12}"
-            f"{'ratio':>7}  {'split p50/p99 us':>17}  {'packed p50/p99 us':>18}{'split CPU':>10}"
-            f"{'packed CPU':>11}")
-    print(hdr2)
-    print("-" * len(hdr2))
-    for e in packed:
-        lat = lambda w: ("n/a" if e[f"{w}_p50_us"] is None
-                         else f"{e[f'{w}_p50_us']:.0f}/{e[f'{w}_p99_us']:.0f}")
-        err = ""
-        if (e["split_errors"] or 0) or (e["packed_errors"] or 0):
-            err = f"  errors split {f(e['split_errors'])} packed {f(e['packed_errors'])}"
-        print(f"{e['workload']:<12}{e['depth']:>4}{e['queues']:>3} {e['placement']:<9}"
-              f"{f(e['split_ops_s']):>11}{f(e['packed_ops_s']):>12}{f(e['ratio_ops'], '{:.2f}'):>7}"
-              f"  {lat('split'):>17}  {lat('packed'):>18}{f(e['split_cpu_us_op'], '{:.2f}'):>10}"
-              f"{f(e['packed_cpu_us_op'], '{:.2f}'):>11}{err}")
-print(f"\nJSON: {dest} (raw samples: {raw})")
-EOF
+python3 "$here/bench_report.py" "$out"

@@ -9,8 +9,10 @@
 # end scenario and the guest conformance run also on the second stack,
 # QEMU 10 with a 6.12 guest (scripts/guest/fetch-stack.sh), against ours
 # (one request queue, and four on four vCPUs, split and packed rings), the
-# Rust virtiofsd and QEMU's C daemon. Ends with one "N passed, M failed" line; exits non-zero
-# on any failure.
+# Rust virtiofsd and QEMU's C daemon. The in-guest benchmark runs once in
+# its smoke mode (scripts/bench-guest.sh --smoke: that it works, not how
+# fast). Ends with one "N passed, M failed" line; exits non-zero on any
+# failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -158,6 +160,11 @@ if [ "$quick" = 0 ]; then
 	run_suite workloads-guest env ASAN_OPTIONS=detect_leaks=0 \
 		tests/e2e/run-workloads.sh --target guest --daemon "$asan_daemon"
 	count_summary build/test-logs/workloads-guest.log
+
+	# The in-guest benchmark, smoke mode: ours on the 7.2 stack, tiny sizes,
+	# about a minute; each workload run counts, not its speed.
+	run_suite bench-guest-smoke scripts/bench-guest.sh --smoke --out build/bench-guest-smoke
+	count_summary build/test-logs/bench-guest-smoke.log
 
 	run_suite fuzz scripts/fuzz.sh --seconds "${FUZZ_SECONDS:-60}"
 	passed=$((passed + $(grep -c '^fuzz(.*): ok' build/test-logs/fuzz.log || true)))

@@ -5,6 +5,7 @@
 #            [--payload PROG] [--tag TAG] [--mount-opts OPTS] [--shell]
 #            [--add SRC:DST]... [--module PATH]...
 #            [--hostroot [--hostroot-mnt DIR]]
+#            [--share-fs virtiofs|9p] [--tools-dir DIR]
 #
 #   --kernel   the vmlinuz printed by fetch-kernel.sh (6.1) or by
 #              fetch-stack.sh --kernel (6.12); its modules are taken from
@@ -13,6 +14,10 @@
 #              /payload; /init runs it in /mnt with the arguments that follow
 #              `--` on the kernel command line, after mounting the share.
 #   --tag      virtio-fs tag to mount (default: share).
+#   --share-fs the share's file system: virtiofs (the default) or 9p, a
+#              virtio-9p device (run-guest.sh --share-9p) mounted with
+#              `-t 9p -o trans=virtio,version=9p2000.L[,--mount-opts]`;
+#              the 9p modules are then loaded as with --hostroot.
 #   --shell    after the payload, start an interactive shell on the console;
 #              the guest powers off when the shell exits.
 #   --add      copy SRC into the initramfs at DST (repeatable).
@@ -32,6 +37,12 @@
 #              command line are the command (e.g. /usr/bin/fio ...); with
 #              --payload FILE it is FILE (copied to /tmp/payload) run with
 #              those arguments. --shell starts the shell in the chroot.
+#   --tools-dir with --hostroot: DIR is packed into the initramfs and
+#              bind-mounted on /tmp/tools in the chroot. It stays in guest
+#              RAM, where `echo 3 > /proc/sys/vm/drop_caches` cannot evict
+#              it, while the host root's 9p mount loses its page cache to
+#              it (reloading a program with many libraries from there
+#              takes long under TCG).
 #
 # /init mounts proc, sys and devtmpfs, loads virtio_ring, virtio,
 # virtio_pci_legacy_dev, virtio_pci_modern_dev, virtio_pci, fuse and
@@ -46,7 +57,8 @@ set -euo pipefail
 
 die() { printf 'make-initramfs: %s\n' "$*" >&2; exit 1; }
 
-kernel="" out="" payload="" tag="share" mount_opts="" shell=0 hostroot=0 hmnt=/mnt
+kernel="" out="" payload="" tag="share" mount_opts="" shell=0 hostroot=0 hmnt=/mnt share_fs=virtiofs
+tools_dir=""
 adds=() extra_modules=()
 while (($#)); do
 	case "$1" in
@@ -60,7 +72,9 @@ while (($#)); do
 		--module) extra_modules+=("${2:?}"); shift 2 ;;
 		--hostroot) hostroot=1; shift ;;
 		--hostroot-mnt) hmnt=${2:?}; shift 2 ;;
-		-h | --help) sed -n '2,44p' "$0"; exit 0 ;;
+		--share-fs) share_fs=${2:?}; shift 2 ;;
+		--tools-dir) tools_dir=${2:?}; shift 2 ;;
+		-h | --help) sed -n '2,55p' "$0"; exit 0 ;;
 		*) die "unknown argument: $1" ;;
 	esac
 done
@@ -70,6 +84,9 @@ done
 [[ -z "$mount_opts" || "$mount_opts" =~ ^[A-Za-z0-9_.,=-]+$ ]] || die "bad mount options: $mount_opts"
 [[ -z "$payload" || -f "$payload" ]] || die "no payload at $payload"
 [[ "$hmnt" =~ ^/[A-Za-z0-9_./-]*$ && "$hmnt" != / ]] || die "bad --hostroot-mnt: $hmnt"
+[[ "$share_fs" == virtiofs || "$share_fs" == 9p ]] || die "bad --share-fs: $share_fs (virtiofs or 9p)"
+[[ -z "$tools_dir" || -d "$tools_dir" ]] || die "no directory at --tools-dir $tools_dir"
+[[ -z "$tools_dir" ]] || ((hostroot)) || die "--tools-dir is for --hostroot"
 
 # The tools guest mounts a tmpfs on /tmp; a checkout that lives under the
 # host's /tmp (a fresh clone in CI, say) must stay reachable in the guest.
@@ -109,7 +126,7 @@ modules=(
 	kernel/fs/fuse/fuse
 	kernel/fs/fuse/virtiofs
 )
-if ((hostroot)); then
+if ((hostroot)) || [[ "$share_fs" == 9p ]]; then
 	modules+=(
 		kernel/fs/netfs/netfs
 		?kernel/fs/fscache/fscache
@@ -151,6 +168,9 @@ if [[ -n "$payload" ]]; then
 	cp "$payload" "$root/payload"
 	chmod 755 "$root/payload"
 fi
+if [[ -n "$tools_dir" ]]; then
+	cp -a "$tools_dir" "$root/tools"
+fi
 for a in "${adds[@]}"; do
 	src=${a%%:*}
 	dst=${a#*:}
@@ -161,6 +181,9 @@ done
 
 mopt=""
 [[ -n "$mount_opts" ]] && mopt="-o $mount_opts"
+if [[ "$share_fs" == 9p ]]; then
+	mopt="-o trans=virtio,version=9p2000.L${mount_opts:+,$mount_opts}"
+fi
 
 if ((hostroot)); then
 	mkdir -p "$root/hostroot"
@@ -184,11 +207,11 @@ rc=0
 if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 hostroot \$H; then
 	echo "virtiofs-guest: mount -t 9p hostroot failed (run-guest.sh --hostroot?)"
 	rc=98
-elif ! mount -t virtiofs $mopt $tag \$M; then
-	echo "virtiofs-guest: mount -t virtiofs $tag $hmnt failed"
+elif ! mount -t $share_fs $mopt $tag \$M; then
+	echo "virtiofs-guest: mount -t $share_fs $tag $hmnt failed"
 	rc=99
 else
-	echo "virtiofs-guest: mounted virtiofs tag $tag on $hmnt (host root on /)"
+	echo "virtiofs-guest: mounted $share_fs tag $tag on $hmnt (host root on /)"
 	mount -t proc proc \$H/proc
 	mount -t sysfs sys \$H/sys
 	mount -t devtmpfs dev \$H/dev
@@ -207,6 +230,10 @@ else
 		mount -o bind /hosttmp/$keep_tmp \$H/tmp/$keep_tmp
 	fi
 	mount -t tmpfs run \$H/run
+	if [ -d /tools ]; then
+		mkdir -p \$H/tmp/tools
+		mount -o bind /tools \$H/tmp/tools
+	fi
 	chmod 1777 \$H/tmp \$H/dev/shm
 	if [ -f /payload ]; then
 		cp /payload \$H/tmp/payload
@@ -225,7 +252,7 @@ if [ $shell = 1 ]; then
 	setsid cttyhack chroot \$H /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp TERM=linux /bin/sh -c "cd $hmnt; exec /bin/bash -l"
 fi
 sync
-for d in run tmp dev/pts dev/shm dev sys proc; do umount \$H/\$d 2>/dev/null; done
+for d in run tmp/tools tmp dev/pts dev/shm dev sys proc; do umount \$H/\$d 2>/dev/null; done
 umount \$M 2>/dev/null
 umount \$H 2>/dev/null
 echo "virtiofs-guest: powering off"
@@ -247,8 +274,8 @@ for m in ${names[*]}; do
 	insmod /lib/modules/\$m.ko || echo "virtiofs-guest: insmod \$m failed"
 done
 rc=0
-if mount -t virtiofs $mopt $tag /mnt; then
-	echo "virtiofs-guest: mounted virtiofs tag $tag on /mnt"
+if mount -t $share_fs $mopt $tag /mnt; then
+	echo "virtiofs-guest: mounted $share_fs tag $tag on /mnt"
 	if [ -x /payload ]; then
 		cd /mnt
 		/payload "\$@"
@@ -256,7 +283,7 @@ if mount -t virtiofs $mopt $tag /mnt; then
 		cd /
 	fi
 else
-	echo "virtiofs-guest: mount -t virtiofs $tag /mnt failed"
+	echo "virtiofs-guest: mount -t $share_fs $tag /mnt failed"
 	rc=99
 fi
 echo "virtiofs-guest: payload exit status \$rc"

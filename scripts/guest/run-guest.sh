@@ -4,6 +4,7 @@
 #
 # Usage: scripts/guest/run-guest.sh --kernel VMLINUZ --initrd FILE \
 #            --shared-dir DIR --log FILE [options] -- DAEMON_CMD [ARGS...]
+#        scripts/guest/run-guest.sh ... --share-9p [options]
 #
 # In DAEMON_CMD and its ARGS, {socket} becomes the vhost-user socket path
 # and {shared_dir} the shared directory, e.g.
@@ -34,6 +35,11 @@
 #   --packed             the device's packed=on: the guest may drive packed
 #                        virtqueues (VIRTIO_F_RING_PACKED) when the daemon
 #                        offers them
+#   --share-9p           no daemon and no vhost-user-fs device: QEMU itself
+#                        exports the shared directory over virtio-9p
+#                        (-virtfs local,path=DIR,mount_tag=TAG,
+#                        security_model=passthrough), for an initramfs made
+#                        with make-initramfs.sh --share-fs 9p; no DAEMON_CMD
 #
 # Exit status: the payload's exit status as the guest printed it
 # (`virtiofs-guest: payload exit status N`); 124 if the run timed out;
@@ -46,7 +52,7 @@ say() { printf '%s\n' "run-guest: $*" >&2; }
 
 kernel="" initrd="" shared="" log="" tag="share" timeout_s=300 sock_timeout=20
 mem=1G smp=2 guest_args="" daemon_log="" interactive=0 hostroot=0
-qemu_bin=qemu-system-x86_64 qemu_datadirs=() num_queues="" packed=0
+qemu_bin=qemu-system-x86_64 qemu_datadirs=() num_queues="" packed=0 share_9p=0
 while (($#)); do
 	case "$1" in
 		--kernel) kernel=${2:?}; shift 2 ;;
@@ -66,12 +72,18 @@ while (($#)); do
 		--qemu-datadir) qemu_datadirs+=("${2:?}"); shift 2 ;;
 		--num-queues) num_queues=${2:?}; shift 2 ;;
 		--packed) packed=1; shift ;;
-		-h | --help) sed -n '2,41p' "$0"; exit 0 ;;
+		--share-9p) share_9p=1; shift ;;
+		-h | --help) sed -n '2,47p' "$0"; exit 0 ;;
 		--) shift; break ;;
 		*) die "unknown argument: $1" ;;
 	esac
 done
-(($#)) || die "no daemon command after --"
+if ((share_9p)); then
+	(($# == 0)) || die "--share-9p takes no daemon command"
+	[[ -z "$num_queues" ]] || die "--num-queues is for the vhost-user-fs device, not --share-9p"
+else
+	(($#)) || die "no daemon command after --"
+fi
 [[ -n "$kernel" && -n "$initrd" && -n "$shared" && -n "$log" ]] ||
 	die "--kernel, --initrd, --shared-dir and --log are required"
 [[ -f "$kernel" ]] || die "no kernel at $kernel"
@@ -123,29 +135,33 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 : >"$log"
-say "starting daemon: ${daemon_cmd[*]}"
-# setsid: the daemon (and any children it forks, e.g. a sandbox) gets its
-# own process group, so cleanup can stop all of it by id.
-setsid "${daemon_cmd[@]}" >"$daemon_log" 2>&1 </dev/null &
-daemon_pid=$!
+if ((share_9p)); then
+	say "no daemon: QEMU exports $shared over virtio-9p (tag $tag)"
+else
+	say "starting daemon: ${daemon_cmd[*]}"
+	# setsid: the daemon (and any children it forks, e.g. a sandbox) gets its
+	# own process group, so cleanup can stop all of it by id.
+	setsid "${daemon_cmd[@]}" >"$daemon_log" 2>&1 </dev/null &
+	daemon_pid=$!
 
-# Wait (bounded) for the socket to appear.
-deadline=$((SECONDS + sock_timeout))
-until [[ -S "$sock" ]]; do
-	if ! kill -0 "$daemon_pid" 2>/dev/null; then
-		wait "$daemon_pid" && st=0 || st=$?
-		daemon_pid=""
-		say "daemon exited (status $st) before creating $sock; its log:"
-		sed 's/^/  daemon: /' "$daemon_log" >&2 || true
-		exit 126
-	fi
-	if ((SECONDS >= deadline)); then
-		say "daemon did not create $sock within ${sock_timeout}s"
-		exit 126
-	fi
-	sleep 0.05
-done
-say "daemon up (pid $daemon_pid), socket $sock"
+	# Wait (bounded) for the socket to appear.
+	deadline=$((SECONDS + sock_timeout))
+	until [[ -S "$sock" ]]; do
+		if ! kill -0 "$daemon_pid" 2>/dev/null; then
+			wait "$daemon_pid" && st=0 || st=$?
+			daemon_pid=""
+			say "daemon exited (status $st) before creating $sock; its log:"
+			sed 's/^/  daemon: /' "$daemon_log" >&2 || true
+			exit 126
+		fi
+		if ((SECONDS >= deadline)); then
+			say "daemon did not create $sock within ${sock_timeout}s"
+			exit 126
+		fi
+		sleep 0.05
+	done
+	say "daemon up (pid $daemon_pid), socket $sock"
+fi
 
 append="console=ttyS0 panic=-1 quiet"
 [[ -n "$guest_args" ]] && append="$append -- $guest_args"
@@ -153,6 +169,12 @@ append="console=ttyS0 panic=-1 quiet"
 fsdev="vhost-user-fs-pci,queue-size=1024,chardev=char0,tag=$tag"
 [[ -n "$num_queues" ]] && fsdev="$fsdev,num-request-queues=$num_queues"
 ((packed)) && fsdev="$fsdev,packed=on"
+share_dev=(-chardev "socket,id=char0,path=$sock" -device "$fsdev")
+if ((share_9p)); then
+	# QEMU's own 9p server; the guest RAM stays the same shared memfd.
+	fsdev="virtio-9p (-virtfs local,path=$shared,mount_tag=$tag,security_model=passthrough)"
+	share_dev=(-virtfs "local,path=$shared,mount_tag=$tag,security_model=passthrough")
+fi
 qemu=("$qemu_bin")
 for d in "${qemu_datadirs[@]}"; do qemu+=(-L "$d"); done
 # shellcheck disable=SC2054 # the commas are QEMU option syntax
@@ -161,8 +183,7 @@ qemu+=(
 	-m "$mem" -smp "$smp"
 	-object "memory-backend-memfd,id=mem,size=$mem,share=on"
 	-numa node,memdev=mem
-	-chardev "socket,id=char0,path=$sock"
-	-device "$fsdev"
+	"${share_dev[@]}"
 	-kernel "$kernel" -initrd "$initrd"
 	-append "$append"
 	-nographic -no-reboot

@@ -3,6 +3,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -86,6 +87,7 @@ static void daemon_queue_start(struct vu_dev *dev, struct virtqueue *vq, void *o
 	/* The high-priority queue carries only FORGET and INTERRUPT: one
 	 * thread, never blocked by a slow request. */
 	unsigned threads = vq->index == 0 ? 1 : d->opts->thread_pool_size;
+	virtqueue_set_notify_batch(vq, DAEMON_NOTIFY_BATCH, DAEMON_NOTIFY_DELAY_NS);
 	d->workers[vq->index] = queue_worker_start(vq, d->server, threads,
 						   &d->served[vq->index].requests);
 	if (!d->workers[vq->index])
@@ -101,6 +103,7 @@ static void daemon_queue_stop(struct vu_dev *dev, struct virtqueue *vq, void *op
 		return;
 	queue_worker_stop(d->workers[vq->index]);
 	d->workers[vq->index] = NULL;
+	virtqueue_flush_notify(vq);
 	log_debug("queue %u: stopped", vq->index);
 }
 

@@ -17,6 +17,15 @@
  * the high-priority queue. */
 #define DAEMON_MAX_REQUEST_QUEUES (VHOST_USER_MAX_QUEUES - 1)
 
+/* Completions that may share one signal to the guest while more requests
+ * wait, and how long the first of them may wait: measured at depth 16 on
+ * 2 vCPUs, one signal per completion spent about a third of the daemon's
+ * CPU waking the driver (lookup and 4 KiB read: 1.5-1.9x the throughput
+ * at 0.7x the CPU per request with 32). A completion is never held while
+ * the ring is empty, nor behind a request that may take long. */
+#define DAEMON_NOTIFY_BATCH 32
+#define DAEMON_NOTIFY_DELAY_NS (100 * 1000)
+
 /* Requests served by one queue since start, over every restart of it;
  * a cache line each, as each queue's threads count their own. */
 struct daemon_queue_count {

@@ -187,6 +187,9 @@ static bool worker_hand_over(struct queue_worker *w, struct vq_elem *elem)
 
 static void worker_serve(struct queue_worker *w, struct vq_elem *elem, bool may_wait)
 {
+	/* completions held back for a batched signal must not wait on it */
+	if (fuse_request_may_be_slow(elem->out, elem->out_count))
+		virtqueue_flush_notify(w->vq);
 	size_t len = fuse_server_handle_flags(w->server, elem->out, elem->out_count, elem->in,
 					      elem->in_count, may_wait ? 0 : FUSE_HANDLE_NO_WAIT);
 	virtqueue_push(w->vq, elem, (uint32_t)len);

@@ -454,3 +454,22 @@ bool fuse_request_may_block(const struct iovec *in, unsigned in_count)
 		return false;
 	}
 }
+
+bool fuse_request_may_be_slow(const struct iovec *in, unsigned in_count)
+{
+	struct iov_cursor cur;
+	struct fuse_in_header hdr;
+	struct fuse_read_in rw;	/* READ and WRITE both start fh, offset, size */
+
+	if (fuse_request_may_block(in, in_count))
+		return true;
+	iov_cursor_init(&cur, in, in_count);
+	if (iov_cursor_read(&cur, &hdr, sizeof(hdr)) < 0 ||
+	    (hdr.opcode != FUSE_READ && hdr.opcode != FUSE_WRITE))
+		return false;
+	_Static_assert(offsetof(struct fuse_read_in, size) == offsetof(struct fuse_write_in, size),
+		       "READ and WRITE keep size at the same place");
+	if (iov_cursor_read(&cur, &rw, offsetof(struct fuse_read_in, size) + sizeof(rw.size)) < 0)
+		return false;
+	return rw.size >= FUSE_SLOW_IO_BYTES;
+}

@@ -54,6 +54,13 @@ size_t fuse_server_handle_flags(struct fuse_server *server, const struct iovec *
  * serving it. Only peeks the header. */
 bool fuse_request_may_block(const struct iovec *in, unsigned in_count);
 
+/* Whether serving the request may take long: one that may block, or a
+ * READ or WRITE of FUSE_SLOW_IO_BYTES or more. A transport should not
+ * keep earlier completions waiting behind it. Only peeks the header and
+ * the size. */
+#define FUSE_SLOW_IO_BYTES (128 * 1024)
+bool fuse_request_may_be_slow(const struct iovec *in, unsigned in_count);
+
 /* Whether the guest has sent DESTROY (or INIT failed): for /dev/fuse. */
 bool fuse_server_destroyed(const struct fuse_server *server);
 

@@ -4,6 +4,7 @@
 #include "vhost_user/virtqueue.h"
 
 #include <errno.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -175,6 +176,7 @@ int virtqueue_map_rings(struct virtqueue *vq)
 	if (ret == 0) {
 		vq->signalled_used_valid = false;
 		vq->inflight = 0;
+		vq->unsignalled = 0;
 		vq->notify_off = false;
 		ret = vq_ops(vq)->resume(vq);
 	}
@@ -247,6 +249,57 @@ struct vq_elem *vq_elem_build(struct virtqueue *vq, uint16_t head, uint16_t ndes
 	return elem;
 }
 
+static uint64_t vq_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Under vq->lock: the signal decision for completions held back. */
+static void vq_notify_held(struct virtqueue *vq)
+{
+	if (!vq->unsignalled)
+		return;
+	vq_ops(vq)->notify(vq);
+	vq->unsignalled = 0;
+}
+
+/* Under vq->lock, after a completion was put. */
+static void vq_notify_or_batch(struct virtqueue *vq)
+{
+	uint64_t now;
+
+	if (vq->notify_batch <= 1) {
+		vq_ops(vq)->notify(vq);
+		return;
+	}
+	now = vq_now_ns();
+	if (vq->unsignalled++ == 0)
+		vq->unsignalled_since_ns = now;
+	if (vq->unsignalled >= vq->notify_batch || !vq_ops(vq)->has_pending(vq) ||
+	    now - vq->unsignalled_since_ns >= vq->notify_delay_ns)
+		vq_notify_held(vq);
+}
+
+void virtqueue_set_notify_batch(struct virtqueue *vq, unsigned batch, uint64_t delay_ns)
+{
+	pthread_mutex_lock(&vq->lock);
+	vq_notify_held(vq);
+	vq->notify_batch = batch;
+	vq->notify_delay_ns = delay_ns;
+	pthread_mutex_unlock(&vq->lock);
+}
+
+void virtqueue_flush_notify(struct virtqueue *vq)
+{
+	pthread_mutex_lock(&vq->lock);
+	if (vq->unsignalled && vq_ensure_rings(vq) == 0)
+		vq_notify_held(vq);
+	pthread_mutex_unlock(&vq->lock);
+}
+
 int virtqueue_pop(struct virtqueue *vq, struct vq_elem **elem)
 {
 	int ret;
@@ -258,6 +311,8 @@ int virtqueue_pop(struct virtqueue *vq, struct vq_elem **elem)
 		ret = vq_scratch_alloc(vq);
 	if (ret == 0)
 		ret = vq_ops(vq)->pop(vq, elem);
+	if (ret == 0)
+		vq_notify_held(vq);
 	pthread_mutex_unlock(&vq->lock);
 	return ret;
 }
@@ -281,7 +336,10 @@ void virtqueue_push(struct virtqueue *vq, struct vq_elem *elem, uint32_t len)
 		len = (uint32_t)elem_in_bytes(elem);
 	pthread_mutex_lock(&vq->lock);
 	if (vq_ensure_rings(vq) == 0) {
-		vq_ops(vq)->push(vq, elem, len);
+		const struct vq_ring_ops *ops = vq_ops(vq);
+
+		ops->put(vq, elem, len);
+		vq_notify_or_batch(vq);
 	} else {
 		log_error_once("virtqueue %u: rings left guest memory, completion dropped",
 			       vq->index);

@@ -68,6 +68,12 @@ struct virtqueue {
 	bool signalled_used_valid;
 	unsigned inflight;          /* popped, not yet pushed */
 	bool notify_off;            /* set_notification(false) in effect */
+	/* Notification batching (virtqueue_set_notify_batch): completions
+	 * put since the last signal decision, and when the first of them was */
+	unsigned notify_batch;
+	uint64_t notify_delay_ns;
+	unsigned unsignalled;
+	uint64_t unsignalled_since_ns;
 
 	/* Host pointers for the rings, valid under ring_mem */
 	struct guest_memory_slot *memory_slot;
@@ -106,6 +112,16 @@ int virtqueue_map_rings(struct virtqueue *vq);
  * With notifications on, a return of 0 leaves avail_event at the new end
  * of the ring, so the driver's next buffer comes with a kick. Free *elem
  * with push. */
+/* While more requests wait on the ring, let up to batch completions (and
+ * none older than delay_ns) share one signal to the driver instead of one
+ * each: the signal goes when the batch is full, the delay is over, or a
+ * pop finds the ring empty. Fewer wake-ups of the driver for the same
+ * work; batch 0 or 1 signals every completion (the default). */
+void virtqueue_set_notify_batch(struct virtqueue *vq, unsigned batch, uint64_t delay_ns);
+/* Signal now for the completions a batch holds back (before work that
+ * may take long, and when the queue stops). */
+void virtqueue_flush_notify(struct virtqueue *vq);
+
 int virtqueue_pop(struct virtqueue *vq, struct vq_elem **elem);
 
 /* Return elem on the used ring with len bytes written, free it, and

@@ -82,8 +82,10 @@ struct vq_ring_ops {
 	int (*resume)(struct virtqueue *vq);
 	/* As virtqueue_pop (1, 0, -EAGAIN, -ENOMEM). */
 	int (*pop)(struct virtqueue *vq, struct vq_elem **elem);
-	/* Complete elem with len bytes written and notify when wanted. */
-	void (*push)(struct virtqueue *vq, const struct vq_elem *elem, uint32_t len);
+	/* Complete elem with len bytes written (no notification). */
+	void (*put)(struct virtqueue *vq, const struct vq_elem *elem, uint32_t len);
+	/* Signal the driver if it asked for the completions put so far. */
+	void (*notify)(struct virtqueue *vq);
 	void (*set_notification)(struct virtqueue *vq, bool enable);
 	bool (*has_pending)(struct virtqueue *vq);
 	/* GET_VRING_BASE's value / SET_VRING_BASE's (0 or -EINVAL). */

@@ -406,12 +406,11 @@ static int packed_pop(struct virtqueue *vq, struct vq_elem **elem)
 	}
 }
 
-static void packed_push(struct virtqueue *vq, const struct vq_elem *elem, uint32_t len)
+static void packed_put(struct virtqueue *vq, const struct vq_elem *elem, uint32_t len)
 {
 	packed_used_put(vq, elem->head, len, elem->ndescs);
 	if (elem->head < vq->size)
 		id_mark(vq, elem->head, false);
-	packed_notify(vq);
 }
 
 static bool packed_has_pending(struct virtqueue *vq)
@@ -443,7 +442,8 @@ const struct vq_ring_ops vq_packed_ops = {
 	.translate = packed_translate,
 	.resume = packed_resume,
 	.pop = packed_pop,
-	.push = packed_push,
+	.put = packed_put,
+	.notify = packed_notify,
 	.set_notification = packed_set_notification,
 	.has_pending = packed_has_pending,
 	.get_base = packed_get_base,

@@ -238,10 +238,9 @@ static int split_pop(struct virtqueue *vq, struct vq_elem **elem)
 	}
 }
 
-static void split_push(struct virtqueue *vq, const struct vq_elem *elem, uint32_t len)
+static void split_put(struct virtqueue *vq, const struct vq_elem *elem, uint32_t len)
 {
 	split_used_put(vq, elem->head, len);
-	split_notify(vq);
 }
 
 static void split_set_notification(struct virtqueue *vq, bool enable)
@@ -289,7 +288,8 @@ const struct vq_ring_ops vq_split_ops = {
 	.translate = split_translate,
 	.resume = split_resume,
 	.pop = split_pop,
-	.push = split_push,
+	.put = split_put,
+	.notify = split_notify,
 	.set_notification = split_set_notification,
 	.has_pending = split_has_pending,
 	.get_base = split_get_base,

@@ -832,6 +832,159 @@ static void test_cli(void)
 	free(data);
 }
 
+/* ---- bench tests ---- */
+
+/* Run `virtiofs-client bench ARGS` (after "--socket SOCK" of a fresh
+ * daemon on dir when dir is given), stdout and stderr to files. */
+static int bench_run(const char *dir, const char *out, const char *err,
+		     const char *const *args)
+{
+	const char *argv[40];
+	unsigned n = 0;
+	int status;
+	pid_t pid;
+
+	if (dir && daemon_start(&D, dir))
+		return -1;
+	argv[n++] = cli_path;
+	argv[n++] = "bench";
+	if (dir) {
+		argv[n++] = "--socket";
+		argv[n++] = D.sock;
+		argv[n++] = "--pid";
+		argv[n++] = NULL;       /* below */
+		if (packed_run())
+			argv[n++] = "--packed";
+	}
+	while (*args && n < 39)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		char pidbuf[32];
+		int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (dir) {
+			snprintf(pidbuf, sizeof(pidbuf), "%ld", (long)D.pid);
+			argv[5] = pidbuf;
+		}
+		dup2(fo, STDOUT_FILENO);
+		dup2(fe, STDERR_FILENO);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	if (dir)
+		daemon_stop(&D);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static unsigned count_lines(const char *s, const char *needle)
+{
+	unsigned n = 0;
+
+	while ((s = strstr(s, needle))) {
+		n++;
+		s++;
+	}
+	return n;
+}
+
+static void test_bench_options(void)
+{
+	static const char *const bad[][6] = {
+		{ "--native", "/", "--scale", "all", NULL },
+		{ "--setup", "/nonexistent", "--scale", "bogus", NULL },
+		{ "--setup", "/nonexistent", "--scale", "", NULL },
+		{ "--setup", "/nonexistent", "--scale-steps", "0", NULL },
+		{ "--setup", "/nonexistent", "--scale-steps", "10,x", NULL },
+		{ "--setup", "/nonexistent", "--scale-steps", "10,", NULL },
+		{ "--setup", "/nonexistent", "--scale-steps", "-5", NULL },
+		{ "--setup", "/nonexistent", "--scale-steps", "10000000", NULL },
+		{ "--setup", "/nonexistent", "--handle-steps", "1,2,3,4,5,6,7,8,9", NULL },
+		{ "--setup", "/nonexistent", "--scale-cap", "0", NULL },
+		{ "--setup", "/nonexistent", "--scale-cap", "5s", NULL },
+		{ "--setup", "/nonexistent", "--workloads", "lookup,nosuch", NULL },
+	};
+	char out[400], err[400];
+	unsigned i;
+	int rc;
+
+	snprintf(out, sizeof(out), "%s/bench.out", t_tmpdir());
+	snprintf(err, sizeof(err), "%s/bench.err", t_tmpdir());
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rc = bench_run(NULL, out, err, bad[i]);
+		CHECK(rc == 2, "bench %s %s %s %s: rc %d, not 2", bad[i][0], bad[i][1],
+		      bad[i][2], bad[i][3], rc);
+	}
+	rc = bench_run(NULL, out, err, (const char *const[]){
+		"--setup", "/nonexistent", "--scale", "inodes,list",
+		"--scale-steps", "5,9999999", "--handle-steps", "7", "--scale-cap", "0.5",
+		"--help", NULL });
+	CHECK(rc == 0, "good scale options: rc %d: %s", rc, slurp(err, NULL));
+}
+
+static void test_bench(void)
+{
+	char out[400], err[400], json[400], dir[400], path[500];
+	struct stat st;
+	char *s;
+	int rc;
+
+	snprintf(out, sizeof(out), "%s/bench.out", t_tmpdir());
+	snprintf(err, sizeof(err), "%s/bench.err", t_tmpdir());
+	snprintf(json, sizeof(json), "%s/bench.json", t_tmpdir());
+	snprintf(dir, sizeof(dir), "%s/benchshare", t_tmpdir());
+	CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
+
+	/* Every workload, two depths, the share made through the daemon. */
+	rc = bench_run(dir, out, err, (const char *const[]){
+		"--depth", "1,4", "--time", "0.05", "--file-size", "8M",
+		"--lookup-files", "20", "--dir-entries", "30", "--label", "t",
+		"--json", json, NULL });
+	s = slurp(out, NULL);
+	CHECK(rc == 0 && !strstr(s, "ERRORS"), "bench: rc %d out '%s' err '%s'", rc, s,
+	      slurp(err, NULL));
+	s = slurp(json, NULL);
+	CHECK(count_lines(s, "{\"daemon\":\"t\"") == 18 &&
+	      count_lines(s, "\"errors\":0}") == 18, "bench json: '%s'", s);
+	CHECK(strstr(s, "\"workload\":\"getattr\"") && strstr(s, "\"workload\":\"create\"") &&
+	      strstr(s, "\"workload\":\"readdir\""), "bench json workloads: '%s'", s);
+	/* create's files were removed, and its directories with them */
+	rc = bench_run(NULL, out, err, (const char *const[]){ "--native", dir,
+		"--depth", "1", "--time", "0.05", "--file-size", "8M",
+		"--lookup-files", "20", "--workloads", "getattr,lookup,create,readdir", NULL });
+	s = slurp(out, NULL);
+	CHECK(rc == 0 && count_lines(s, "native ") == 4 && !strstr(s, "ERRORS"),
+	      "bench --native: rc %d out '%s' err '%s'", rc, s, slurp(err, NULL));
+	{
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "ls '%s' | grep -q -e '^sf\\.' -e '^nsf\\.'", dir);
+		CHECK(system(cmd) != 0, "create left a directory in %s", dir);
+	}
+
+	/* --scale: the tree, then each part, small. */
+	rc = bench_run(NULL, out, err, (const char *const[]){ "--setup", dir,
+		"--scale", "all", "--scale-steps", "40,300", "--handle-steps", "10,50", NULL });
+	snprintf(path, sizeof(path), "%s/sc/n/n0000299", dir);
+	CHECK(rc == 0 && stat(path, &st) == 0, "setup --scale: rc %d", rc);
+	snprintf(path, sizeof(path), "%s/sc/d40/e0000039", dir);
+	CHECK(stat(path, &st) == 0, "setup --scale: no %s", path);
+	rc = bench_run(dir, out, err, (const char *const[]){ "--scale", "all",
+		"--scale-steps", "40,300", "--handle-steps", "10,50", "--time", "0.05",
+		"--label", "t", NULL });
+	s = slurp(out, NULL);
+	CHECK(rc == 0, "bench --scale: rc %d out '%s' err '%s'", rc, s, slurp(err, NULL));
+	CHECK(count_lines(s, "inodes   grow         size      300 reached      300") == 1 &&
+	      count_lines(s, "inodes   hold ") == 2 &&
+	      count_lines(s, "handles  open         size       50 reached       50") == 1 &&
+	      count_lines(s, "list     readdirplus  size      300 reached      300") == 1 &&
+	      count_lines(s, "list     readdir      size       40 reached       40") == 1 &&
+	      !strstr(s, "stopped"), "bench --scale out '%s'", s);
+}
+
 int main(int argc, char **argv)
 {
 	const char *which = getenv("VFS_TEST_DAEMON");
@@ -872,7 +1025,10 @@ int main(int argc, char **argv)
 	session_close();
 	t_run("legacy_layout", test_legacy_layout);
 	t_run("daemon_death", test_daemon_death);
-	if (cli_path)
+	if (cli_path) {
 		t_run("cli", test_cli);
+		t_run("bench_options", test_bench_options);
+		t_run("bench", test_bench);
+	}
 	return t_finish();
 }

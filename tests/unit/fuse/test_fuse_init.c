@@ -319,6 +319,33 @@ static void test_may_block(void **state)
 	assert_false(fuse_request_may_block(&iov, 1));
 }
 
+static bool may_be_slow(uint32_t opcode, uint32_t size)
+{
+	struct fuse_write_in in = { .size = size };
+	rb_begin(opcode, 1);
+	rb_add(&in, sizeof(in));
+	rb_finish();
+	struct iovec iov = { R.b, R.len };
+	return fuse_request_may_be_slow(&iov, 1);
+}
+
+/* What a transport should not hold completions behind. */
+static void test_may_be_slow(void **state)
+{
+	assert_true(may_be_slow(FUSE_FSYNC, 0));
+	assert_true(may_be_slow(FUSE_SETLKW, 0));
+	assert_true(may_be_slow(FUSE_READ, FUSE_SLOW_IO_BYTES));
+	assert_true(may_be_slow(FUSE_WRITE, 1 << 20));
+	assert_false(may_be_slow(FUSE_READ, 4096));
+	assert_false(may_be_slow(FUSE_WRITE, FUSE_SLOW_IO_BYTES - 1));
+	assert_false(may_be_slow(FUSE_GETATTR, 1 << 20));
+	assert_false(may_be_slow(FUSE_LOOKUP, 0));
+	/* a READ cut before its size: not known to be slow */
+	rb_begin(FUSE_READ, 1);
+	struct iovec iov = { R.b, R.len + 12 };
+	assert_false(fuse_request_may_be_slow(&iov, 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +368,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_destroy_and_reinit, setup, teardown),
 		cmocka_unit_test(test_server_new_checks),
 		cmocka_unit_test(test_may_block),
+		cmocka_unit_test(test_may_be_slow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -555,6 +555,56 @@ static void test_bad_chain_after_arming_rearms(void **state)
 	assert_int_equal(*avail_event, end);
 }
 
+/* Batched signals: while requests wait on the ring, completions share a
+ * signal; the batch filling, the ring found empty, the delay running out
+ * and an explicit flush each send it. */
+static void test_notify_batch(void **state)
+{
+	struct fx *f = *state;
+	struct vq_elem *e[6];
+
+	virtqueue_set_notify_batch(&f->vq, 3, 60ull * 1000 * 1000 * 1000);
+	call_count(f);
+	for (int i = 0; i < 6; i++)
+		avail_push(f, GOOD_HEAD);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(virtqueue_pop(&f->vq, &e[i]), 1);
+	/* nothing left to pop: every completion is signalled at once */
+	virtqueue_push(&f->vq, e[0], 1);
+	assert_int_equal(call_count(f), 1);
+
+	/* with requests waiting: held until the third */
+	avail_push(f, GOOD_HEAD);
+	virtqueue_push(&f->vq, e[1], 1);
+	virtqueue_push(&f->vq, e[2], 1);
+	assert_int_equal(call_count(f), 0);
+	assert_int_equal(f->used->idx, 3);	/* put at once, only the signal waits */
+	virtqueue_push(&f->vq, e[3], 1);
+	assert_int_equal(call_count(f), 1);
+
+	/* held, then a pop that finds the ring empty sends it */
+	virtqueue_push(&f->vq, e[4], 1);
+	assert_int_equal(call_count(f), 0);
+	assert_int_equal(virtqueue_pop(&f->vq, &e[0]), 1);
+	assert_int_equal(call_count(f), 0);
+	assert_int_equal(virtqueue_pop(&f->vq, &e[1]), 0);
+	assert_int_equal(call_count(f), 1);
+
+	/* held, then flushed (before a slow request, at stop) */
+	avail_push(f, GOOD_HEAD);
+	virtqueue_push(&f->vq, e[5], 1);
+	assert_int_equal(call_count(f), 0);
+	virtqueue_flush_notify(&f->vq);
+	assert_int_equal(call_count(f), 1);
+	virtqueue_flush_notify(&f->vq);
+	assert_int_equal(call_count(f), 0);
+
+	/* a zero delay holds nothing */
+	virtqueue_set_notify_batch(&f->vq, 3, 0);
+	virtqueue_push(&f->vq, e[0], 1);
+	assert_int_equal(call_count(f), 1);
+}
+
 static void test_memory_replaced(void **state)
 {
 	struct fx *f = *state;
@@ -677,6 +727,7 @@ int main(void)
 		T(test_full_ring),
 		T(test_straddling_buffer),
 		T(test_no_interrupt_flag),
+		T(test_notify_batch),
 		T(test_memory_replaced),
 		T(test_concurrent_workers),
 		cmocka_unit_test_setup_teardown(test_event_idx, setup_event_idx, teardown),
