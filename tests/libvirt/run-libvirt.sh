@@ -359,7 +359,7 @@ boot() { # boot EXPECTED-DAEMON-ARGV-REGEX full|quick
 	else
 		notok "saw the guest's sync marker" "not within ${timeout_s}s (console $console)"
 	fi
-	check "the guest ran the e2e checks" "no verdict within ${timeout_s}s" \
+	check "the guest's payload gave its verdict" "none within ${timeout_s}s" \
 		wait_for "$timeout_s" console_has '^libvirt-guest: checks exit status'
 	check "the guest waits for the power button" "not within 60s" \
 		wait_for 60 console_has '^libvirt-guest: waiting for the ACPI power button'
