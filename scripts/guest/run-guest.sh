@@ -49,6 +49,7 @@ set -euo pipefail
 
 die() { printf 'run-guest: %s\n' "$*" >&2; exit 2; }
 say() { printf '%s\n' "run-guest: $*" >&2; }
+. "$(dirname "$0")/socket-ready.sh"
 
 kernel="" initrd="" shared="" log="" tag="share" timeout_s=300 sock_timeout=20
 mem=1G smp=2 guest_args="" daemon_log="" interactive=0 hostroot=0
@@ -146,7 +147,7 @@ else
 
 	# Wait (bounded) for the socket to appear.
 	deadline=$((SECONDS + sock_timeout))
-	until [[ -S "$sock" ]]; do
+	until socket_ready "$sock"; do
 		if ! kill -0 "$daemon_pid" 2>/dev/null; then
 			wait "$daemon_pid" && st=0 || st=$?
 			daemon_pid=""

@@ -327,6 +327,59 @@ static int opt_tag(struct parser *p, const char *name, const char *value)
 	return set_string(p, name, value, &p->opts->tag);
 }
 
+static int opt_dax(struct parser *p, const char *name, const char *value)
+{
+	if (strcmp(value, "off") == 0)
+		p->opts->dax = DAX_OFF;
+	else if (strcmp(value, "shmem") == 0)
+		p->opts->dax = DAX_SHMEM;
+	else if (strcmp(value, "fs-map") == 0)
+		p->opts->dax = DAX_FS_MAP;
+	else
+		return parser_fail(p, "%s: invalid value '%s' (expected off, shmem or fs-map)",
+				   name, value);
+	return 0;
+}
+
+/* Bytes with an optional K, M or G; a multiple of 2 MiB (Linux's range). */
+static int opt_dax_window(struct parser *p, const char *name, const char *value)
+{
+	char digits[32];
+	size_t len = strlen(value);
+	unsigned shift = 0;
+	uint64_t v;
+
+	if (len == 0 || len >= sizeof(digits))
+		return parser_fail(p, "%s: invalid size '%s'", name, value);
+	memcpy(digits, value, len + 1);
+	switch (digits[len - 1]) {
+	case 'K': case 'k': shift = 10; break;
+	case 'M': case 'm': shift = 20; break;
+	case 'G': case 'g': shift = 30; break;
+	default: break;
+	}
+	if (shift)
+		digits[len - 1] = '\0';
+	if (parse_u64(digits, OPTIONS_DAX_WINDOW_MAX >> shift, &v) < 0 ||
+	    (v << shift) < OPTIONS_DAX_WINDOW_MIN || ((v << shift) & (OPTIONS_DAX_WINDOW_MIN - 1)))
+		return parser_fail(p, "%s: '%s' is not a multiple of 2M from 2M to 64G", name, value);
+	p->opts->dax_window = v << shift;
+	p->opts->dax_window_set = true;
+	return 0;
+}
+
+static int opt_dax_max_mappings(struct parser *p, const char *name, const char *value)
+{
+	uint64_t v;
+
+	if (parse_number(p, name, value, OPTIONS_DAX_MAX_MAPPINGS, &v) < 0)
+		return -1;
+	if (v == 0)
+		return parser_fail(p, "%s: at least 1", name);
+	p->opts->dax_max_mappings = (unsigned)v;
+	return 0;
+}
+
 /* Parsed here, so that a bad rule stops the start with its reason. */
 static int xattrmap_set(struct parser *p, const char *name, const char *value)
 {
@@ -371,6 +424,9 @@ static const struct option_spec long_options[] = {
 	{ "seccomp", ARG_REQUIRED, opt_seccomp },
 	{ "inode-file-handles", ARG_REQUIRED, opt_inode_file_handles },
 	{ "tag", ARG_REQUIRED, opt_tag },
+	{ "dax", ARG_REQUIRED, opt_dax },
+	{ "dax-window", ARG_REQUIRED, opt_dax_window },
+	{ "dax-max-mappings", ARG_REQUIRED, opt_dax_max_mappings },
 	{ "xattrmap", ARG_REQUIRED, opt_xattrmap },
 	{ "xattr", ARG_NONE, opt_flag },
 	{ "posix-acl", ARG_NONE, opt_flag },
@@ -600,6 +656,7 @@ static void options_init(struct options *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->fd = -1;
 	opts->cache = CACHE_AUTO;
+	opts->dax_window = OPTIONS_DAX_WINDOW_DEFAULT;
 	opts->thread_pool_size = DEFAULT_THREAD_POOL_SIZE;
 	opts->readdirplus = true;
 	/* Current Rust virtiofsd announces submounts unless told not to. */
@@ -640,6 +697,11 @@ static int options_finish(struct parser *p)
 		return parser_fail(p, "--socket-path, --fd and --fuse-mount exclude each other");
 	if (o->tag && o->fuse_mount)
 		return parser_fail(p, "--tag: only with --socket-path or --fd (a vhost-user device)");
+	if (o->dax != DAX_OFF && o->fuse_mount)
+		return parser_fail(p, "--dax: only with --socket-path or --fd (a vhost-user device)");
+	if ((o->dax_window_set || o->dax_max_mappings) && o->dax == DAX_OFF)
+		return parser_fail(p, "--dax-window, --dax-max-mappings: only with --dax=shmem "
+				   "or --dax=fs-map");
 	if (o->socket_group && !o->socket_path)
 		return parser_fail(p, "--socket-group: only valid with --socket-path");
 	if (!o->shared_dir)
@@ -722,6 +784,14 @@ const char *options_usage(void)
 	"                            that reads it (at most 36 bytes); offers\n"
 	"                            VHOST_USER_PROTOCOL_F_CONFIG, which QEMU 7.1-8.0\n"
 	"                            crash on; QEMU 10.0 ignores it (give it tag=)\n"
+	"  --dax=FLAVOUR             DAX window mappings (FUSE_SETUPMAPPING): off (default),\n"
+	"                            shmem (VHOST_USER_BACKEND_SHMEM_MAP, the QEMU proposal)\n"
+	"                            or fs-map (the legacy FS_MAP of cloud-hypervisor);\n"
+	"                            see docs/dax.md\n"
+	"  --dax-window=SIZE         the window's size, a multiple of 2M (default: 1G); with\n"
+	"                            fs-map, the VMM's cache size\n"
+	"  --dax-max-mappings=N      at most N live mappings (default: 8192; each is a\n"
+	"                            memory map in the VMM)\n"
 	"  --cache=MODE              never, metadata, auto or always (default: auto)\n"
 	"  --thread-pool-size=N      threads per request queue; 0: no pool, one thread (default: 2)\n"
 	"  --xattr                   enable extended attributes\n"

@@ -53,6 +53,7 @@ const struct fs_ops passthrough_ops = {
 	.syncfs = pt_syncfs,
 	.tmpfile = pt_tmpfile,
 	.interrupt = pt_interrupt,
+	.dax_fd = pt_dax_fd,
 };
 
 static uint64_t cache_timeout(enum cache_mode mode)
@@ -740,10 +741,39 @@ int pt_entry_of_inode(struct passthrough *fs, struct pt_inode *parent, struct pt
 	return 0;
 }
 
+/* A name for an inode we hold by an open fd is answered from one statx
+ * of the name, without opening it: the held fd pins the object, so its
+ * (dev, ino, mnt_id) names nothing else. That is every LOOKUP a guest
+ * repeats to revalidate a name (each path walk with --cache=never), and
+ * READDIRPLUS of a directory listed before. A name that does not exist
+ * ends here too. 1 when the inode is not held that way: open it. */
+static int lookup_held(struct passthrough *fs, struct pt_inode *parent, int parent_fd,
+		       const char *name, struct fuse_entry_out *out)
+{
+	struct inode_key key;
+	struct statx stx;
+	uint64_t nodeid;
+
+	if (statx(parent_fd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,
+		  STATX_BASIC_STATS | STATX_MNT_ID, &stx) < 0)
+		return -errno;
+	key = key_of(&stx);
+	if (!inode_table_lookup_pinned(&fs->inodes, &key, -1, &nodeid))
+		return 1;
+	fill_entry(fs, parent, nodeid, &stx, out);
+	return 0;
+}
+
 int pt_do_lookup_at(struct passthrough *fs, struct pt_inode *parent, int parent_fd,
 		    const char *name, struct fuse_entry_out *out)
 {
-	int fd;
+	return pt_lookup_entry(fs, parent, parent_fd, name, 0, out);
+}
+
+int pt_lookup_entry(struct passthrough *fs, struct pt_inode *parent, int parent_fd,
+		    const char *name, uint64_t dirent_ino, struct fuse_entry_out *out)
+{
+	int fd, ret;
 
 	if (!S_ISDIR(parent->type))
 		return -ENOTDIR;
@@ -752,6 +782,15 @@ int pt_do_lookup_at(struct passthrough *fs, struct pt_inode *parent, int parent_
 	/* the shared directory's parent is outside: stay at the root */
 	if (!strcmp(name, "..") && parent == fs->inodes.root)
 		return pt_entry_of_inode(fs, parent, parent, out);
+	/* A directory entry's inode number tells an inode we do not hold
+	 * without asking the host (a mount point's does not match the key
+	 * of what is mounted there: it takes the open path) */
+	if (!dirent_ino || inode_table_holds_pinned(&fs->inodes, &(struct inode_key){
+			.dev = parent->key.dev, .ino = dirent_ino, .mnt_id = parent->key.mnt_id })) {
+		ret = lookup_held(fs, parent, parent_fd, name, out);
+		if (ret <= 0)
+			return ret;
+	}
 	fd = openat(parent_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

@@ -474,3 +474,45 @@ int pt_syncfs(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid)
 	pt_inode_put(fs, inode);
 	return ret;
 }
+
+/* What mmap itself would refuse, refused before the frontend is asked:
+ * a mapping needs a regular file opened for reading (and for writing
+ * when writable), at a page-aligned offset inside the file. */
+static int dax_check_handle(int fd, uint64_t foffset, uint64_t len, bool writable)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -ENODEV;
+	if ((fl & O_ACCMODE) == O_WRONLY || (writable && (fl & O_ACCMODE) != O_RDWR))
+		return -EACCES;
+	if ((foffset & 4095) || foffset > (uint64_t)INT64_MAX - len)
+		return -EINVAL;
+	/* The start must be file data; the tail past EOF may not be (Linux
+	 * maps whole 2 MiB ranges and never touches beyond its i_size). */
+	if (foffset >= (uint64_t)st.st_size)
+		return -EINVAL;
+	return 0;
+}
+
+int pt_dax_fd(void *fs_, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+	      uint64_t foffset, uint64_t len, bool writable)
+{
+	struct passthrough *fs = fs_;
+	struct pt_handle *h;
+	int ret = handle_fd_get(fs, fh, &h);
+
+	if (ret)
+		return ret;
+	ret = dax_check_handle(h->fd, foffset, len, writable);
+	if (ret == 0) {
+		ret = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
+		if (ret < 0)
+			ret = -errno;
+	}
+	handle_table_put(&fs->handles, h);
+	return ret;
+}

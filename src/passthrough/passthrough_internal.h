@@ -97,6 +97,10 @@ int pt_do_lookup(struct passthrough *fs, struct pt_inode *parent, const char *na
  * opened for reading). */
 int pt_do_lookup_at(struct passthrough *fs, struct pt_inode *parent, int parent_fd,
 		    const char *name, struct fuse_entry_out *out);
+/* The same for a READDIRPLUS entry whose inode number the directory gave
+ * (0: unknown, as for LOOKUP). */
+int pt_lookup_entry(struct passthrough *fs, struct pt_inode *parent, int parent_fd,
+		    const char *name, uint64_t dirent_ino, struct fuse_entry_out *out);
 /* Counts a guest lookup of the object behind fd, an O_PATH fd we opened
  * (taken over: the inode keeps it, caches it or closes it). parent_fd,
  * an fd of parent or -1, may serve to open its mount for handles. */
@@ -214,6 +218,8 @@ int pt_flush(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 int pt_fsync(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, bool datasync);
 int pt_release(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, uint32_t flags,
 	       uint32_t release_flags, uint64_t lock_owner);
+int pt_dax_fd(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+	      uint64_t foffset, uint64_t len, bool writable);
 int pt_fallocate(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		 uint64_t offset, uint64_t length, uint32_t mode);
 int pt_lseek(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, uint64_t offset,

@@ -54,6 +54,7 @@ static const struct msg_rule msg_rules[] = {
 		(uint32_t)sizeof(struct vhost_user_mem_reg), 1, 0 },
 	[VHOST_USER_REM_MEM_REG] = { "REM_MEM_REG", SHAPE_REM_MEM,
 		(uint32_t)sizeof(struct vhost_user_mem_reg), 0, 0 },
+	[VHOST_USER_GET_SHMEM_CONFIG] = { "GET_SHMEM_CONFIG", SHAPE_FIXED, 0, 0, 1 },
 };
 
 #define MEM_TABLE_HEAD ((uint32_t)offsetof(struct vhost_user_mem_table, regions))

@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -216,15 +218,40 @@ static void daemon_check_status(int status)
 	      "the daemon exited with status %d: a sanitizer report", SANITIZER_EXIT);
 }
 
+/* Whether a socket bound at path (in our network namespace) is not yet
+ * listening: QEMU's daemon binds, then listens, and a connection in
+ * between is refused. /proc/net/unix shows each socket's bind path and
+ * its listening flag (__SO_ACCEPTCON). Ours listens before it renames the
+ * socket into place, so the final path has no entry of its own. */
+static bool sock_bound_not_listening(const char *path)
+{
+	enum { SO_ACCEPTCON_FLAG = 0x10000 };
+	char line[PATH_MAX + 128];
+	bool waiting = false;
+	FILE *f = fopen("/proc/net/unix", "re");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long flags;
+		char bound[PATH_MAX];
+
+		if (sscanf(line, "%*s %*s %*s %lx %*s %*s %*s %4095s", &flags, bound) != 2)
+			continue;
+		if (!strcmp(bound, path) && !(flags & SO_ACCEPTCON_FLAG))
+			waiting = true;
+	}
+	fclose(f);
+	return waiting;
+}
+
 static bool sock_ready(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
 
-	/* Only check that it exists: connecting would use up QEMU's
-	 * daemon, which serves a single connection. */
-	(void)sa;
-	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+	/* Never connect to find out: that would use up QEMU's daemon,
+	 * which serves a single connection. */
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && !sock_bound_not_listening(path);
 }
 
 int daemon_start(struct daemon *d, const char *dir)

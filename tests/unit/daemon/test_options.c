@@ -358,6 +358,36 @@ static void test_killpriv_v2(void **state)
 	PARSE_FAILS("--killpriv-v2", "--fd=3", "--shared-dir=/tmp", "--killpriv-v2=on");
 }
 
+static void test_dax(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_int_equal(opts.dax, DAX_OFF);
+	assert_true(opts.dax_window == OPTIONS_DAX_WINDOW_DEFAULT);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--dax=shmem");
+	assert_int_equal(opts.dax, DAX_SHMEM);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--dax=fs-map", "--dax-window=8G",
+		 "--dax-max-mappings=100");
+	assert_int_equal(opts.dax, DAX_FS_MAP);
+	assert_true(opts.dax_window == 8ull << 30);
+	assert_int_equal(opts.dax_max_mappings, 100);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--dax=shmem", "--dax-window=4194304");
+	assert_true(opts.dax_window == 4ull << 20);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--dax=shmem", "--dax-window=2M");
+	PARSE_FAILS("--dax", "--fd=3", "--shared-dir=/tmp", "--dax=always");
+	PARSE_FAILS("2M", "--fd=3", "--shared-dir=/tmp", "--dax=shmem", "--dax-window=3M");
+	PARSE_FAILS("2M", "--fd=3", "--shared-dir=/tmp", "--dax=shmem", "--dax-window=1M");
+	PARSE_FAILS("2M", "--fd=3", "--shared-dir=/tmp", "--dax=shmem", "--dax-window=65G");
+	PARSE_FAILS("2M", "--fd=3", "--shared-dir=/tmp", "--dax=shmem", "--dax-window=-2M");
+	PARSE_FAILS("2M", "--fd=3", "--shared-dir=/tmp", "--dax=shmem", "--dax-window=M");
+	PARSE_FAILS("2M", "--fd=3", "--shared-dir=/tmp", "--dax=shmem",
+		    "--dax-window=99999999999999999999G");
+	PARSE_FAILS("only with", "--fd=3", "--shared-dir=/tmp", "--dax-window=2M");
+	PARSE_FAILS("only with", "--fd=3", "--shared-dir=/tmp", "--dax-max-mappings=2");
+	PARSE_FAILS("at least", "--fd=3", "--shared-dir=/tmp", "--dax=shmem",
+		    "--dax-max-mappings=0");
+	PARSE_FAILS("--dax", "--shared-dir=/tmp", "--fuse-mount=/mnt", "--dax=shmem");
+}
+
 static void test_tag(void **state)
 {
 	static const char tag36[] = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -652,6 +682,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_preserve_noatime, teardown),
 		cmocka_unit_test_teardown(test_killpriv_v2, teardown),
 		cmocka_unit_test_teardown(test_tag, teardown),
+		cmocka_unit_test_teardown(test_dax, teardown),
 		cmocka_unit_test_teardown(test_daemonize, teardown),
 		cmocka_unit_test_teardown(test_xattrmap, teardown),
 		cmocka_unit_test_teardown(test_security_label, teardown),
