@@ -78,7 +78,10 @@ t_start=$SECONDS
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
-dom=vfsd-libvirt
+# A name of its own: libvirt names the domain's cgroups after it (and its
+# id, 1 in each private libvirtd), and the host's cgroups are shared with
+# any other run of this test.
+dom=vfsd-libvirt-$$
 W=$out/state # the private libvirt's directories
 share=$out/share
 sock=$W/run/libvirt-sock
@@ -210,9 +213,11 @@ for d in pts shm mqueue hugepages; do
 done
 ln -s /proc/self/fd "$W/dev/fd"
 mount --move "$W/dev" /dev || exit 97
-virtlogd -f /etc/libvirt/virtlogd.conf &
+# Their pid files too are private (by default /run/virtlogd.pid and
+# /run/libvirtd.pid: another run of this test would hold them).
+virtlogd -f /etc/libvirt/virtlogd.conf -p /run/libvirt/virtlogd.pid &
 lg=$!
-libvirtd -f /etc/libvirt/libvirtd.conf &
+libvirtd -f /etc/libvirt/libvirtd.conf -p /run/libvirt/libvirtd.pid &
 ld=$!
 stop() {
 	kill -TERM "$ld" 2>/dev/null; wait "$ld"; st=$?
@@ -493,7 +498,7 @@ check "libvirtd.log has no error (besides $n_env about D-Bus, dnsmasq, DMI, KVM)
 errs=$(grep -iE 'error' "$out/domain.log" "$out/libvirtd.stderr" 2>/dev/null | grep -vE "$env_errs" || true)
 check "the domain's log and virtlogd have no error" "$errs" test -z "$errs"
 errs=$(grep -E '^\[[^]]* error ' "$out/virtiofsd.log" 2>/dev/null || true)
-check "our daemon's log (libvirt's ${dom}-fs0-virtiofsd.log) has no error" "$errs" test -z "$errs"
+check "our daemon's log (libvirt's DOMAIN-fs0-virtiofsd.log) has no error" "$errs" test -z "$errs"
 echo "==> libvirt's command line for our daemon: $(cat "$out/virtiofsd-argv.txt" 2>/dev/null)"
 
 if ((failed == 0 && keep == 0)); then
