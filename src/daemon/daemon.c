@@ -32,6 +32,8 @@ static struct passthrough_config daemon_fs_config(const struct options *opts)
 		.preserve_noatime = opts->preserve_noatime,
 		.xattrmap = opts->xattrmap,
 		.security_label = opts->security_label,
+		.uid_map = opts->uid_translate,
+		.gid_map = opts->gid_translate,
 	};
 }
 

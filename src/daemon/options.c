@@ -1,6 +1,7 @@
 /* options.c: parse the command line of the Rust and the QEMU virtiofsd. */
 #include "daemon/options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -404,6 +405,104 @@ static int opt_modcaps(struct parser *p, const char *name, const char *value)
 	return set_string(p, name, value, &p->opts->modcaps);
 }
 
+/* --translate-uid / --translate-gid: each adds one rule to its map. */
+static int opt_translate(struct parser *p, const char *name, const char *value)
+{
+	struct id_map **map = strcmp(name, "--translate-uid") == 0 ? &p->opts->uid_translate
+								    : &p->opts->gid_translate;
+	char why[256];
+
+	if (!*map) {
+		*map = id_map_new();
+		if (!*map)
+			return parser_fail(p, "%s: out of memory", name);
+	}
+	if (id_map_add(*map, value, why, sizeof(why)) < 0)
+		return parser_fail(p, "%s: %s", name, why);
+	return 0;
+}
+
+/* A decimal id in [0, 2^32), digits only. */
+static int parse_id32(const char *s, size_t len, unsigned *out)
+{
+	char buf[16];
+	uint64_t v;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (parse_u64(buf, UINT32_MAX, &v) < 0)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* Whether [a, a+n) and [b, b+m) meet. */
+static bool ranges_meet(unsigned a, unsigned n, unsigned b, unsigned m)
+{
+	return (uint64_t)a < (uint64_t)b + m && (uint64_t)b < (uint64_t)a + n;
+}
+
+/* --uid-map / --gid-map, the Rust virtiofsd's ":inside:outside:count:":
+ * the separator is the last byte (not a letter or digit) and must open
+ * the value too. Checked here as the kernel would check the namespace's
+ * map, so that a bad one stops the start with its reason. */
+static int opt_ns_map(struct parser *p, const char *name, const char *value)
+{
+	bool uid = strcmp(name, "--uid-map") == 0;
+	struct sandbox_id_range **ranges = uid ? &p->opts->uid_ranges : &p->opts->gid_ranges;
+	unsigned *count = uid ? &p->opts->uid_range_count : &p->opts->gid_range_count;
+	size_t len = strlen(value);
+	struct sandbox_id_range r;
+	unsigned f[3], nf = 0;
+	const char *s, *end;
+	char sep;
+
+	if (len < 2 || isalnum((unsigned char)value[len - 1]) || value[0] != value[len - 1])
+		return parser_fail(p, "%s: '%s' is not :%s:host_%s:count: (one separator, not a "
+				   "letter or digit, around and between the fields)", name, value,
+				   uid ? "namespace_uid" : "namespace_gid", uid ? "uid" : "gid");
+	sep = value[len - 1];
+	end = value + len - 1;
+	for (s = value + 1; s <= end; ) {
+		const char *next = memchr(s, sep, (size_t)(end - s));
+		size_t flen = next ? (size_t)(next - s) : (size_t)(end - s);
+
+		if (nf == 3 || parse_id32(s, flen, &f[nf]) < 0)
+			return parser_fail(p, "%s: '%s' wants three numbers from 0 to %u", name,
+					   value, UINT32_MAX);
+		nf++;
+		s += flen + 1;
+	}
+	if (nf != 3)
+		return parser_fail(p, "%s: '%s' wants three numbers from 0 to %u", name, value,
+				   UINT32_MAX);
+	r = (struct sandbox_id_range){ .inside = f[0], .outside = f[1], .count = f[2] };
+	if (r.count == 0)
+		return parser_fail(p, "%s: '%s': a count of 0 maps nothing", name, value);
+	if ((uint64_t)r.inside + r.count > UINT32_MAX || (uint64_t)r.outside + r.count > UINT32_MAX)
+		return parser_fail(p, "%s: '%s': the range runs past %u", name, value,
+				   UINT32_MAX - 1);
+	for (unsigned i = 0; i < *count; i++) {
+		const struct sandbox_id_range *o = &(*ranges)[i];
+
+		if (ranges_meet(r.inside, r.count, o->inside, o->count) ||
+		    ranges_meet(r.outside, r.count, o->outside, o->count))
+			return parser_fail(p, "%s: '%s' overlaps :%u:%u:%u:", name, value,
+					   o->inside, o->outside, o->count);
+	}
+	if (*count == SANDBOX_ID_RANGES_MAX)
+		return parser_fail(p, "%s: more than %d ranges", name, SANDBOX_ID_RANGES_MAX);
+	struct sandbox_id_range *grown = realloc(*ranges, (*count + 1) * sizeof(*grown));
+
+	if (!grown)
+		return parser_fail(p, "%s: out of memory", name);
+	grown[(*count)++] = r;
+	*ranges = grown;
+	return 0;
+}
+
 static int opt_unsupported(struct parser *p, const char *name, const char *value)
 {
 	return unsupported(p, name);
@@ -447,13 +546,13 @@ static const struct option_spec long_options[] = {
 	{ "version", ARG_NONE, opt_flag },
 	{ "help", ARG_NONE, opt_flag },
 	{ "daemonize", ARG_NONE, opt_flag },
+	{ "modcaps", ARG_REQUIRED, opt_modcaps },
 	/* Rust virtiofsd options we do not implement yet: refused, never
 	 * silently ignored, so nobody gets a weaker setup than asked for. */
-	{ "modcaps", ARG_REQUIRED, opt_modcaps },
-	{ "translate-uid", ARG_REQUIRED, opt_unsupported },
-	{ "translate-gid", ARG_REQUIRED, opt_unsupported },
-	{ "uid-map", ARG_REQUIRED, opt_unsupported },
-	{ "gid-map", ARG_REQUIRED, opt_unsupported },
+	{ "translate-uid", ARG_REQUIRED, opt_translate },
+	{ "translate-gid", ARG_REQUIRED, opt_translate },
+	{ "uid-map", ARG_REQUIRED, opt_ns_map },
+	{ "gid-map", ARG_REQUIRED, opt_ns_map },
 	{ "migration-mode", ARG_REQUIRED, opt_unsupported },
 	{ "migration-on-error", ARG_REQUIRED, opt_unsupported },
 	{ "migration-verify-handles", ARG_NONE, opt_unsupported },
@@ -709,6 +808,12 @@ static int options_finish(struct parser *p)
 	/* The /dev/fuse mode mounts and unmounts a host path, which neither
 	 * a process whose root is the shared directory nor the seccomp allow
 	 * list (no mount, no umount2) permits. */
+	/* the namespace's map is written for the sandbox a non-root daemon
+	 * makes: without one there is no user namespace to map (as the Rust
+	 * virtiofsd; whether we are root is checked at start) */
+	if ((o->uid_range_count || o->gid_range_count) &&
+	    (o->fuse_mount || (o->sandbox_set && o->sandbox == SANDBOX_NONE)))
+		return parser_fail(p, "--uid-map and --gid-map need --sandbox=namespace or chroot");
 	if (o->fuse_mount) {
 		if (o->sandbox_set && o->sandbox != SANDBOX_NONE)
 			return parser_fail(p, "--sandbox: only none works with --fuse-mount");
@@ -756,6 +861,13 @@ void options_free(struct options *opts)
 	free(opts->modcaps);
 	free(opts->tag);
 	xattr_map_free(opts->xattrmap);
+	id_map_free(opts->uid_translate);
+	id_map_free(opts->gid_translate);
+	free(opts->uid_ranges);
+	free(opts->gid_ranges);
+	opts->uid_translate = opts->gid_translate = NULL;
+	opts->uid_ranges = opts->gid_ranges = NULL;
+	opts->uid_range_count = opts->gid_range_count = 0;
 	opts->socket_path = NULL;
 	opts->socket_group = NULL;
 	opts->shared_dir = NULL;
@@ -831,6 +943,29 @@ const char *options_usage(void)
 	"  --sandbox=MODE            namespace (default), chroot or none; --fuse-mount: none\n"
 	"  --seccomp=ACTION          kill (default), log, trap or none; --fuse-mount: none\n"
 	"  --modcaps=+CAP:-CAP       add or remove capabilities from the kept set\n"
+	"  --translate-uid=RULE      translate uids between guest and host, in the daemon\n"
+	"                            (repeatable); RULE is TYPE:A:B:COUNT with TYPE\n"
+	"                              guest        guest ids [A, A+COUNT) are host ids\n"
+	"                                           [B, B+COUNT)\n"
+	"                              host         host ids [A, A+COUNT) are shown as\n"
+	"                                           guest ids [B, B+COUNT)\n"
+	"                              map          both: guest A.. <-> host B..\n"
+	"                              squash-guest guest ids [A, A+COUNT) all become\n"
+	"                                           host id B\n"
+	"                              squash-host  host ids [A, A+COUNT) are all shown as\n"
+	"                                           guest id B\n"
+	"                            or forbid-guest:A:COUNT (EPERM for requests that act\n"
+	"                            as these guest ids or give them to a file); ids no\n"
+	"                            rule covers stay as they are; owners in replies, the\n"
+	"                            caller of each request, chown and ids in POSIX ACL\n"
+	"                            and security.capability values are translated\n"
+	"  --translate-gid=RULE      the same for gids (supplementary groups included)\n"
+	"  --uid-map=:IN:OUT:COUNT:  not root: the uids of the sandbox's user namespace,\n"
+	"                            :namespace_uid:host_uid:count: (repeatable), written\n"
+	"                            by newuidmap from /etc/subuid; where 0 is mapped the\n"
+	"                            daemon is root there and acts as the guest's users over\n"
+	"                            the mapped ids (--sandbox=namespace or chroot)\n"
+	"  --gid-map=:IN:OUT:COUNT:  the same for gids (newgidmap, /etc/subgid)\n"
 	"  --inode-file-handles=M    hold the guest's inodes as O_PATH fds (never, the default),\n"
 	"                            as file handles where the file system has them (prefer)\n"
 	"                            or always as file handles (mandatory)\n"
@@ -850,8 +985,7 @@ const char *options_usage(void)
 	"  -d                        same as --log-level=debug\n"
 	"  -f                        ignored: the foreground is the default\n"
 	"\n"
-	"Not supported yet (refused): --translate-uid, --translate-gid,\n"
-	"  --uid-map, --gid-map, --migration-*.\n";
+	"Not supported yet (refused): --migration-*.\n";
 }
 
 const char *options_capabilities_json(void)

@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "passthrough/id_map.h"
 #include "passthrough/passthrough.h"
+#include "sandbox/sandbox.h"
 #include "util/log.h"
 
 /* --dax: how the frontend is asked to map into the DAX window. */
@@ -67,6 +69,15 @@ struct options {
 	enum seccomp_mode seccomp;
 	bool seccomp_set;
 	char *modcaps;
+	/* --translate-uid / --translate-gid, every rule given (NULL: none) */
+	struct id_map *uid_translate;
+	struct id_map *gid_translate;
+	/* --uid-map / --gid-map, in the order given (an unprivileged
+	 * daemon's user namespace) */
+	struct sandbox_id_range *uid_ranges;
+	unsigned uid_range_count;
+	struct sandbox_id_range *gid_ranges;
+	unsigned gid_range_count;
 	enum inode_file_handles inode_file_handles;
 	bool print_capabilities;
 	bool show_version;

@@ -59,7 +59,8 @@ static int reopen_for(struct passthrough *fs, const struct fs_ctx *ctx, struct p
 	path_fd = pt_inode_fd(fs, inode);
 	if (path_fd < 0)
 		return path_fd;
-	fd = pt_data_enter(fs, ctx, ctx->uid == 0 && !(open_flags & FUSE_OPEN_KILL_SUIDGID),
+	fd = pt_data_enter(fs, ctx,
+			   pt_caller_is_root(fs, ctx) && !(open_flags & FUSE_OPEN_KILL_SUIDGID),
 			   &cred);
 	if (fd == 0)
 		fd = pt_reopen_fd(fs, inode, path_fd, oflags);
@@ -297,7 +298,8 @@ ssize_t pt_write(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 		return ret;
 	/* without CAP_FSETID the host kernel clears setuid/setgid (and
 	 * security.capability) atomically with the write */
-	ret = pt_data_enter(fs, ctx, ctx->uid == 0 && !(write_flags & FUSE_WRITE_KILL_SUIDGID),
+	ret = pt_data_enter(fs, ctx,
+			    pt_caller_is_root(fs, ctx) && !(write_flags & FUSE_WRITE_KILL_SUIDGID),
 			    &cred);
 	/* an O_APPEND fd appends whatever the offset, as on the host */
 	if (ret == 0)
@@ -382,7 +384,7 @@ int pt_fallocate(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 		return ret;
 	/* like a write, an allocation clears setuid/setgid for a caller
 	 * without CAP_FSETID */
-	ret = pt_data_enter(fs, ctx, ctx->uid == 0, &cred);
+	ret = pt_data_enter(fs, ctx, pt_caller_is_root(fs, ctx), &cred);
 	if (ret == 0 && fallocate(handle->fd, (int)mode, (off_t)offset, (off_t)length) < 0)
 		ret = -errno;
 	pt_data_leave(&cred);
@@ -441,7 +443,7 @@ ssize_t pt_copy_file_range(void *opaque, const struct fs_ctx *ctx, uint64_t node
 	if (ret < 0)
 		goto out;
 	/* the destination is written for the caller: as in pt_write */
-	ret = pt_data_enter(fs, ctx, ctx->uid == 0, &cred);
+	ret = pt_data_enter(fs, ctx, pt_caller_is_root(fs, ctx), &cred);
 	if (ret == 0) {
 		ret = copy_file_range(in->fd, &oi, out->fd, &oo,
 				      len > PT_MAX_RW ? PT_MAX_RW : len, (unsigned int)flags);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -92,6 +93,27 @@ static char *daemon_path(const char *which)
 	return buf;
 }
 
+/* VFS_TEST_DAEMON_AS=UID:GID[:GROUP]: the daemon runs as that user, with
+ * GROUP as its one supplementary group or none (as setpriv --clear-groups
+ * would start it). */
+static void daemon_become_user(void)
+{
+	const char *as = getenv("VFS_TEST_DAEMON_AS");
+	unsigned uid, gid, group;
+	gid_t groups[1];
+	int n;
+
+	if (!as || !*as)
+		return;
+	n = sscanf(as, "%u:%u:%u", &uid, &gid, &group);
+	groups[0] = n == 3 ? group : 0;
+	if (n < 2 || setgroups(n == 3 ? 1 : 0, groups) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0) {
+		fprintf(stderr, "VFS_TEST_DAEMON_AS=%s: %s\n", as, strerror(errno));
+		_exit(126);
+	}
+}
+
 static void daemon_exec(struct daemon *d)
 {
 	const char *which = getenv("VFS_TEST_DAEMON");
@@ -137,6 +159,7 @@ static void daemon_exec(struct daemon *d)
 		dup2(out, STDOUT_FILENO);
 		dup2(out, STDERR_FILENO);
 	}
+	daemon_become_user();
 	execv(argv[0], argv);
 	_exit(127);
 }
