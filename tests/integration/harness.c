@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -120,7 +121,7 @@ static void daemon_exec(struct daemon *d)
 	char *extra = getenv("VFS_TEST_DAEMON_ARGS");
 	char sockarg[300], srcarg[600], *argv[40];
 	unsigned n = 0;
-	int out;
+	int out, exe;
 
 	if (!which || !*which || !strcmp(which, "qemu")) {
 		argv[n++] = "/usr/lib/qemu/virtiofsd";
@@ -159,8 +160,13 @@ static void daemon_exec(struct daemon *d)
 		dup2(out, STDOUT_FILENO);
 		dup2(out, STDERR_FILENO);
 	}
+	/* Opened while still root: a user the daemon runs as may not be
+	 * able to reach a build tree under a private directory (/root). */
+	exe = open(argv[0], O_PATH | O_CLOEXEC);
+	if (exe < 0)
+		_exit(127);
 	daemon_become_user();
-	execv(argv[0], argv);
+	syscall(SYS_execveat, exe, "", argv, environ, AT_EMPTY_PATH);
 	_exit(127);
 }
 
