@@ -18,6 +18,9 @@ packages=(
 	xz-utils zstd
 	# host-side checks of the e2e scenario
 	attr acl coreutils
+	# libvirt launching our daemon (tests/libvirt/run-libvirt.sh): Debian
+	# 12's libvirt 9.0, run privately; jq reads --print-capabilities
+	libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients jq util-linux
 	# timeouts, process handling
 	procps
 	# unprivileged mode: newuidmap and newgidmap (setuid root), which map

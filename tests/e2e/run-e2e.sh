@@ -101,6 +101,8 @@ case "$cache" in auto | never | always) ;; *) echo "run-e2e: bad --cache $cache"
 [[ "$timeout_s" =~ ^[0-9]+$ ]] || { echo "run-e2e: bad --timeout" >&2; exit 2; }
 # shellcheck source=scripts/guest/stack.sh
 . "$repo/scripts/guest/stack.sh"
+# shellcheck source=tests/e2e/host-checks.sh
+. "$here/host-checks.sh"
 stack_check "$stack" || { echo "run-e2e: bad --stack $stack (7.2 or 10)" >&2; exit 2; }
 [[ -z "$num_queues" || "$num_queues" =~ ^[1-9][0-9]*$ ]] || { echo "run-e2e: bad --num-queues" >&2; exit 2; }
 [[ "$smp" =~ ^[1-9][0-9]*$ ]] || { echo "run-e2e: bad --smp" >&2; exit 2; }
@@ -127,8 +129,9 @@ if [[ -n "$unpriv_user" ]]; then
 fi
 # The host id a guest id has in the daemon's namespace: 0 is the user,
 # 1.. its subordinate ids (identity when privileged).
-host_uid() { if [[ -z "$unpriv_user" ]]; then echo "$1"; elif (($1 == 0)); then echo "$u_uid"; else echo $((sub_uid + $1 - 1)); fi; }
-host_gid() { if [[ -z "$unpriv_user" ]]; then echo "$1"; elif (($1 == 0)); then echo "$u_gid"; else echo $((sub_gid + $1 - 1)); fi; }
+# For host-checks.sh: the host ids a guest's ids are stored as.
+e2e_host_uid() { if [[ -z "$unpriv_user" ]]; then echo "$1"; elif (($1 == 0)); then echo "$u_uid"; else echo $((sub_uid + $1 - 1)); fi; }
+e2e_host_gid() { if [[ -z "$unpriv_user" ]]; then echo "$1"; elif (($1 == 0)); then echo "$u_gid"; else echo $((sub_gid + $1 - 1)); fi; }
 
 t_start=$SECONDS
 mkdir -p "$out"
@@ -345,107 +348,10 @@ if ((packed)) && [[ "$daemon" == ours || "$(basename "$bin")" == virtiofsd ]]; t
 fi
 
 S=$share/e2e
-res=$S/results.txt
-if [[ -f "$res" ]] && [[ "$(tail -n 1 "$res")" == end ]]; then
-	ok "host: guest's results.txt complete"
-else
-	notok "host: guest's results.txt complete" "missing or truncated: $res"
-fi
-
-# One check per line of results.txt.
-check_result() {
-	local kind=$1 path=${2:-} a=${3:-} b=${4:-} got want f=$S/${2:-}
-	case "$kind" in
-		end) return 0 ;;
-		sha256)
-			got=$(sha256sum <"$f" 2>/dev/null | cut -d' ' -f1 || true)
-			if [[ "$got" == "$a" ]]; then ok "host: sha256 of $path matches the guest's"
-			else notok "host: sha256 of $path matches the guest's" "host $got guest $a"; fi ;;
-		size)
-			got=$(stat -c %s "$f" 2>&1 || true)
-			if [[ "$got" == "$a" ]]; then ok "host: size of $path is $a"
-			else notok "host: size of $path is $a" "got $got"; fi ;;
-		content)
-			# shellcheck disable=SC2059 # a is a printf %b escape string
-			want=$(printf '%b' "$a" | od -An -c)
-			got=$(od -An -c <"$f" 2>&1 || true)
-			if [[ "$got" == "$want" ]]; then ok "host: content of $path"
-			else notok "host: content of $path" "got [$got] want [$want]"; fi ;;
-		absent)
-			if [[ ! -e "$f" && ! -L "$f" ]]; then ok "host: $path does not exist"
-			else notok "host: $path does not exist" "it does"; fi ;;
-		nlink)
-			got=$(stat -c %h "$f" 2>&1 || true)
-			if [[ "$got" == "$a" ]]; then ok "host: link count of $path is $a"
-			else notok "host: link count of $path is $a" "got $got"; fi ;;
-		sameino)
-			got=$(stat -c %i "$f" 2>&1 || true)
-			want=$(stat -c %i "$S/$a" 2>&1 || true)
-			if [[ -n "$got" && "$got" == "$want" ]]; then ok "host: $path and $a are one inode"
-			else notok "host: $path and $a are one inode" "$got vs $want"; fi ;;
-		symlink)
-			got=$(readlink "$f" 2>&1 || true)
-			if [[ -L "$f" && "$got" == "$a" ]]; then ok "host: $path is a symlink to $a"
-			else notok "host: $path is a symlink to $a" "got '$got'"; fi ;;
-		type)
-			got=$(stat -c %F "$f" 2>&1 || true)
-			if [[ "$got" == "$a" ]]; then ok "host: $path is a $a"
-			else notok "host: $path is a $a" "got $got"; fi ;;
-		mode)
-			got=$(stat -c %a "$f" 2>&1 || true)
-			if [[ "$got" == "$a" ]]; then ok "host: mode of $path is $a"
-			else notok "host: mode of $path is $a" "got $got"; fi ;;
-		owner)
-			got=$(stat -c '%u %g' "$f" 2>&1 || true)
-			want="$(host_uid "$a") $(host_gid "$b")"
-			if [[ "$got" == "$want" ]]; then ok "host: owner of $path is ${want/ /:} (guest $a:$b)"
-			else notok "host: owner of $path is ${want/ /:} (guest $a:$b)" "got $got"; fi ;;
-		times)
-			got=$(stat -c '%.9X %.9Y' "$f" 2>&1 || true)
-			if [[ "$got" == "$a $b" ]]; then ok "host: atime/mtime of $path are $a/$b"
-			else notok "host: atime/mtime of $path are $a/$b" "got $got"; fi ;;
-		xattr)
-			got=$(getfattr --absolute-names --only-values -n "$a" "$f" 2>&1 || true)
-			if [[ "$got" == "$b" ]]; then ok "host: getfattr $a on $path is '$b'"
-			else notok "host: getfattr $a on $path is '$b'" "got '$got'"; fi ;;
-		noxattr)
-			if ! getfattr --absolute-names -n "$a" "$f" >/dev/null 2>&1; then ok "host: xattr $a removed from $path"
-			else notok "host: xattr $a removed from $path" "still there"; fi ;;
-		count)
-			got=$(find "$f" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
-			if [[ "$got" == "$a" ]]; then ok "host: $path has $a entries"
-			else notok "host: $path has $a entries" "got $got"; fi ;;
-		statfs)
-			# path=blocks a=frsize as the guest saw them; compare the
-			# total size with the host's statvfs, 1% tolerance.
-			local hb hs gtot htot
-			read -r hb hs < <(stat -f -c '%b %S' "$S")
-			gtot=$((path * a)) htot=$((hb * hs))
-			if ((gtot > 0 && gtot * 100 >= htot * 99 && gtot * 100 <= htot * 101)); then
-				ok "host: statfs total size matches the guest's ($gtot bytes)"
-			else
-				notok "host: statfs total size matches the guest's" "guest $gtot host $htot"
-			fi ;;
-		cpus)
-			# path=vCPUs a=requests each made on its own vCPU: with
-			# several request queues the guest spreads them, one
-			# queue per vCPU. Only our daemon reports per-queue counts.
-			[[ "$daemon" != qemu && "$daemon" != rust ]] || return 0
-			local want=$((path < ${num_queues:-1} ? path : ${num_queues:-1})) busy line
-			line=$(grep -ao 'requests served: .*' "$log.daemon" 2>/dev/null | tail -n 1)
-			busy=$(grep -o 'queue [1-9][0-9]*: [0-9]*' <<<"$line" |
-				awk -v r="$a" '$3 + 0 >= r { n++ } END { print n + 0 }')
-			if ((busy >= want)); then ok "host: requests spread over $want request queue(s) ($busy busy)"
-			else notok "host: requests spread over $want request queue(s)" "${line:-no per-queue counts in $log.daemon}"; fi ;;
-		*) notok "host: result line understood" "unknown kind '$kind'" ;;
-	esac
-}
-if [[ -f "$res" ]]; then
-	while read -r kind p1 p2 p3; do
-		[[ -n "$kind" ]] || continue
-		check_result "$kind" "$p1" "$p2" "$p3"
-	done <"$res"
-fi
+e2e_queue_log=$log.daemon
+[[ "$daemon" != qemu && "$daemon" != rust ]] || e2e_queue_log=""
+e2e_num_queues=$num_queues
+e2e_check_results "$S"
 
 # The guest's file seen on the host is a file the host did not write:
 # checked above through results.txt; the host's file the guest read is
