@@ -78,7 +78,8 @@ static void usage(FILE *f)
 "  --queues N           request queues (default 1)\n"
 "  --depth LIST         requests in flight, e.g. 1,16,64 (default)\n"
 "  --workloads LIST     getattr,lookup,create,smallfile,readdirplus,readdir,\n"
-"                       seqread,seqwrite,randread (default all)\n"
+"                       seqread,seqwrite,randread (default all), reread (1 MiB reads\n"
+"                       of the first 64 MiB of big, over and over)\n"
 "  --file-size SIZE     size of big (default 1G; quick 256M)\n"
 "  --time SECS          duration of the time-bound workloads (default 1; quick 0.3)\n"
 "  --quick              smaller sizes and shorter runs\n"
@@ -89,6 +90,8 @@ static void usage(FILE *f)
 "  --label NAME --placement NAME --round N   labels for the output\n"
 "  --max-io SIZE        cap READ/WRITE requests at SIZE (a multiple of 4 KiB)\n"
 "  --packed             packed virtqueues (VIRTIO_F_RING_PACKED) instead of split\n"
+"  --dax SIZE           seqread, seqwrite, randread, reread through a DAX window of\n"
+"                       SIZE (daemon with --dax), as a -o dax=always guest; depth 1\n"
 "  --lookup-files N (1000) --dir-entries N (10000)  --verbose\n"
 "  --scale PARTS        inodes,handles,list or all: cost against size (bench_scale.c);\n"
 "                       with --setup, make the sc/ tree those parts use\n"
@@ -189,7 +192,7 @@ int bench_main(int argc, char **argv)
 {
 	enum { O_QUEUES = 256, O_DEPTH, O_WL, O_FSIZE, O_TIME, O_QUICK, O_CPU,
 	       O_PID, O_JSON, O_LABEL, O_PLACE, O_ROUND, O_LKF, O_DIRE, O_NATIVE,
-	       O_SETUP, O_VERB, O_MAXIO, O_PACKED, O_SCALE, O_SSTEPS, O_HSTEPS,
+	       O_SETUP, O_VERB, O_MAXIO, O_PACKED, O_DAX, O_SCALE, O_SSTEPS, O_HSTEPS,
 	       O_SCAP };
 	static const struct option lopts[] = {
 		{ "socket", required_argument, NULL, 's' },
@@ -212,6 +215,7 @@ int bench_main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, O_VERB },
 		{ "max-io", required_argument, NULL, O_MAXIO },
 		{ "packed", no_argument, NULL, O_PACKED },
+		{ "dax", required_argument, NULL, O_DAX },
 		{ "scale", required_argument, NULL, O_SCALE },
 		{ "scale-steps", required_argument, NULL, O_SSTEPS },
 		{ "handle-steps", required_argument, NULL, O_HSTEPS },
@@ -221,7 +225,7 @@ int bench_main(int argc, char **argv)
 	};
 	struct bench b = {
 		.queues = 1, .depths = { 1, 16, 64 }, .ndepths = 3,
-		.wl_mask = (1u << WL_COUNT) - 1, .secs = -1, .cpu = -1,
+		.wl_mask = WL_DEFAULT_MASK, .secs = -1, .cpu = -1,
 		.lookup_files = 1000, .dir_entries = 10000,
 	};
 	bool quick = false, fsize_set = false;
@@ -272,6 +276,13 @@ int bench_main(int argc, char **argv)
 		case O_DIRE: b.dir_entries = (unsigned)strtoul(optarg, NULL, 10); break;
 		case O_VERB: b.verbose = true; break;
 		case O_PACKED: b.packed = true; break;
+		case O_DAX:
+			if (parse_size(optarg, &b.dax_window) || !b.dax_window ||
+			    (b.dax_window & (2 * MIB - 1))) {
+				fprintf(stderr, PROG ": bad --dax '%s' (a multiple of 2M)\n", optarg);
+				return 2;
+			}
+			break;
 		case O_SCALE:
 			if (parse_parts(optarg, &b.scale_parts)) {
 				fprintf(stderr, PROG ": bad --scale '%s'\n", optarg);
@@ -352,5 +363,7 @@ int bench_main(int argc, char **argv)
 		return run_native(&b);
 	if (b.scale_parts)
 		return run_scale(&b);
+	if (b.dax_window)
+		return run_dax(&b);
 	return run_fuse(&b);
 }

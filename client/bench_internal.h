@@ -26,8 +26,14 @@
 #define MAX_STEPS 8
 #define MAX_SCALE 9999999u      /* names n0000000.. have 7 digits */
 
+/* reread: 1 MiB reads over and over of a hot part of big (REREAD_HOT),
+ * against a daemon only (queue or DAX window); not in the default set. */
 enum wl { WL_GETATTR, WL_LOOKUP, WL_CREATE, WL_SMALL, WL_READDIRPLUS,
-	  WL_READDIR, WL_SEQREAD, WL_SEQWRITE, WL_RANDREAD, WL_COUNT };
+	  WL_READDIR, WL_SEQREAD, WL_SEQWRITE, WL_RANDREAD, WL_REREAD, WL_COUNT };
+
+#define WL_DEFAULT_MASK (((1u << WL_COUNT) - 1) & ~(1u << WL_REREAD))
+/* The hot part reread reads: what a 64 MiB window holds. */
+#define REREAD_HOT (64ull * MIB)
 
 extern const char *const wl_names[WL_COUNT];
 
@@ -45,6 +51,7 @@ struct bench {
 	uint64_t max_io;        /* cap on READ/WRITE request size, 0 = none */
 	bool verbose;
 	bool packed;            /* packed rings (VIRTIO_F_RING_PACKED) */
+	uint64_t dax_window;    /* --dax SIZE: file I/O through a DAX window */
 	/* --scale (bench_scale.c) */
 	unsigned scale_parts;   /* SCALE_* */
 	unsigned scale_steps[MAX_STEPS], nscale_steps;
@@ -85,6 +92,8 @@ void result_print(const struct bench *b, enum wl w, unsigned depth,
 
 /* bench_workloads.c, bench_native.c, bench_setup.c */
 int run_fuse(struct bench *b);
+/* bench_dax.c: seqread, seqwrite, randread and reread through a DAX window */
+int run_dax(struct bench *b);
 int run_native(struct bench *b);
 int run_setup(struct bench *b);
 /* bench_scale.c: --scale against a daemon; the sc/ tree in dfd (--setup) */

@@ -126,6 +126,17 @@ static void *native_thread(void *arg)
 		}
 		if (now_ns() >= n->deadline)
 			break;
+		if (n->wl == WL_REREAD) {
+			uint64_t hot = n->fsize < REREAD_HOT ? n->fsize : REREAD_HOT;
+
+			if (hot < MIB)
+				break;
+			i = atomic_fetch_add(&n->seq, 1);
+			NLAT(pread(n->bigfd, buf, MIB, (off_t)((i % (hot / MIB)) * MIB)));
+			t->st.ops++;
+			t->st.bytes += MIB;
+			continue;
+		}
 		switch (n->wl) {
 		case WL_LOOKUP:
 			i = atomic_fetch_add(&n->seq, 1);
@@ -217,7 +228,7 @@ static int native_workload(struct native *n, enum wl w, unsigned depth)
 			return -errno;
 		}
 	}
-	if (w == WL_SEQWRITE || w == WL_SEQREAD || w == WL_RANDREAD) {
+	if (w == WL_SEQWRITE || w == WL_SEQREAD || w == WL_RANDREAD || w == WL_REREAD) {
 		n->bigfd = openat(n->root, "big", (w == WL_SEQWRITE ? O_WRONLY : O_RDONLY) |
 				  O_CLOEXEC);
 		if (n->bigfd < 0) {
@@ -263,7 +274,7 @@ static int native_workload(struct native *n, enum wl w, unsigned depth)
 			unlinkat(n->root, name, 0);
 		}
 	}
-	if (w == WL_SEQWRITE || w == WL_SEQREAD || w == WL_RANDREAD)
+	if (w == WL_SEQWRITE || w == WL_SEQREAD || w == WL_RANDREAD || w == WL_REREAD)
 		close(n->bigfd);
 	if (w == WL_SMALL || w == WL_CREATE)
 		unlinkat(n->root, n->sfdir, AT_REMOVEDIR);

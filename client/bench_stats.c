@@ -7,7 +7,7 @@
 
 const char *const wl_names[WL_COUNT] = {
 	"getattr", "lookup", "create", "smallfile", "readdirplus", "readdir",
-	"seqread", "seqwrite", "randread",
+	"seqread", "seqwrite", "randread", "reread",
 };
 
 uint64_t now_ns(void)

@@ -332,7 +332,7 @@ static int rd_step(struct fengine *e, struct slot *s, uint32_t used)
 	}
 }
 
-/* seqread / seqwrite / randread */
+/* seqread / seqwrite / randread / reread */
 static int io_start(struct fengine *e, struct slot *s)
 {
 	bool rnd = e->wl == WL_RANDREAD;
@@ -343,6 +343,12 @@ static int io_start(struct fengine *e, struct slot *s)
 		if (time_up(e))
 			return 0;
 		off = (xorshift(&e->rnd) % (e->fsize / PAGE)) * PAGE;
+	} else if (e->wl == WL_REREAD) {
+		uint64_t hot = e->fsize < REREAD_HOT ? e->fsize : REREAD_HOT;
+
+		if (time_up(e) || hot < e->chunk)
+			return 0;
+		off = (e->seq++ % (hot / e->chunk)) * e->chunk;
 	} else {
 		if (e->seq >= e->limit)
 			return 0;
@@ -402,6 +408,7 @@ static const struct fwl fwls[WL_COUNT] = {
 	[WL_SEQREAD] = { io_start, io_step },
 	[WL_SEQWRITE] = { io_start, io_step },
 	[WL_RANDREAD] = { io_start, io_step },
+	[WL_REREAD] = { io_start, io_step },
 };
 
 /* ---- unmeasured preparation through the daemon ---- */
@@ -535,7 +542,8 @@ static int f_workload(struct fengine *e, enum wl w, unsigned depth)
 	e->seq = 0;
 	e->rr = 0;
 	e->rnd = 0x9e3779b97f4a7c15ull ^ (uint64_t)depth;
-	err = slots_alloc(e, (w == WL_SEQREAD || w == WL_SEQWRITE) ? e->chunk : PAGE);
+	err = slots_alloc(e, (w == WL_SEQREAD || w == WL_SEQWRITE || w == WL_REREAD) ?
+				     e->chunk : PAGE);
 	if (err)
 		goto out;
 	switch (w) {

@@ -244,7 +244,10 @@ static int remote_read(struct vfs_client *c, const char *path, int fd)
 	if (!buf)
 		abort();
 	for (;;) {
-		ssize_t n = vfs_read(c, node, oo.fh, off, buf, max);
+		/* With a window, as a dax=always guest reads: loads from it. */
+		ssize_t n = vfs_dax_enabled(c) ?
+			vfs_dax_read(c, node, oo.fh, a.size, off, buf, max) :
+			vfs_read(c, node, oo.fh, off, buf, max);
 
 		if (n <= 0) {
 			err = (int)n;
@@ -298,14 +301,17 @@ static int remote_write(struct vfs_client *c, const char *path, int fd,
 	struct fuse_entry_out e;
 	struct fuse_open_out oo;
 	const char *name;
-	uint64_t parent, off = 0;
+	uint64_t parent, off = 0, size = 0;
+	uint32_t oflags;
 	char *buf;
 	int err;
 
 	err = vfs_resolve_parent(c, path, &parent, &name);
 	if (err)
 		return err;
-	err = vfs_create(c, parent, name, O_WRONLY | O_TRUNC, S_IFREG | mode,
+	/* a mapping needs a handle open for reading too */
+	oflags = vfs_dax_enabled(c) ? O_RDWR : O_WRONLY;
+	err = vfs_create(c, parent, name, oflags | O_TRUNC, S_IFREG | mode,
 			 022, &e, &oo);
 	vfs_put(c, parent);
 	if (err)
@@ -321,8 +327,11 @@ static int remote_write(struct vfs_client *c, const char *path, int fd,
 			break;
 		}
 		while (done < n) {
-			ssize_t w = vfs_write(c, e.nodeid, oo.fh, off,
-					      buf + done, (size_t)(n - done), 0);
+			ssize_t w = vfs_dax_enabled(c) ?
+				vfs_dax_write(c, e.nodeid, oo.fh, &size, off, buf + done,
+					      (size_t)(n - done)) :
+				vfs_write(c, e.nodeid, oo.fh, off, buf + done,
+					  (size_t)(n - done), 0);
 
 			if (w <= 0) {
 				err = w < 0 ? (int)w : -EIO;
@@ -336,7 +345,7 @@ done:
 	free(buf);
 	if (!err)
 		err = vfs_flush(c, e.nodeid, oo.fh, 0);
-	vfs_release(c, e.nodeid, oo.fh, O_WRONLY);
+	vfs_release(c, e.nodeid, oo.fh, oflags);
 	vfs_put(c, e.nodeid);
 	return err;
 }
@@ -511,11 +520,46 @@ static const struct {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: " PROG " --socket PATH [--queues N] [--packed] [--verbose] COMMAND\n"
+	fprintf(f, "usage: " PROG " --socket PATH [--queues N] [--packed] [--dax SIZE] [--stats]\n"
+		"       [--verbose] COMMAND\n"
 		"commands: ls [-l] PATH, stat PATH, cat PATH, put LOCAL REMOTE,\n"
 		"          get REMOTE LOCAL, mkdir PATH, rm PATH, mv FROM TO,\n"
 		"          tree [PATH], df\n"
-		"--packed: packed virtqueues (VIRTIO_F_RING_PACKED) instead of split ones\n");
+		"--packed: packed virtqueues (VIRTIO_F_RING_PACKED) instead of split ones\n"
+		"--dax SIZE: a DAX window of SIZE bytes (K, M, G; a multiple of 2M): file data\n"
+		"            through it, as a Linux guest with -o dax=always\n"
+		"--stats: at exit, print the SETUPMAPPING and REMOVEMAPPING requests made\n");
+}
+
+/* SIZE[K|M|G], a multiple of 2 MiB; 0 when invalid. */
+static uint64_t size_parse(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return 0;
+	switch (*end) {
+	case 'K': case 'k': v <<= 10; end++; break;
+	case 'M': case 'm': v <<= 20; end++; break;
+	case 'G': case 'g': v <<= 30; end++; break;
+	default: break;
+	}
+	if (*end || v == 0 || (v & ((2ull << 20) - 1)) || v > (1ull << 40))
+		return 0;
+	return v;
+}
+
+static void stats_print(const struct vfs_client *c)
+{
+	struct vfs_dax_stats st;
+
+	vfs_dax_stats(c, &st);
+	fprintf(stderr, "dax: window %llu bytes, SETUPMAPPING %llu, REMOVEMAPPING %llu\n",
+		(unsigned long long)vfs_dax_window_size(c),
+		(unsigned long long)st.setupmapping, (unsigned long long)st.removemapping);
 }
 
 int main(int argc, char **argv)
@@ -525,11 +569,14 @@ int main(int argc, char **argv)
 		{ "queues", required_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "packed", no_argument, NULL, 'p' },
+		{ "dax", required_argument, NULL, 'd' },
+		{ "stats", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct vfs_client_options o = { 0 };
 	const char *sock = NULL;
+	bool stats = false;
 	struct vfs_client *c;
 	size_t i;
 	int opt, err, ret;
@@ -549,6 +596,16 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			o.packed = true;
+			break;
+		case 'd':
+			o.dax_window = size_parse(optarg);
+			if (!o.dax_window) {
+				fprintf(stderr, PROG ": --dax: '%s' is not a multiple of 2M\n", optarg);
+				return 2;
+			}
+			break;
+		case 'S':
+			stats = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -576,6 +633,8 @@ int main(int argc, char **argv)
 	ret = commands[i].fn(c, argc - optind - 1, argv + optind + 1);
 	if (fflush(stdout) != 0)
 		ret = report("stdout", -errno);
+	if (stats)
+		stats_print(c);
 	vfs_client_close(c);
 	return ret;
 }

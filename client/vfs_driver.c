@@ -760,16 +760,26 @@ struct vfs_client *vfs_client_open(const char *socket_path,
 		c = NULL;
 		goto out;
 	}
-	err = vu_connect(&c->fe, socket_path, c->opts.verbose,
-			 c->opts.timeout_ms);
+	err = c->opts.dax_window ? vfs_dax_open(c) : 0;
+	if (!err)
+		err = vu_connect(&c->fe, socket_path, c->opts.verbose,
+				 c->opts.timeout_ms);
 	if (!err)
 		err = vu_negotiate(&c->fe, want, !c->opts.no_mem_slots, c->nqueues);
+	if (!err && c->dax)
+		err = vfs_dax_negotiated(c);
 	if (!err && c->opts.packed && !(c->fe.features & (1ull << VIRTIO_F_RING_PACKED)))
 		err = -ENOTSUP;         /* asked for packed rings, not offered */
 	if (!err)
 		err = queues_setup(c);
-	if (!err && !c->opts.no_init)
-		err = vfs_init(c, c->opts.init_flags, &c->init);
+	if (!err && !c->opts.no_init) {
+		uint64_t flags = c->opts.init_flags ? c->opts.init_flags : VFS_DEFAULT_INIT_FLAGS;
+
+		/* as Linux asks when its device has a window */
+		if (c->dax)
+			flags |= FUSE_MAP_ALIGNMENT;
+		err = vfs_init(c, flags, &c->init);
+	}
 	if (err) {
 		c->opts.no_destroy = true;
 		vfs_client_close(c);
@@ -799,6 +809,7 @@ void vfs_client_close(struct vfs_client *c)
 		if (c->queues[i].slots && vu_stop_queue(&c->fe, i, NULL))
 			break;
 	vu_disconnect(&c->fe);
+	vfs_dax_close(c);
 	while (c->reqs)
 		req_free(c, c->reqs);
 	for (i = 0; c->queues && i < c->nqueues; i++)

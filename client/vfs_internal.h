@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <linux/virtio_ring.h>
 
+#include "dax_frontend.h"
 #include "virtiofs_client.h"
 
 #define VFS_MAX_REGIONS 8
@@ -165,6 +166,9 @@ struct vu_frontend {
 	unsigned max_queues;
 	unsigned max_mem_slots;
 	bool verbose;
+	/* The DAX window the backend's map requests go to; NULL without. */
+	struct dax_frontend *dax;
+	uint64_t shmem_size;    /* GET_SHMEM_CONFIG's region 0, 0 without */
 };
 
 int vu_connect(struct vu_frontend *fe, const char *path, bool verbose,
@@ -208,7 +212,15 @@ struct vfs_client {
 	bool inited;
 	size_t max_io;
 	uint32_t uid, gid, pid;
+	struct vfs_dax *dax;           /* opts.dax_window: the window, its ranges */
 };
+
+/* ---- DAX (vfs_dax.c) ---- */
+/* Reserve the window before negotiation (the backend thread maps into
+ * it), size its ranges after, free it after the channel is gone. */
+int vfs_dax_open(struct vfs_client *c);
+int vfs_dax_negotiated(struct vfs_client *c);
+void vfs_dax_close(struct vfs_client *c);
 
 /* One FUSE request: arguments are copied to guest memory, each its own
  * descriptor; segments marked paged are cut at 4 KiB like page lists. */

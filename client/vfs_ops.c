@@ -581,3 +581,23 @@ int vfs_syncfs(struct vfs_client *c)
 
 	return call_simple(c, FUSE_SYNCFS, FUSE_ROOT_ID, a, 1, NULL, 0);
 }
+
+int vfs_setupmapping(struct vfs_client *c, uint64_t nodeid, uint64_t fh,
+		     uint64_t foffset, uint64_t len, uint64_t flags, uint64_t moffset)
+{
+	struct fuse_setupmapping_in in = {
+		.fh = fh, .foffset = foffset, .len = len, .flags = flags, .moffset = moffset,
+	};
+	struct vfs_arg a[] = { ARGV(in) };
+
+	return call_simple(c, FUSE_SETUPMAPPING, nodeid, a, 1, NULL, 0);
+}
+
+int vfs_removemapping(struct vfs_client *c, uint64_t nodeid,
+		      const struct fuse_removemapping_one *ranges, uint32_t count)
+{
+	struct fuse_removemapping_in in = { .count = count };
+	struct vfs_arg a[] = { ARGV(in), ARG(ranges, (size_t)count * sizeof(*ranges)) };
+
+	return call_simple(c, FUSE_REMOVEMAPPING, nodeid, a, count ? 2 : 1, NULL, 0);
+}

@@ -59,6 +59,11 @@ struct vfs_client_options {
 	bool no_destroy;           /* skip FUSE_DESTROY on close */
 	uint64_t init_flags;       /* FUSE_INIT flags to offer; 0 = Linux-like */
 	bool verbose;              /* trace vhost-user messages to stderr */
+	/* Reserve a DAX window of this many bytes (a multiple of 2 MiB; 0:
+	 * none) and take the daemon's map requests (SHMEM_MAP or the legacy
+	 * FS_MAP) into it; INIT then offers FUSE_MAP_ALIGNMENT. With SHMEM
+	 * the window is at most what GET_SHMEM_CONFIG says. */
+	uint64_t dax_window;
 };
 
 /* Connect, negotiate, set up memory and queues, send FUSE_INIT. */
@@ -207,6 +212,49 @@ ssize_t vfs_copy_file_range(struct vfs_client *c, uint64_t nodeid_in,
 			    uint64_t nodeid_out, uint64_t fh_out,
 			    uint64_t off_out, uint64_t len, uint64_t flags);
 int vfs_syncfs(struct vfs_client *c);
+
+/* ---- DAX: file data through the window (opts.dax_window) ----
+ * As Linux's -o dax=always: the file is seen through 2 MiB ranges of the
+ * window, each set up on first use with SETUPMAPPING (read-only, made
+ * writable on the first write by mapping it again) and reclaimed least
+ * recently used with REMOVEMAPPING when the window is full. */
+
+/* Whether this session maps: a window, and INIT granted FUSE_MAP_ALIGNMENT. */
+bool vfs_dax_enabled(const struct vfs_client *c);
+/* The window's bytes (0 without DAX). */
+uint64_t vfs_dax_window_size(const struct vfs_client *c);
+/* Read up to size bytes at offset of open file fh of nodeid, whose size
+ * is file_size (reads stop there, as the guest's i_size stops them).
+ * Returns bytes read (0 at or past file_size). */
+ssize_t vfs_dax_read(struct vfs_client *c, uint64_t nodeid, uint64_t fh,
+		     uint64_t file_size, uint64_t offset, void *buf, size_t size);
+/* Write size bytes at offset; fh must be open for reading and writing (a
+ * mapping needs both). A write that would extend the file goes through
+ * WRITE on the queue, as Linux sends it, and *file_size grows; the rest
+ * is copied into the window. Returns bytes written. */
+ssize_t vfs_dax_write(struct vfs_client *c, uint64_t nodeid, uint64_t fh,
+		      uint64_t *file_size, uint64_t offset, const void *buf, size_t size);
+/* REMOVEMAPPING of every range of nodeid (0: of every file). */
+int vfs_dax_drop(struct vfs_client *c, uint64_t nodeid);
+/* Where file offset 'offset' of nodeid is in the window now, or NULL if
+ * it is not mapped (tests: what a guest's load there would touch). */
+void *vfs_dax_address(struct vfs_client *c, uint64_t nodeid, uint64_t offset);
+
+struct vfs_dax_stats {
+	uint64_t setupmapping;      /* SETUPMAPPING requests sent */
+	uint64_t removemapping;     /* REMOVEMAPPING requests sent */
+	uint64_t backend_maps;      /* map requests the daemon sent us */
+	uint64_t backend_unmaps;
+	uint64_t backend_refused;   /* its requests we refused (outside the window) */
+};
+void vfs_dax_stats(const struct vfs_client *c, struct vfs_dax_stats *out);
+
+/* Raw SETUPMAPPING and REMOVEMAPPING (hostile tests, fuzzing): flags are
+ * FUSE_SETUPMAPPING_FLAG_*; 0 or the daemon's error. */
+int vfs_setupmapping(struct vfs_client *c, uint64_t nodeid, uint64_t fh,
+		     uint64_t foffset, uint64_t len, uint64_t flags, uint64_t moffset);
+int vfs_removemapping(struct vfs_client *c, uint64_t nodeid,
+		      const struct fuse_removemapping_one *ranges, uint32_t count);
 
 /* ---- Helpers ---- */
 

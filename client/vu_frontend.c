@@ -37,6 +37,15 @@ enum {
 	VU_SET_LOG_BASE = 6,
 	VU_SET_DEVICE_STATE_FD = 42,
 	VU_CHECK_DEVICE_STATE = 43,
+	VU_GET_SHMEM_CONFIG = 44,
+};
+
+/* Backend requests (the backend's channel). */
+enum {
+	VU_BACKEND_FS_MAP = 6,
+	VU_BACKEND_FS_UNMAP = 7,
+	VU_BACKEND_SHMEM_MAP = 9,
+	VU_BACKEND_SHMEM_UNMAP = 10,
 };
 
 #define VU_VERSION 0x1u
@@ -51,7 +60,9 @@ enum {
 #define VU_PF_REPLY_ACK 3
 #define VU_PF_BACKEND_REQ 5
 #define VU_PF_CONFIG 9
+#define VU_PF_BACKEND_SEND_FD 10
 #define VU_PF_CONFIGURE_MEM_SLOTS 15
+#define VU_PF_SHMEM 20
 
 #define VU_MAX_FDS 8
 
@@ -208,9 +219,12 @@ int vu_connect(struct vu_frontend *fe, const char *path, bool verbose,
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
 
+	struct dax_frontend *dax = fe->dax;	/* the window outlives connections */
+
 	memset(fe, 0, sizeof(*fe));
 	fe->backend_sock = -1;
 	fe->verbose = verbose;
+	fe->dax = dax;
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
@@ -230,16 +244,109 @@ int vu_connect(struct vu_frontend *fe, const char *path, bool verbose,
 	return 0;
 }
 
-/* Backend-initiated requests (DAX map/unmap and the like): we have no
- * cache window, so every request that wants an answer gets a failure. */
 /* What the thread needs, apart from the frontend struct: that one may be
  * copied elsewhere while the thread runs (a migration moves the new
- * backend's frontend into the client). */
+ * backend's frontend into the client). The DAX window is its own object
+ * and stays where it is. */
 struct backend_ctx {
 	int sock;
 	bool verbose;
+	struct dax_frontend *dax;
 };
 
+struct vu_mmap {
+	uint8_t shmid;
+	uint8_t padding[7];
+	uint64_t fd_offset;
+	uint64_t shm_offset;
+	uint64_t len;
+	uint64_t flags;        /* bit 0: writable */
+};
+
+#define VU_FS_ENTRIES 8
+#define VU_FS_FLAG_MAP_W (1ull << 1)
+
+struct vu_fs_map {
+	uint64_t fd_offset[VU_FS_ENTRIES];
+	uint64_t cache_offset[VU_FS_ENTRIES];
+	uint64_t len[VU_FS_ENTRIES];
+	uint64_t flags[VU_FS_ENTRIES];
+};
+
+/* Header and the one fd a map request carries; -1 in *fd without. */
+static int backend_recv_hdr(int sock, struct vu_hdr *h, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * VU_MAX_FDS)];
+	struct iovec iov = { h, sizeof(*h) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	ssize_t n;
+
+	*fd = -1;
+	do {
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+	} while (n < 0 && errno == EINTR);
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(got));
+			if (*fd < 0)
+				*fd = got;
+			else
+				close(got);
+		}
+	}
+	return n == (ssize_t)sizeof(*h) ? 0 : -EIO;
+}
+
+/* Serve one map or unmap request on our window: 0 or a negative errno.
+ * Anything else, or any request without a window, is refused. */
+static int backend_serve(struct dax_frontend *w, const struct vu_hdr *h,
+			 const void *payload, int fd)
+{
+	const struct vu_mmap *m = payload;
+	const struct vu_fs_map *fm = payload;
+
+	if (!w)
+		return -ENOTSUP;
+	switch (h->request) {
+	case VU_BACKEND_SHMEM_MAP:
+		if (h->size != sizeof(*m) || m->shmid != 0 || (m->flags & ~1ull))
+			return -EINVAL;
+		return dax_frontend_map(w, fd, m->fd_offset, m->shm_offset, m->len,
+					m->flags & 1);
+	case VU_BACKEND_SHMEM_UNMAP:
+		if (h->size != sizeof(*m) || m->shmid != 0)
+			return -EINVAL;
+		return dax_frontend_unmap(w, m->shm_offset, m->len);
+	case VU_BACKEND_FS_MAP:
+	case VU_BACKEND_FS_UNMAP:
+		if (h->size != sizeof(*fm))
+			return -EINVAL;
+		for (unsigned i = 0; i < VU_FS_ENTRIES; i++) {
+			int err;
+
+			if (fm->len[i] == 0)
+				continue;
+			if (h->request == VU_BACKEND_FS_MAP)
+				err = dax_frontend_map(w, fd, fm->fd_offset[i], fm->cache_offset[i],
+						       fm->len[i], fm->flags[i] & VU_FS_FLAG_MAP_W);
+			else
+				err = dax_frontend_unmap(w, fm->cache_offset[i], fm->len[i]);
+			if (err)
+				return err;
+		}
+		return 0;
+	default:
+		return -ENOTSUP;
+	}
+}
+
+/* Backend-initiated requests: DAX map and unmap go to our window when we
+ * have one; every other request that wants an answer gets a failure. */
 static void *backend_thread_fn(void *arg)
 {
 	struct backend_ctx *fe = arg;
@@ -247,24 +354,33 @@ static void *backend_thread_fn(void *arg)
 	struct vu_hdr h;
 
 	for (;;) {
-		uint64_t fail = 1;
+		uint64_t status;
+		int fd, err;
 
-		if (read_full(fe->sock, &h, sizeof(h)))
+		if (backend_recv_hdr(fe->sock, &h, &fd))
 			break;
 		if (h.size > sizeof(payload) ||
-		    read_full(fe->sock, payload, h.size))
+		    read_full(fe->sock, payload, h.size)) {
+			if (fd >= 0)
+				close(fd);
 			break;
+		}
 		if (fe->verbose)
 			fprintf(stderr, "vhost-user: backend request %u\n",
 				h.request);
+		err = backend_serve(fe->dax, &h, payload, fd);
+		/* the mapping holds the file; the fd itself is done */
+		if (fd >= 0)
+			close(fd);
 		if (!(h.flags & VU_FLAG_NEED_REPLY))
 			continue;
+		status = err ? 1 : 0;
 		h.flags = VU_VERSION | VU_FLAG_REPLY;
-		h.size = sizeof(fail);
+		h.size = sizeof(status);
 		/* send(MSG_NOSIGNAL): a dead daemon must not SIGPIPE us. */
 		if (send(fe->sock, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h) ||
-		    send(fe->sock, &fail, sizeof(fail), MSG_NOSIGNAL) !=
-		    sizeof(fail))
+		    send(fe->sock, &status, sizeof(status), MSG_NOSIGNAL) !=
+		    sizeof(status))
 			break;
 	}
 	free(fe);
@@ -288,13 +404,33 @@ static int backend_channel_setup(struct vu_frontend *fe)
 	ctx = malloc(sizeof(*ctx));
 	if (!ctx)
 		return -ENOMEM;
-	*ctx = (struct backend_ctx){ .sock = sv[0], .verbose = fe->verbose };
+	*ctx = (struct backend_ctx){ .sock = sv[0], .verbose = fe->verbose, .dax = fe->dax };
 	err = -pthread_create(&fe->backend_thread, NULL, backend_thread_fn, ctx);
 	if (err) {
 		free(ctx);
 		return err;
 	}
 	fe->backend_running = true;
+	return 0;
+}
+
+struct vu_shmem_config {
+	uint32_t nregions;
+	uint32_t padding;
+	uint64_t memory_sizes[8];
+};
+
+/* GET_SHMEM_CONFIG: the size of region 0, the virtio-fs cache. */
+static int shmem_config_get(struct vu_frontend *fe)
+{
+	struct vu_shmem_config sc;
+	int err = vu_send(fe, VU_GET_SHMEM_CONFIG, 0, NULL, 0, NULL, 0);
+
+	if (!err)
+		err = vu_recv(fe, VU_GET_SHMEM_CONFIG, &sc, sizeof(sc));
+	if (err)
+		return err;
+	fe->shmem_size = sc.nregions > 0 ? sc.memory_sizes[0] : 0;
 	return 0;
 }
 
@@ -314,6 +450,9 @@ static int protocol_negotiate(struct vu_frontend *fe, bool want_mem_slots,
 	       (1ull << VU_PF_LOG_SHMFD) | (1ull << VU_PF_DEVICE_STATE);
 	if (want_mem_slots)
 		want |= 1ull << VU_PF_CONFIGURE_MEM_SLOTS;
+	/* A DAX window takes either flavour of map request. */
+	if (fe->dax)
+		want |= (1ull << VU_PF_SHMEM) | (1ull << VU_PF_BACKEND_SEND_FD);
 	/* SET_PROTOCOL_FEATURES itself goes out before REPLY_ACK applies. */
 	err = vu_send(fe, VU_SET_PROTOCOL_FEATURES, 0, &(uint64_t){ offered & want },
 		      sizeof(uint64_t), NULL, 0);
@@ -334,6 +473,11 @@ static int protocol_negotiate(struct vu_frontend *fe, bool want_mem_slots,
 		if (err)
 			return err;
 		fe->max_mem_slots = (unsigned)v;
+	}
+	if (has_pf(fe, VU_PF_SHMEM)) {
+		err = shmem_config_get(fe);
+		if (err)
+			return err;
 	}
 	if (has_pf(fe, VU_PF_BACKEND_REQ))
 		return backend_channel_setup(fe);

@@ -8,7 +8,7 @@
 #                    [--out DIR] [--tmpdir DIR] [--build-dir DIR]
 #                    [--ours BIN] [--ours-args 'ARGS'] [--qemu BIN] [--rust BIN]
 #                    [--no-qemu] [--no-rust] [--no-native] [--no-packed]
-#                    [--no-queues] [--packed-workloads LIST] [--cpu N]
+#                    [--no-queues] [--packed-workloads LIST] [--no-dax] [--cpu N]
 #   scripts/bench.sh --scale [--quick] [...]    cost against size (see below)
 #   scripts/bench.sh --report DIR               print the tables of DIR/raw.jsonl again
 #   ninja -C build bench            (options through BENCH_ARGS='--quick ...')
@@ -34,6 +34,11 @@
 # every workload; its 1-queue point is the unpinned cell. "ours-packed" is
 # our daemon on packed virtqueues for --packed-workloads (lookup,randread)
 # at depth 1 pinned and 16 unpinned (the packed vs split table).
+# "ours-dax" is our daemon with --dax=shmem and the client reading and
+# writing through a DAX window (`bench --dax`, 1 GiB, as a -o dax=always
+# guest): seqread, seqwrite, randread and reread (1 MiB reads of the hot
+# first 64 MiB of the file, also run by every other daemon and native) at
+# depth 1, pinned and unpinned (the DAX vs queue table).
 # The share (a fresh temporary directory, tmpfs /dev/shm by default) is
 # made on the host before any daemon starts. The load average is recorded
 # with every cell: the machine may be shared, so numbers compare only
@@ -52,9 +57,11 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 build="$here/../build"
+. "$here/guest/socket-ready.sh"
 rounds=3 quick=0 fsize="" secs="" out="" tmpbase="${TMPDIR:-/dev/shm}" scale=0
 ours="" ours_args="" qemu=/usr/lib/qemu/virtiofsd rust="" no_qemu=0 no_rust=0
 no_native=0 cpu=1 no_packed=0 no_queues=0 packed_workloads=lookup,randread report=""
+no_dax=0 dax_window=1G
 
 usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 # shellcheck disable=SC2086
@@ -78,6 +85,7 @@ while [ $# -gt 0 ]; do
 	--no-rust) no_rust=1 ;;
 	--no-native) no_native=1 ;;
 	--no-packed) no_packed=1 ;;
+	--no-dax) no_dax=1 ;;
 	--no-queues) no_queues=1 ;;
 	--packed-workloads) packed_workloads=$2; shift ;;
 	--cpu) cpu=$2; shift ;;
@@ -124,7 +132,8 @@ common=()
 [ "$quick" = 1 ] && common+=(--quick)
 [ -n "$fsize" ] && common+=(--file-size "$fsize")
 [ -n "$secs" ] && common+=(--time "$secs")
-workloads=getattr,lookup,create,readdirplus,readdir,randread,seqread,seqwrite
+workloads=getattr,lookup,create,readdirplus,readdir,randread,seqread,seqwrite,reread
+dax_workloads=seqread,seqwrite,randread,reread
 
 mkdir -p "$out"
 raw="$out/raw.jsonl"
@@ -179,7 +188,7 @@ load_mark() {
 wait_socket() {
 	local path=$1 pid=$2 i
 	for ((i = 0; i < 1000; i++)); do
-		[ -S "$path" ] && return 0
+		socket_ready "$path" && return 0
 		kill -0 "$pid" 2>/dev/null || return 1
 		sleep 0.01
 	done
@@ -193,8 +202,9 @@ start_daemon() {
 	[ "$4" = 1 ] && pin=(taskset -c "$cpu")
 	rm -f "$sock"
 	case "$who" in
-	ours|ours-packed)
+	ours|ours-packed|ours-dax)
 		[ "$5" = 1 ] && [ "$ours_fh" = 1 ] && extra=(--inode-file-handles=mandatory)
+		[ "$who" = ours-dax ] && extra+=(--dax=shmem --dax-window="$dax_window")
 		# shellcheck disable=SC2086
 		"${pin[@]}" "$ours" --socket-path="$sock" --shared-dir="$dir" \
 			--cache=never --readdirplus "${extra[@]}" $ours_args \
@@ -246,6 +256,9 @@ run_cell() {
 	if [ "$who" = ours-packed ]; then
 		variant=(--packed) wl=$packed_workloads
 		if [ "$place" = pinned ]; then depth=1; else depth=16; fi
+	fi
+	if [ "$who" = ours-dax ]; then
+		variant=(--dax "$dax_window") wl=$dax_workloads depth=1
 	fi
 	load_mark "$who" "$place" "$queues" "$round"
 	start_daemon "$who" "$sock" "$share" "$on_cpu" 0 || return 0
@@ -308,6 +321,7 @@ else
 	[ "$no_qemu" = 1 ] || daemons+=(qemu)
 	[ "$no_rust" = 1 ] || daemons+=(rust)
 	[ "$no_packed" = 1 ] || daemons+=(ours-packed)
+	[ "$no_dax" = 1 ] || daemons+=(ours-dax)
 	for ((r = 1; r <= rounds; r++)); do
 		# rotate the order by one every round
 		order=()

@@ -17,11 +17,15 @@ import statistics
 import sys
 
 # The goals, each with the text its table prints.
+# The goals ("Lead on speed, not parity"): metadata >= 1.5x the
+# best peer with daemon CPU per op <= 0.67x the best peer's; 4 KiB reads
+# >= 1.2x at every depth; 1 MiB reads and writes >= 0.9x native pinned;
+# four queues >= 1.8x one on every workload. Flatness and memory are ours.
 GOALS = {
-    "metadata": (1.5, ">= 1.5x best peer"),
-    "smallread": (1.5, ">= 1.5x best peer"),
-    "largeio": ((1.0, 0.8), ">= 1.0x best peer, >= 0.8x native"),
-    "queues": (0.95, "q2,q4,q8 >= 0.95x q1"),
+    "metadata": ((1.5, 0.67), ">= 1.5x best peer, CPU <= 0.67x"),
+    "smallread": (1.2, ">= 1.2x best peer"),
+    "largeio": ((0.0, 0.9), ">= 0.9x native"),
+    "queues": (1.8, "q4 >= 1.8x q1"),
     "flat": (1.25, "CPU/op <= 1.25x smallest"),
     "memory": (1.0, "B/item <= best peer"),
 }
@@ -151,11 +155,14 @@ def main_report(rows, loads, meta, dest):
         o = m.get("ours", wl, d, 1, pl)
         bp, bpn = best_peer(m, wl, d, 1, pl)
         r = ratio(o and o["ops_s"], bp)
-        ok = None if r is None else r >= g
+        g_ops, g_cpu = g if isinstance(g, tuple) else (g, None)
         cpu = "/".join(fmt(m.val(w, wl, d, 1, pl, "cpu_us_op"), "{:.2f}")
                        for w in ("ours",) + PEERS)
         bc, _ = best_peer(m, wl, d, 1, pl, "cpu_us_op", low=True)
         rc = ratio(o and o["cpu_us_op"], bc)
+        ok = None if r is None else r >= g_ops
+        if ok is not None and g_cpu is not None:
+            ok = ok and rc is not None and rc <= g_cpu
         line = [wl, d, pl, fmt(o and o["ops_s"]),
                 fmt(m.val("qemu", wl, d, 1, pl)), fmt(m.val("rust", wl, d, 1, pl))]
         if native:
@@ -244,7 +251,8 @@ def main_report(rows, loads, meta, dest):
         if not any(vals):
             continue
         rs = [ratio(v, vals[0]) for v in vals[1:]]
-        ok = None if any(r is None for r in rs) else all(r >= g for r in rs)
+        q4 = rs[QUEUES.index(4) - 1]
+        ok = None if q4 is None else q4 >= g
         cpu = "/".join(fmt(m.val("ours", wl, 16, q, "unpinned", "cpu_us_op"), "{:.2f}")
                        for q in QUEUES)
         p99 = "/".join(fmt(m.val("ours", wl, 16, q, "unpinned", "p99_us")) for q in QUEUES)
@@ -283,6 +291,36 @@ def main_report(rows, loads, meta, dest):
               ["workload", "dep", "q", "placement", "split op/s", "packed op/s", "ratio",
                "split p50/p99 us", "packed p50/p99", "split CPU", "packed CPU"], lines,
               load_note(loads, lambda x: x["daemon"] in ("ours", "ours-packed")
+                        and x["queues"] == 1))
+    # DAX window vs the queue (ours)
+    lines, recs = [], []
+    for wl in ("seqread", "seqwrite", "randread", "reread"):
+        for pl in ("pinned", "unpinned"):
+            d = 1
+            f = "ops_s" if wl == "randread" else "mib_s"
+            q, x = m.get("ours", wl, d, 1, pl), m.get("ours-dax", wl, d, 1, pl)
+            if not x:
+                continue
+            r = ratio(x and x[f], q and q[f])
+            unit = "op/s" if wl == "randread" else "MiB/s"
+            lines.append([wl, pl, unit, fmt(q and q[f]), fmt(x and x[f]), fmt(r, "{:.2f}x"),
+                          fmt(m.val("qemu", wl, d, 1, pl, f)), fmt(m.val("rust", wl, d, 1, pl, f)),
+                          fmt(m.val("native", wl, d, 0, pl, f)), latfmt(q), latfmt(x),
+                          fmt(q and q["cpu_us_op"], "{:.2f}"), fmt(x and x["cpu_us_op"], "{:.2f}")])
+            recs.append({"workload": wl, "depth": d, "placement": pl, "queue": q, "dax": x,
+                         "ratio": r, "qemu": m.get("qemu", wl, d, 1, pl),
+                         "rust": m.get("rust", wl, d, 1, pl),
+                         "native": m.get("native", wl, d, 0, pl)})
+    out["tables"]["dax_vs_queue"] = recs
+    if lines:
+        table("DAX window vs the queue: ours, depth 1 (1 MiB sequential, 4 KiB random, "
+              "1 MiB re-reads of a hot 64 MiB)", "none (a comparison)",
+              ["queue: READ/WRITE requests; dax: loads and stores through a 1 GiB window "
+               "(--dax=shmem), 2 MiB ranges set up on demand; ratio = dax/queue. CPU: daemon "
+               "CPU us per op (dax: SETUPMAPPING/REMOVEMAPPING only)."],
+              ["workload", "placement", "unit", "queue", "dax", "dax/queue", "qemu", "rust",
+               "native", "queue p50/p99 us", "dax p50/p99", "queue CPU", "dax CPU"], lines,
+              load_note(loads, lambda x: x["daemon"] in ("ours", "ours-dax")
                         and x["queues"] == 1))
     out["loads"] = loads
     with open(dest, "w") as f:

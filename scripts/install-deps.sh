@@ -18,8 +18,14 @@ packages=(
 	xz-utils zstd
 	# host-side checks of the e2e scenario
 	attr acl coreutils
+	# libvirt launching our daemon (tests/libvirt/run-libvirt.sh): Debian
+	# 12's libvirt 9.0, run privately; jq reads --print-capabilities
+	libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients jq util-linux
 	# timeouts, process handling
 	procps
+	# unprivileged mode: newuidmap and newgidmap (setuid root), which map
+	# a plain user's daemon's user namespace from /etc/subuid and subgid
+	uidmap
 	# real-program workloads (tests/e2e/run-workloads.sh), also run inside
 	# the 9p "tools" guest, whose root is the host's /
 	fio stress-ng dbench git tar diffutils findutils

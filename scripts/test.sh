@@ -3,7 +3,8 @@
 # as errors) and runs every test: unit, integration and hostile-guest tests
 # (through the user-space driver, under ASan/UBSan and under TSan), end to
 # end in a real Linux guest against
-# our daemon and QEMU's, the conformance suite on three targets, real
+# our daemon and QEMU's (and ours as uid 1000, unprivileged), our daemon
+# launched by libvirt (a domain's lifecycle), the conformance suite on three targets, real
 # programs on /dev/fuse and in a guest, and the fuzzers for a minute each.
 # The guest tests run on the system's QEMU 7.2 with a 6.1 guest; the end to
 # end scenario and the guest conformance run also on the second stack,
@@ -29,6 +30,10 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "installing dependencies"
 ./scripts/install-deps.sh
+# uid 1000 with subordinate ids: the daemon runs as it in the unprivileged
+# integration tests and end-to-end run
+step "the unprivileged test user"
+./scripts/unpriv-user.sh
 
 step "building (warnings are errors)"
 [ -f build/build.ninja ] || meson setup build -Dwerror=true >/dev/null
@@ -118,6 +123,18 @@ if [ "$quick" = 0 ]; then
 	count_summary build/test-logs/e2e-ours.log
 	run_suite e2e-qemu tests/e2e/run-e2e.sh --daemon qemu
 	count_summary build/test-logs/e2e-qemu.log
+	# Unprivileged mode: the daemon as uid 1000, in a user namespace
+	# mapped by newuidmap/newgidmap from its subordinate ids.
+	run_suite e2e-ours-unpriv env ASAN_OPTIONS=detect_leaks=0 \
+		tests/e2e/run-e2e.sh --unprivileged --daemon "$asan_daemon"
+	count_summary build/test-logs/e2e-ours-unpriv.log
+
+	# libvirt itself (Debian 12's 9.0, a private libvirtd) launching our
+	# daemon for a TCG domain: start, suspend, resume, shutdown, start,
+	# destroy. libvirt gives the daemon a clean environment (no
+	# ASAN_OPTIONS): the plain build, as deployed.
+	run_suite libvirt tests/libvirt/run-libvirt.sh
+	count_summary build/test-logs/libvirt.log
 
 	# The second stack: QEMU 10 and a 6.12 guest, which uses one request
 	# queue per vCPU when the device has several. The Rust virtiofsd

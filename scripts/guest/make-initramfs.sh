@@ -3,7 +3,8 @@
 #
 # Usage: scripts/guest/make-initramfs.sh --kernel VMLINUZ --out FILE
 #            [--payload PROG] [--tag TAG] [--mount-opts OPTS] [--shell]
-#            [--add SRC:DST]... [--hostroot [--hostroot-mnt DIR]]
+#            [--add SRC:DST]... [--module PATH]...
+#            [--hostroot [--hostroot-mnt DIR]]
 #            [--share-fs virtiofs|9p] [--tools-dir DIR]
 #
 #   --kernel   the vmlinuz printed by fetch-kernel.sh (6.1) or by
@@ -20,6 +21,10 @@
 #   --shell    after the payload, start an interactive shell on the console;
 #              the guest powers off when the shell exits.
 #   --add      copy SRC into the initramfs at DST (repeatable).
+#   --module   one more module for /init to load, after the virtio-fs ones,
+#              as a path under lib/modules/<version>/ without .ko, e.g.
+#              kernel/drivers/acpi/button (repeatable; skipped when the
+#              kernel has it built in).
 #   --hostroot a "tools" guest: /init also loads netfs, fscache, 9pnet,
 #              9pnet_virtio and 9p, mounts the host's / (9p tag hostroot,
 #              read-only; run-guest.sh --hostroot exports it) on /hostroot,
@@ -54,7 +59,7 @@ die() { printf 'make-initramfs: %s\n' "$*" >&2; exit 1; }
 
 kernel="" out="" payload="" tag="share" mount_opts="" shell=0 hostroot=0 hmnt=/mnt share_fs=virtiofs
 tools_dir=""
-adds=()
+adds=() extra_modules=()
 while (($#)); do
 	case "$1" in
 		--kernel) kernel=${2:?}; shift 2 ;;
@@ -64,11 +69,12 @@ while (($#)); do
 		--mount-opts) mount_opts=${2:?}; shift 2 ;;
 		--shell) shell=1; shift ;;
 		--add) adds+=("${2:?}"); shift 2 ;;
+		--module) extra_modules+=("${2:?}"); shift 2 ;;
 		--hostroot) hostroot=1; shift ;;
 		--hostroot-mnt) hmnt=${2:?}; shift 2 ;;
 		--share-fs) share_fs=${2:?}; shift 2 ;;
 		--tools-dir) tools_dir=${2:?}; shift 2 ;;
-		-h | --help) sed -n '2,50p' "$0"; exit 0 ;;
+		-h | --help) sed -n '2,55p' "$0"; exit 0 ;;
 		*) die "unknown argument: $1" ;;
 	esac
 done
@@ -129,6 +135,10 @@ if ((hostroot)) || [[ "$share_fs" == 9p ]]; then
 		kernel/fs/9p/9p
 	)
 fi
+for m in "${extra_modules[@]}"; do
+	[[ "$m" =~ ^kernel/[A-Za-z0-9_/.-]+$ && "$m" != *..* ]] || die "bad --module: $m"
+	modules+=("$m")
+done
 names=()
 for m in "${modules[@]}"; do
 	optional=0

@@ -35,6 +35,8 @@
 #   --packed             the device's packed=on: the guest may drive packed
 #                        virtqueues (VIRTIO_F_RING_PACKED) when the daemon
 #                        offers them
+#   --daemon-user U:G    run the daemon as uid U, gid G, without supplementary
+#                        groups (setpriv); the socket's directory is theirs
 #   --share-9p           no daemon and no vhost-user-fs device: QEMU itself
 #                        exports the shared directory over virtio-9p
 #                        (-virtfs local,path=DIR,mount_tag=TAG,
@@ -49,10 +51,12 @@ set -euo pipefail
 
 die() { printf 'run-guest: %s\n' "$*" >&2; exit 2; }
 say() { printf '%s\n' "run-guest: $*" >&2; }
+. "$(dirname "$0")/socket-ready.sh"
 
 kernel="" initrd="" shared="" log="" tag="share" timeout_s=300 sock_timeout=20
 mem=1G smp=2 guest_args="" daemon_log="" interactive=0 hostroot=0
 qemu_bin=qemu-system-x86_64 qemu_datadirs=() num_queues="" packed=0 share_9p=0
+daemon_user=""
 while (($#)); do
 	case "$1" in
 		--kernel) kernel=${2:?}; shift 2 ;;
@@ -73,7 +77,8 @@ while (($#)); do
 		--num-queues) num_queues=${2:?}; shift 2 ;;
 		--packed) packed=1; shift ;;
 		--share-9p) share_9p=1; shift ;;
-		-h | --help) sed -n '2,47p' "$0"; exit 0 ;;
+		--daemon-user) daemon_user=${2:?}; shift 2 ;;
+		-h | --help) sed -n '2,49p' "$0"; exit 0 ;;
 		--) shift; break ;;
 		*) die "unknown argument: $1" ;;
 	esac
@@ -90,6 +95,7 @@ fi
 [[ -f "$initrd" ]] || die "no initrd at $initrd"
 [[ -d "$shared" ]] || die "no shared directory at $shared"
 [[ "$timeout_s" =~ ^[0-9]+$ && "$sock_timeout" =~ ^[0-9]+$ ]] || die "timeouts are whole seconds"
+[[ -z "$daemon_user" || "$daemon_user" =~ ^[0-9]+:[0-9]+$ ]] || die "--daemon-user wants UID:GID"
 [[ -z "$num_queues" || "$num_queues" =~ ^[1-9][0-9]*$ ]] || die "bad --num-queues: $num_queues"
 if [[ "$qemu_bin" == */* ]]; then
 	[[ -x "$qemu_bin" ]] || die "no QEMU at $qemu_bin (scripts/guest/fetch-stack.sh)"
@@ -103,13 +109,17 @@ rundir=$(mktemp -d "${TMPDIR:-/tmp}/run-guest.XXXXXX")
 sock=$rundir/vhost-fs.sock
 
 daemon_cmd=()
+if [[ -n "$daemon_user" ]]; then
+	chown "$daemon_user" "$rundir"
+	daemon_cmd=(setpriv "--reuid=${daemon_user%:*}" "--regid=${daemon_user#*:}" --clear-groups)
+fi
 for a in "$@"; do
 	a=${a//\{socket\}/$sock}
 	a=${a//\{shared_dir\}/$shared}
 	daemon_cmd+=("$a")
 done
 
-daemon_pid="" qemu_pid=""
+daemon_pid="" qemu_pid="" daemon_ids=""
 # Stop a process group we started: TERM, bounded wait, then KILL.
 stop_group() {
 	local pid=$1 i
@@ -146,7 +156,7 @@ else
 
 	# Wait (bounded) for the socket to appear.
 	deadline=$((SECONDS + sock_timeout))
-	until [[ -S "$sock" ]]; do
+	until socket_ready "$sock"; do
 		if ! kill -0 "$daemon_pid" 2>/dev/null; then
 			wait "$daemon_pid" && st=0 || st=$?
 			daemon_pid=""
@@ -161,6 +171,9 @@ else
 		sleep 0.05
 	done
 	say "daemon up (pid $daemon_pid), socket $sock"
+	# whom it runs as (real uid, gid), for the log
+	daemon_ids=$(awk '/^Uid:/ { u = $2 } /^Gid:/ { g = $2 } END { printf "daemon runs as uid %s, gid %s", u, g }' \
+		"/proc/$daemon_pid/status" 2>/dev/null || true)
 fi
 
 append="console=ttyS0 panic=-1 quiet"
@@ -198,6 +211,7 @@ fi
 qver=$("$qemu_bin" --version 2>&1 | head -n 1) || true
 say "$qver; kernel $(basename "$kernel"); -device $fsdev"
 printf 'run-guest: %s\n' "$qver" "kernel $kernel" "-device $fsdev" >>"$log"
+((share_9p)) || printf 'run-guest: %s\n' "$daemon_ids" >>"$log"
 say "booting guest (TCG, bound ${timeout_s}s), console log $log"
 start=$SECONDS
 if ((interactive)); then

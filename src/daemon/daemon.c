@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/dax_backend_vhost.h"
 #include "daemon/migration.h"
 #include "fuse_dev/fuse_dev.h"
 #include "util/log.h"
@@ -32,6 +33,8 @@ static struct passthrough_config daemon_fs_config(const struct options *opts)
 		.preserve_noatime = opts->preserve_noatime,
 		.xattrmap = opts->xattrmap,
 		.security_label = opts->security_label,
+		.uid_map = opts->uid_translate,
+		.gid_map = opts->gid_translate,
 	};
 }
 
@@ -54,12 +57,23 @@ int daemon_init(struct daemon *d, const struct options *opts, int proc_self_fd)
 		log_error("shared directory %s: %s", opts->shared_dir, strerror(-err));
 		return err ? err : -EINVAL;
 	}
+	if (opts->dax != DAX_OFF) {
+		d->dax = dax_window_new(opts->dax_max_mappings);
+		if (!d->dax) {
+			passthrough_free(d->fs);
+			d->fs = NULL;
+			return -ENOMEM;
+		}
+	}
 	struct fuse_server_config server_config = {
 		.ops = passthrough_fs_ops(d->fs),
 		.fs = d->fs,
+		.dax = d->dax,
 	};
 	d->server = fuse_server_new(&server_config);
 	if (!d->server) {
+		dax_window_free(d->dax);
+		d->dax = NULL;
 		passthrough_free(d->fs);
 		d->fs = NULL;
 		return -ENOMEM;
@@ -70,7 +84,9 @@ int daemon_init(struct daemon *d, const struct options *opts, int proc_self_fd)
 void daemon_fini(struct daemon *d)
 {
 	fuse_server_free(d->server);
+	dax_window_free(d->dax);
 	passthrough_free(d->fs);
+	d->dax = NULL;
 	d->server = NULL;
 	d->fs = NULL;
 }
@@ -181,12 +197,27 @@ int daemon_serve_vhost_user(struct daemon *d, int listen_fd)
 		config.device_config = &d->fs_config;
 		config.device_config_size = sizeof(d->fs_config);
 	}
+	if (d->dax && d->opts->dax == DAX_SHMEM) {
+		config.shmem_count = 1;
+		config.shmem_sizes[DAX_VIRTIO_FS_SHMID_CACHE] = d->opts->dax_window;
+	}
+	config.backend_send_fd = d->dax && d->opts->dax == DAX_FS_MAP;
 	struct vu_dev *dev = vu_dev_new(conn, &config);
 	if (!dev) {
 		close(conn);
 		return -ENOMEM;
 	}
+	struct dax_backend_vhost dax_state;
+	struct dax_backend dax_backend;
+	if (d->dax) {
+		dax_backend_vhost_init(&dax_backend, &dax_state, d->opts->dax, dev,
+				       d->opts->dax_window);
+		dax_window_attach(d->dax, &dax_backend);
+	}
 	int ret = vu_dev_run(dev);
+	/* the queues are stopped: no request maps any more */
+	if (d->dax)
+		dax_window_attach(d->dax, NULL);
 	vu_dev_free(dev);
 	if (ret == 0)
 		log_info("frontend disconnected, exiting");

@@ -36,6 +36,8 @@ struct daemon {
 	const struct options *opts;
 	struct passthrough *fs;
 	struct fuse_server *server;
+	/* --dax: the window the server maps into, or NULL. */
+	struct dax_window *dax;
 	struct queue_worker *workers[1 + DAEMON_MAX_REQUEST_QUEUES];
 	struct daemon_queue_count served[1 + DAEMON_MAX_REQUEST_QUEUES];
 	/* The device config space given to a frontend that asks (--tag). */

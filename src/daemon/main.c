@@ -135,7 +135,12 @@ static int prepare_process(const struct options *opts)
 	if (err)
 		return err;
 	/* Our own supplementary groups would otherwise grant every request
-	 * their access (CVE-2022-0358). */
+	 * their access (CVE-2022-0358). A daemon that is not root may not
+	 * drop them here and acts as nobody but itself here; in the user
+	 * namespace of its sandbox, where it may act as others, the sandbox
+	 * drops them. */
+	if (geteuid() != 0)
+		return 0;
 	err = credentials_drop_supplementary_groups();
 	if (err) {
 		log_error("dropping supplementary groups: %s", strerror(-err));
@@ -373,6 +378,10 @@ static int confine(struct options *opts, int listen_fd, int ready_fd, int *proc_
 		.keep_fds = keep,
 		.keep_count = (unsigned)nkeep,
 		.syslog = opts->syslog,
+		.uid_ranges = opts->uid_ranges,
+		.uid_count = opts->uid_range_count,
+		.gid_ranges = opts->gid_ranges,
+		.gid_count = opts->gid_range_count,
 	};
 	err = sandbox_enter(&config, proc_self_fd);
 	if (err < 0)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "fuse/dax_window.h"
 #include "migration/state_stream.h"
 #include "util/log.h"
 
@@ -45,6 +46,13 @@ int daemon_state_save_buf(struct daemon *d, unsigned char **data, size_t *len)
 
 	*data = NULL;
 	*len = 0;
+	/* The stream carries no DAX mappings: the destination's VMM window
+	 * would not hold them, and the guest would read stale pages. */
+	if (d->dax && dax_window_count(d->dax) > 0) {
+		log_error("migration: refused: the guest holds %u DAX mappings",
+			  dax_window_count(d->dax));
+		return -EBUSY;
+	}
 	mig_buf_init(&buf);
 	ret = passthrough_migration_collect(d->fs, &cfg, &out, &rep);
 	if (ret == 0) {

@@ -1,6 +1,7 @@
 /* options.c: parse the command line of the Rust and the QEMU virtiofsd. */
 #include "daemon/options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -40,11 +41,6 @@ static int parser_fail(struct parser *p, const char *fmt, ...)
 	vsnprintf(p->err, p->err_size, fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-static int unsupported(struct parser *p, const char *what)
-{
-	return parser_fail(p, "%s: not supported yet", what);
 }
 
 /* Digits only: strtoull would take leading blanks, a sign and wrap "-1". */
@@ -327,6 +323,59 @@ static int opt_tag(struct parser *p, const char *name, const char *value)
 	return set_string(p, name, value, &p->opts->tag);
 }
 
+static int opt_dax(struct parser *p, const char *name, const char *value)
+{
+	if (strcmp(value, "off") == 0)
+		p->opts->dax = DAX_OFF;
+	else if (strcmp(value, "shmem") == 0)
+		p->opts->dax = DAX_SHMEM;
+	else if (strcmp(value, "fs-map") == 0)
+		p->opts->dax = DAX_FS_MAP;
+	else
+		return parser_fail(p, "%s: invalid value '%s' (expected off, shmem or fs-map)",
+				   name, value);
+	return 0;
+}
+
+/* Bytes with an optional K, M or G; a multiple of 2 MiB (Linux's range). */
+static int opt_dax_window(struct parser *p, const char *name, const char *value)
+{
+	char digits[32];
+	size_t len = strlen(value);
+	unsigned shift = 0;
+	uint64_t v;
+
+	if (len == 0 || len >= sizeof(digits))
+		return parser_fail(p, "%s: invalid size '%s'", name, value);
+	memcpy(digits, value, len + 1);
+	switch (digits[len - 1]) {
+	case 'K': case 'k': shift = 10; break;
+	case 'M': case 'm': shift = 20; break;
+	case 'G': case 'g': shift = 30; break;
+	default: break;
+	}
+	if (shift)
+		digits[len - 1] = '\0';
+	if (parse_u64(digits, OPTIONS_DAX_WINDOW_MAX >> shift, &v) < 0 ||
+	    (v << shift) < OPTIONS_DAX_WINDOW_MIN || ((v << shift) & (OPTIONS_DAX_WINDOW_MIN - 1)))
+		return parser_fail(p, "%s: '%s' is not a multiple of 2M from 2M to 64G", name, value);
+	p->opts->dax_window = v << shift;
+	p->opts->dax_window_set = true;
+	return 0;
+}
+
+static int opt_dax_max_mappings(struct parser *p, const char *name, const char *value)
+{
+	uint64_t v;
+
+	if (parse_number(p, name, value, OPTIONS_DAX_MAX_MAPPINGS, &v) < 0)
+		return -1;
+	if (v == 0)
+		return parser_fail(p, "%s: at least 1", name);
+	p->opts->dax_max_mappings = (unsigned)v;
+	return 0;
+}
+
 /* Parsed here, so that a bad rule stops the start with its reason. */
 static int xattrmap_set(struct parser *p, const char *name, const char *value)
 {
@@ -384,9 +433,102 @@ static int opt_migration_flag(struct parser *p, const char *name, const char *va
 	return 0;
 }
 
-static int opt_unsupported(struct parser *p, const char *name, const char *value)
+/* --translate-uid / --translate-gid: each adds one rule to its map. */
+static int opt_translate(struct parser *p, const char *name, const char *value)
 {
-	return unsupported(p, name);
+	struct id_map **map = strcmp(name, "--translate-uid") == 0 ? &p->opts->uid_translate
+								    : &p->opts->gid_translate;
+	char why[256];
+
+	if (!*map) {
+		*map = id_map_new();
+		if (!*map)
+			return parser_fail(p, "%s: out of memory", name);
+	}
+	if (id_map_add(*map, value, why, sizeof(why)) < 0)
+		return parser_fail(p, "%s: %s", name, why);
+	return 0;
+}
+
+/* A decimal id in [0, 2^32), digits only. */
+static int parse_id32(const char *s, size_t len, unsigned *out)
+{
+	char buf[16];
+	uint64_t v;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (parse_u64(buf, UINT32_MAX, &v) < 0)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* Whether [a, a+n) and [b, b+m) meet. */
+static bool ranges_meet(unsigned a, unsigned n, unsigned b, unsigned m)
+{
+	return (uint64_t)a < (uint64_t)b + m && (uint64_t)b < (uint64_t)a + n;
+}
+
+/* --uid-map / --gid-map, the Rust virtiofsd's ":inside:outside:count:":
+ * the separator is the last byte (not a letter or digit) and must open
+ * the value too. Checked here as the kernel would check the namespace's
+ * map, so that a bad one stops the start with its reason. */
+static int opt_ns_map(struct parser *p, const char *name, const char *value)
+{
+	bool uid = strcmp(name, "--uid-map") == 0;
+	struct sandbox_id_range **ranges = uid ? &p->opts->uid_ranges : &p->opts->gid_ranges;
+	unsigned *count = uid ? &p->opts->uid_range_count : &p->opts->gid_range_count;
+	size_t len = strlen(value);
+	struct sandbox_id_range r;
+	unsigned f[3], nf = 0;
+	const char *s, *end;
+	char sep;
+
+	if (len < 2 || isalnum((unsigned char)value[len - 1]) || value[0] != value[len - 1])
+		return parser_fail(p, "%s: '%s' is not :%s:host_%s:count: (one separator, not a "
+				   "letter or digit, around and between the fields)", name, value,
+				   uid ? "namespace_uid" : "namespace_gid", uid ? "uid" : "gid");
+	sep = value[len - 1];
+	end = value + len - 1;
+	for (s = value + 1; s <= end; ) {
+		const char *next = memchr(s, sep, (size_t)(end - s));
+		size_t flen = next ? (size_t)(next - s) : (size_t)(end - s);
+
+		if (nf == 3 || parse_id32(s, flen, &f[nf]) < 0)
+			return parser_fail(p, "%s: '%s' wants three numbers from 0 to %u", name,
+					   value, UINT32_MAX);
+		nf++;
+		s += flen + 1;
+	}
+	if (nf != 3)
+		return parser_fail(p, "%s: '%s' wants three numbers from 0 to %u", name, value,
+				   UINT32_MAX);
+	r = (struct sandbox_id_range){ .inside = f[0], .outside = f[1], .count = f[2] };
+	if (r.count == 0)
+		return parser_fail(p, "%s: '%s': a count of 0 maps nothing", name, value);
+	if ((uint64_t)r.inside + r.count > UINT32_MAX || (uint64_t)r.outside + r.count > UINT32_MAX)
+		return parser_fail(p, "%s: '%s': the range runs past %u", name, value,
+				   UINT32_MAX - 1);
+	for (unsigned i = 0; i < *count; i++) {
+		const struct sandbox_id_range *o = &(*ranges)[i];
+
+		if (ranges_meet(r.inside, r.count, o->inside, o->count) ||
+		    ranges_meet(r.outside, r.count, o->outside, o->count))
+			return parser_fail(p, "%s: '%s' overlaps :%u:%u:%u:", name, value,
+					   o->inside, o->outside, o->count);
+	}
+	if (*count == SANDBOX_ID_RANGES_MAX)
+		return parser_fail(p, "%s: more than %d ranges", name, SANDBOX_ID_RANGES_MAX);
+	struct sandbox_id_range *grown = realloc(*ranges, (*count + 1) * sizeof(*grown));
+
+	if (!grown)
+		return parser_fail(p, "%s: out of memory", name);
+	grown[(*count)++] = r;
+	*ranges = grown;
+	return 0;
 }
 
 static const struct option_spec long_options[] = {
@@ -404,6 +546,9 @@ static const struct option_spec long_options[] = {
 	{ "seccomp", ARG_REQUIRED, opt_seccomp },
 	{ "inode-file-handles", ARG_REQUIRED, opt_inode_file_handles },
 	{ "tag", ARG_REQUIRED, opt_tag },
+	{ "dax", ARG_REQUIRED, opt_dax },
+	{ "dax-window", ARG_REQUIRED, opt_dax_window },
+	{ "dax-max-mappings", ARG_REQUIRED, opt_dax_max_mappings },
 	{ "xattrmap", ARG_REQUIRED, opt_xattrmap },
 	{ "xattr", ARG_NONE, opt_flag },
 	{ "posix-acl", ARG_NONE, opt_flag },
@@ -424,13 +569,11 @@ static const struct option_spec long_options[] = {
 	{ "version", ARG_NONE, opt_flag },
 	{ "help", ARG_NONE, opt_flag },
 	{ "daemonize", ARG_NONE, opt_flag },
-	/* Rust virtiofsd options we do not implement yet: refused, never
-	 * silently ignored, so nobody gets a weaker setup than asked for. */
 	{ "modcaps", ARG_REQUIRED, opt_modcaps },
-	{ "translate-uid", ARG_REQUIRED, opt_unsupported },
-	{ "translate-gid", ARG_REQUIRED, opt_unsupported },
-	{ "uid-map", ARG_REQUIRED, opt_unsupported },
-	{ "gid-map", ARG_REQUIRED, opt_unsupported },
+	{ "translate-uid", ARG_REQUIRED, opt_translate },
+	{ "translate-gid", ARG_REQUIRED, opt_translate },
+	{ "uid-map", ARG_REQUIRED, opt_ns_map },
+	{ "gid-map", ARG_REQUIRED, opt_ns_map },
 	{ "migration-mode", ARG_REQUIRED, opt_migration_mode },
 	{ "migration-on-error", ARG_REQUIRED, opt_migration_on_error },
 	{ "migration-verify-handles", ARG_NONE, opt_migration_flag },
@@ -633,6 +776,7 @@ static void options_init(struct options *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->fd = -1;
 	opts->cache = CACHE_AUTO;
+	opts->dax_window = OPTIONS_DAX_WINDOW_DEFAULT;
 	opts->thread_pool_size = DEFAULT_THREAD_POOL_SIZE;
 	opts->readdirplus = true;
 	/* Current Rust virtiofsd announces submounts unless told not to. */
@@ -679,6 +823,11 @@ static int options_finish(struct parser *p)
 		return parser_fail(p, "--socket-path, --fd and --fuse-mount exclude each other");
 	if (o->tag && o->fuse_mount)
 		return parser_fail(p, "--tag: only with --socket-path or --fd (a vhost-user device)");
+	if (o->dax != DAX_OFF && o->fuse_mount)
+		return parser_fail(p, "--dax: only with --socket-path or --fd (a vhost-user device)");
+	if ((o->dax_window_set || o->dax_max_mappings) && o->dax == DAX_OFF)
+		return parser_fail(p, "--dax-window, --dax-max-mappings: only with --dax=shmem "
+				   "or --dax=fs-map");
 	if (o->socket_group && !o->socket_path)
 		return parser_fail(p, "--socket-group: only valid with --socket-path");
 	if (!o->shared_dir)
@@ -686,6 +835,12 @@ static int options_finish(struct parser *p)
 	/* The /dev/fuse mode mounts and unmounts a host path, which neither
 	 * a process whose root is the shared directory nor the seccomp allow
 	 * list (no mount, no umount2) permits. */
+	/* the namespace's map is written for the sandbox a non-root daemon
+	 * makes: without one there is no user namespace to map (as the Rust
+	 * virtiofsd; whether we are root is checked at start) */
+	if ((o->uid_range_count || o->gid_range_count) &&
+	    (o->fuse_mount || (o->sandbox_set && o->sandbox == SANDBOX_NONE)))
+		return parser_fail(p, "--uid-map and --gid-map need --sandbox=namespace or chroot");
 	if (o->fuse_mount) {
 		if (o->sandbox_set && o->sandbox != SANDBOX_NONE)
 			return parser_fail(p, "--sandbox: only none works with --fuse-mount");
@@ -733,6 +888,13 @@ void options_free(struct options *opts)
 	free(opts->modcaps);
 	free(opts->tag);
 	xattr_map_free(opts->xattrmap);
+	id_map_free(opts->uid_translate);
+	id_map_free(opts->gid_translate);
+	free(opts->uid_ranges);
+	free(opts->gid_ranges);
+	opts->uid_translate = opts->gid_translate = NULL;
+	opts->uid_ranges = opts->gid_ranges = NULL;
+	opts->uid_range_count = opts->gid_range_count = 0;
 	opts->socket_path = NULL;
 	opts->socket_group = NULL;
 	opts->shared_dir = NULL;
@@ -761,6 +923,14 @@ const char *options_usage(void)
 	"                            that reads it (at most 36 bytes); offers\n"
 	"                            VHOST_USER_PROTOCOL_F_CONFIG, which QEMU 7.1-8.0\n"
 	"                            crash on; QEMU 10.0 ignores it (give it tag=)\n"
+	"  --dax=FLAVOUR             DAX window mappings (FUSE_SETUPMAPPING): off (default),\n"
+	"                            shmem (VHOST_USER_BACKEND_SHMEM_MAP, the QEMU proposal)\n"
+	"                            or fs-map (the legacy FS_MAP of cloud-hypervisor);\n"
+	"                            see docs/dax.md\n"
+	"  --dax-window=SIZE         the window's size, a multiple of 2M (default: 1G); with\n"
+	"                            fs-map, the VMM's cache size\n"
+	"  --dax-max-mappings=N      at most N live mappings (default: 8192; each is a\n"
+	"                            memory map in the VMM)\n"
 	"  --cache=MODE              never, metadata, auto or always (default: auto)\n"
 	"  --thread-pool-size=N      threads per request queue; 0: no pool, one thread (default: 2)\n"
 	"  --xattr                   enable extended attributes\n"
@@ -800,6 +970,29 @@ const char *options_usage(void)
 	"  --sandbox=MODE            namespace (default), chroot or none; --fuse-mount: none\n"
 	"  --seccomp=ACTION          kill (default), log, trap or none; --fuse-mount: none\n"
 	"  --modcaps=+CAP:-CAP       add or remove capabilities from the kept set\n"
+	"  --translate-uid=RULE      translate uids between guest and host, in the daemon\n"
+	"                            (repeatable); RULE is TYPE:A:B:COUNT with TYPE\n"
+	"                              guest        guest ids [A, A+COUNT) are host ids\n"
+	"                                           [B, B+COUNT)\n"
+	"                              host         host ids [A, A+COUNT) are shown as\n"
+	"                                           guest ids [B, B+COUNT)\n"
+	"                              map          both: guest A.. <-> host B..\n"
+	"                              squash-guest guest ids [A, A+COUNT) all become\n"
+	"                                           host id B\n"
+	"                              squash-host  host ids [A, A+COUNT) are all shown as\n"
+	"                                           guest id B\n"
+	"                            or forbid-guest:A:COUNT (EPERM for requests that act\n"
+	"                            as these guest ids or give them to a file); ids no\n"
+	"                            rule covers stay as they are; owners in replies, the\n"
+	"                            caller of each request, chown and ids in POSIX ACL\n"
+	"                            and security.capability values are translated\n"
+	"  --translate-gid=RULE      the same for gids (supplementary groups included)\n"
+	"  --uid-map=:IN:OUT:COUNT:  not root: the uids of the sandbox's user namespace,\n"
+	"                            :namespace_uid:host_uid:count: (repeatable), written\n"
+	"                            by newuidmap from /etc/subuid; where 0 is mapped the\n"
+	"                            daemon is root there and acts as the guest's users over\n"
+	"                            the mapped ids (--sandbox=namespace or chroot)\n"
+	"  --gid-map=:IN:OUT:COUNT:  the same for gids (newgidmap, /etc/subgid)\n"
 	"  --inode-file-handles=M    hold the guest's inodes as O_PATH fds (never, the default),\n"
 	"                            as file handles where the file system has them (prefer)\n"
 	"                            or always as file handles (mandatory)\n"
@@ -825,10 +1018,7 @@ const char *options_usage(void)
 	"                            xattrmap=RULES,\n"
 	"                            timeout=N (ignored), norace\n"
 	"  -d                        same as --log-level=debug\n"
-	"  -f                        ignored: the foreground is the default\n"
-	"\n"
-	"Not supported yet (refused): --translate-uid, --translate-gid,\n"
-	"  --uid-map, --gid-map.\n";
+	"  -f                        ignored: the foreground is the default\n";
 }
 
 const char *options_capabilities_json(void)

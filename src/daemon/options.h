@@ -9,8 +9,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "passthrough/id_map.h"
 #include "passthrough/passthrough.h"
+#include "sandbox/sandbox.h"
 #include "util/log.h"
+
+/* --dax: how the frontend is asked to map into the DAX window. */
+enum dax_flavour { DAX_OFF, DAX_SHMEM, DAX_FS_MAP };
+
+/* --dax-window default, and its bounds (2 MiB, Linux's range, to 64 GiB). */
+#define OPTIONS_DAX_WINDOW_DEFAULT (1ull << 30)
+#define OPTIONS_DAX_WINDOW_MIN (2ull << 20)
+#define OPTIONS_DAX_WINDOW_MAX (64ull << 30)
+/* --dax-max-mappings bound: each mapping is a VMA in the VMM, whose
+ * vm.max_map_count is 65530 by default. */
+#define OPTIONS_DAX_MAX_MAPPINGS 32768
 
 enum sandbox_mode { SANDBOX_NAMESPACE, SANDBOX_CHROOT, SANDBOX_NONE };
 enum seccomp_mode { SECCOMP_KILL, SECCOMP_LOG, SECCOMP_TRAP, SECCOMP_NONE };
@@ -43,6 +56,10 @@ struct options {
 	bool readonly;            /* --readonly: EROFS for every change */
 	bool preserve_noatime;    /* keep the guest's O_NOATIME */
 	char *tag;                /* --tag: offered in the device config space */
+	enum dax_flavour dax;     /* --dax=off|shmem|fs-map */
+	uint64_t dax_window;      /* --dax-window=BYTES[K|M|G] */
+	bool dax_window_set;
+	unsigned dax_max_mappings; /* --dax-max-mappings (0: the default) */
 	struct xattr_map *xattrmap; /* --xattrmap, parsed (implies --xattr) */
 	bool security_label;      /* FUSE_SECURITY_CTX (implies --xattr) */
 	enum log_level log_level;
@@ -55,6 +72,15 @@ struct options {
 	enum seccomp_mode seccomp;
 	bool seccomp_set;
 	char *modcaps;
+	/* --translate-uid / --translate-gid, every rule given (NULL: none) */
+	struct id_map *uid_translate;
+	struct id_map *gid_translate;
+	/* --uid-map / --gid-map, in the order given (an unprivileged
+	 * daemon's user namespace) */
+	struct sandbox_id_range *uid_ranges;
+	unsigned uid_range_count;
+	struct sandbox_id_range *gid_ranges;
+	unsigned gid_range_count;
 	enum inode_file_handles inode_file_handles;
 	enum migration_mode migration_mode;
 	enum migration_on_error migration_on_error;

@@ -171,6 +171,18 @@ struct fs_ops {
 		       struct fuse_open_out *open);
 	/* Cancel a blocked request (INTERRUPT); optional. */
 	void (*interrupt)(void *fs, uint64_t unique);
+	/* SETUPMAPPING: vouch for mapping [foffset, +len) of open file fh
+	 * into the DAX window (writable: for writing too) and return a new
+	 * fd of it, which the caller closes. The file system checks what
+	 * only it knows: fh is an open regular file (not a directory, FIFO
+	 * or device), opened for reading, and for writing when writable;
+	 * foffset is page-aligned and inside the file, and foffset + len
+	 * stays a valid file offset. The part of the range past the end of
+	 * the file is allowed (Linux maps whole 2 MiB ranges): an access
+	 * there faults in the frontend, as with mmap. Optional: without it
+	 * the guest gets ENOSYS. */
+	int (*dax_fd)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+		      uint64_t foffset, uint64_t len, bool writable);
 };
 
 #endif

@@ -35,6 +35,7 @@ struct fuse_server {
 	const struct fs_ops *ops;
 	void *fs;
 	uint32_t config_max_write;
+	struct dax_window *dax;
 	/* Serialises INIT and DESTROY against each other. */
 	pthread_mutex_t init_lock;
 	/* Written under init_lock; read with __atomic loads. The negotiated
@@ -140,6 +141,7 @@ fuse_handler_fn do_lookup, do_forget, do_batch_forget, do_getattr, do_setattr,
 	do_statfs, do_release, do_fsync, do_flush, do_setxattr, do_getxattr,
 	do_listxattr, do_removexattr, do_opendir, do_readdir, do_readdirplus,
 	do_releasedir, do_fsyncdir, do_getlk, do_setlk, do_setlkw, do_access,
-	do_interrupt, do_fallocate, do_lseek, do_copy_file_range, do_syncfs, do_statx;
+	do_interrupt, do_fallocate, do_lseek, do_copy_file_range, do_syncfs, do_statx,
+	do_setupmapping, do_removemapping;
 
 #endif

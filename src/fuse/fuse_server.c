@@ -67,8 +67,8 @@ static const struct fuse_opcode_info opcode_table[] = {
 	OP(RENAME2, do_rename2),
 	OP(LSEEK, do_lseek),
 	OP(COPY_FILE_RANGE, do_copy_file_range),
-	OP(SETUPMAPPING, NULL),
-	OP(REMOVEMAPPING, NULL),
+	OP(SETUPMAPPING, do_setupmapping),
+	OP(REMOVEMAPPING, do_removemapping),
 	OP(SYNCFS, do_syncfs),
 	OP(TMPFILE, do_tmpfile),
 	[VFSD_FUSE_STATX] = { "STATX", do_statx, false },
@@ -99,6 +99,7 @@ struct fuse_server *fuse_server_new(const struct fuse_server_config *config)
 	server->ops = config->ops;
 	server->fs = config->fs;
 	server->config_max_write = config->max_write;
+	server->dax = config->dax;
 	if (server->config_max_write == 0 || server->config_max_write > FUSE_SERVER_MAX_WRITE)
 		server->config_max_write = FUSE_SERVER_MAX_WRITE;
 	if (server->config_max_write < 4096)
@@ -151,8 +152,9 @@ static void session_snapshot(struct fuse_req *req)
 	 FUSE_ATOMIC_O_TRUNC | FUSE_SETXATTR_EXT | FUSE_INIT_EXT)
 
 /* Flags a file system may add: everything up to 7.41 except what needs
- * server support we lack (DAX mappings, backing files, resend
- * notifications, idmapped mounts). FUSE_SECURITY_CTX only from 7.38, when
+ * server support (FUSE_MAP_ALIGNMENT: the server adds it when it has a
+ * DAX window) or that we lack (backing files, resend notifications,
+ * idmapped mounts). FUSE_SECURITY_CTX only from 7.38, when
  * the context comes as a request extension. */
 #define FS_ALLOWED_INIT_FLAGS \
 	(((((uint64_t)FUSE_INIT_EXT << 1) - 1) & ~(uint64_t)FUSE_MAP_ALIGNMENT) | \
@@ -241,6 +243,17 @@ static int session_negotiate(struct fuse_req *req, const struct fuse_init_in *in
 	out->time_gran = time_gran;
 	if (want & FUSE_MAX_PAGES)
 		out->max_pages = (uint16_t)(max_write / 4096);
+	/* A guest with DAX asks for the alignment; it is ours to give only
+	 * while the frontend has a window to map into. Mappings of an
+	 * earlier session are gone with it. */
+	if (s->dax) {
+		dax_window_reset(s->dax);
+		if ((guest & FUSE_MAP_ALIGNMENT) && minor >= 31 && dax_window_size(s->dax)) {
+			want |= FUSE_MAP_ALIGNMENT;
+			out->flags = (uint32_t)want;
+			out->map_alignment = DAX_MAP_ALIGNMENT_SHIFT;
+		}
+	}
 
 	__atomic_store_n(&s->minor, minor, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->flags, want, __ATOMIC_RELAXED);
@@ -310,6 +323,8 @@ static int do_destroy(struct fuse_req *req)
 	struct fuse_server *s = req->server;
 
 	pthread_mutex_lock(&s->init_lock);
+	if (s->dax)
+		dax_window_reset(s->dax);
 	if (s->ops->destroy)
 		s->ops->destroy(s->fs);
 	session_set_state(s, FUSE_SESSION_DESTROYED);
@@ -501,6 +516,9 @@ bool fuse_request_may_block(const struct iovec *in, unsigned in_count)
 	case FUSE_SYNCFS:
 	case FUSE_FALLOCATE:
 	case FUSE_COPY_FILE_RANGE:
+	/* they wait for the VMM's answer on the backend channel */
+	case FUSE_SETUPMAPPING:
+	case FUSE_REMOVEMAPPING:
 		return true;
 	/* READ and WRITE are not here, however large: measured, handing
 	 * each 128 KiB-1 MiB request to another thread cost more CPU than

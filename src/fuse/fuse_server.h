@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "fuse/dax_window.h"
 #include "fuse/fs_ops.h"
 
 /* Largest WRITE/READ payload we negotiate: 1 MiB (max_pages 256). */
@@ -25,6 +26,10 @@ struct fuse_server_config {
 	const struct fs_ops *ops;
 	void *fs;
 	uint32_t max_write;   /* 0: FUSE_SERVER_MAX_WRITE */
+	/* The DAX window (SETUPMAPPING, REMOVEMAPPING), or NULL for none;
+	 * the caller's, outlives the server. INIT offers FUSE_MAP_ALIGNMENT
+	 * only while it has a backend with a window. */
+	struct dax_window *dax;
 };
 
 struct fuse_server *fuse_server_new(const struct fuse_server_config *config);
@@ -49,7 +54,8 @@ size_t fuse_server_handle_flags(struct fuse_server *server, const struct iovec *
 				unsigned out_count, unsigned flags);
 
 /* Whether the request may block for long (SETLKW, FSYNC, FSYNCDIR,
- * SYNCFS, FALLOCATE, COPY_FILE_RANGE; not READ/WRITE, however large);
+ * SYNCFS, FALLOCATE, COPY_FILE_RANGE, and SETUPMAPPING / REMOVEMAPPING,
+ * which wait for the VMM; not READ/WRITE, however large);
  * the thread model uses it to hand the queue to another thread before
  * serving it. Only peeks the header. */
 bool fuse_request_may_block(const struct iovec *in, unsigned in_count);

@@ -15,8 +15,12 @@ static size_t fh_bucket(const struct handle_table *table, uint64_t fh)
 	return (h >> 32) & (table->nbuckets - 1);
 }
 
-static void handle_free(struct pt_handle *handle)
+static void handle_free(struct handle_table *table, struct pt_handle *handle)
 {
+	if (handle->ahead) {
+		handle_table_uncharge_ahead(table, handle->ahead_size);
+		free(handle->ahead);
+	}
 	if (handle->fd >= 0)
 		close(handle->fd);
 	pthread_mutex_destroy(&handle->dir_lock);
@@ -99,7 +103,7 @@ int handle_table_insert(struct handle_table *table, int fd, enum handle_kind kin
 	pthread_mutex_lock(&table->lock);
 	if (full_locked(table)) {
 		pthread_mutex_unlock(&table->lock);
-		handle_free(handle);
+		handle_free(table, handle);
 		return -EMFILE;
 	}
 	table->charged++;
@@ -145,7 +149,7 @@ void handle_table_put(struct handle_table *table, struct pt_handle *handle)
 	left = --handle->refcount;
 	pthread_mutex_unlock(&table->lock);
 	if (!left)
-		handle_free(handle);
+		handle_free(table, handle);
 }
 
 int handle_table_remove(struct handle_table *table, uint64_t fh, enum handle_kind kind)
@@ -188,7 +192,7 @@ void handle_table_clear(struct handle_table *table)
 	pthread_mutex_unlock(&table->lock);
 	for (handle = dead; handle; handle = next) {
 		next = handle->next;
-		handle_free(handle);
+		handle_free(table, handle);
 	}
 }
 
@@ -304,6 +308,24 @@ int handle_table_restore(struct handle_table *table, uint64_t fh, int fd, enum h
 	}
 	pthread_mutex_unlock(&table->lock);
 	if (ret)
-		handle_free(handle);
+		handle_free(table, handle);
 	return ret;
+}
+bool handle_table_charge_ahead(struct handle_table *table, size_t size)
+{
+	bool ok;
+
+	pthread_mutex_lock(&table->lock);
+	ok = size <= HANDLE_DIR_AHEAD_BUDGET - table->dir_ahead_bytes;
+	if (ok)
+		table->dir_ahead_bytes += size;
+	pthread_mutex_unlock(&table->lock);
+	return ok;
+}
+
+void handle_table_uncharge_ahead(struct handle_table *table, size_t size)
+{
+	pthread_mutex_lock(&table->lock);
+	table->dir_ahead_bytes -= size;
+	pthread_mutex_unlock(&table->lock);
 }

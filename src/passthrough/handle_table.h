@@ -20,9 +20,12 @@ struct pt_handle {
 	enum handle_kind kind;
 	uint64_t refcount;	/* under the table lock */
 	struct pt_handle *next;
-	/* Directories: seek + getdents64 are serialised per handle (the
-	 * buffer is per request, so an idle open directory costs no memory). */
+	/* Directories: seek + getdents64 are serialised per handle. */
 	pthread_mutex_t dir_lock;
+	/* Directories, under dir_lock: entries read past the last reply
+	 * (passthrough_dir.c), or NULL; charged to dir_ahead_bytes. */
+	struct dir_ahead *ahead;
+	size_t ahead_size;
 };
 
 struct handle_table {
@@ -36,7 +39,13 @@ struct handle_table {
 	 * (0: no limit); past it, -EMFILE. */
 	size_t charged;
 	size_t limit;
+	/* Memory the directories' read-ahead holds, at most
+	 * HANDLE_DIR_AHEAD_BUDGET: a guest that opens many directories and
+	 * lists each in part cannot make it grow without bound. */
+	size_t dir_ahead_bytes;
 };
+
+#define HANDLE_DIR_AHEAD_BUDGET (16u << 20)
 
 int handle_table_init(struct handle_table *table);
 void handle_table_destroy(struct handle_table *table);
@@ -59,6 +68,10 @@ void handle_table_uncharge(struct handle_table *table);
  * or creating something; insert and charge decide). */
 bool handle_table_full(struct handle_table *table);
 size_t handle_table_count(struct handle_table *table);
+/* Charges size bytes of directory read-ahead to the table's budget;
+ * false (nothing charged) when it would pass HANDLE_DIR_AHEAD_BUDGET. */
+bool handle_table_charge_ahead(struct handle_table *table, size_t size);
+void handle_table_uncharge_ahead(struct handle_table *table, size_t size);
 
 /* ---- live migration (passthrough_migrate.c) ---- */
 

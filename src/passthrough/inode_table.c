@@ -482,6 +482,18 @@ out:
 	return ret;
 }
 
+bool inode_table_holds_pinned(struct inode_table *table, const struct inode_key *key)
+{
+	struct pt_inode *inode;
+
+	pthread_mutex_lock(&table->lock);
+	for (inode = table->by_key[key_bucket(table, key)]; inode; inode = inode->next_by_key)
+		if (key_equal(&inode->key, key) && inode->fd >= 0)
+			break;
+	pthread_mutex_unlock(&table->lock);
+	return inode != NULL;
+}
+
 bool inode_table_lookup_pinned(struct inode_table *table, const struct inode_key *key, int fd,
 			       uint64_t *nodeid)
 {
@@ -500,7 +512,7 @@ bool inode_table_lookup_pinned(struct inode_table *table, const struct inode_key
 		}
 	}
 	pthread_mutex_unlock(&table->lock);
-	if (inode)
+	if (inode && fd >= 0)
 		close(fd);
 	return inode != NULL;
 }

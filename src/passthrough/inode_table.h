@@ -127,9 +127,13 @@ int inode_table_lookup(struct inode_table *table, const struct inode_key *key, i
 int inode_table_lookup_handle(struct inode_table *table, const struct inode_key *key,
 			      const struct pt_fh *fh, struct pt_mount *mount, int fd,
 			      mode_t type, uint64_t *nodeid);
+/* Whether an inode with key is held by an open fd, without counting a
+ * lookup (a hint: it may be gone when the caller acts on it). */
+bool inode_table_holds_pinned(struct inode_table *table, const struct inode_key *key);
 /* Counts one more lookup of the object with key if the table holds an
  * inode that an open fd of ours pins (its own, or a cached one): the key
- * alone names the object then, and fd (a new fd of it) is closed.
+ * alone names the object then, and fd (a new fd of it, or -1 for none)
+ * is closed.
  * Returns false, fd untouched, when no such inode is there: a lookup of
  * an inode held by handle without a cached fd needs the handle. */
 bool inode_table_lookup_pinned(struct inode_table *table, const struct inode_key *key, int fd,

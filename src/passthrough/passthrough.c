@@ -53,6 +53,7 @@ const struct fs_ops passthrough_ops = {
 	.syncfs = pt_syncfs,
 	.tmpfile = pt_tmpfile,
 	.interrupt = pt_interrupt,
+	.dax_fd = pt_dax_fd,
 };
 
 static uint64_t cache_timeout(enum cache_mode mode)
@@ -458,6 +459,27 @@ void passthrough_get_limits(struct passthrough *fs, uint64_t *inode_limit,
 	*handle_limit = fs->cfg.handle_limit;
 }
 
+/* A user namespace whose setgroups is "deny" (one mapped without
+ * /etc/subgid) refuses setgroups(2) even to its root: then no
+ * supplementary group can be taken for a caller. Elsewhere it is
+ * "allow" (the initial namespace included). */
+static bool setgroups_allowed(struct passthrough *fs)
+{
+	char buf[16] = "";
+	int fd = openat(fs->proc_self_fd, "../setgroups", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return true;	/* a kernel without it has no such namespace */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0 && strncmp(buf, "deny", 4) == 0) {
+		log_info("setgroups is denied in this user namespace: no FUSE_CREATE_SUPP_GROUP");
+		return false;
+	}
+	return true;
+}
+
 /* What passthrough_new opens before the tables, and free() itself:
  * released last, by a failed passthrough_new and by passthrough_free. */
 static void passthrough_release(struct passthrough *fs)
@@ -491,6 +513,10 @@ struct passthrough *passthrough_new(const struct passthrough_config *config, int
 	fs->cfg.shared_dir = fs->shared_dir;
 	fs->timeout = cache_timeout(config->cache);
 	fs->switch_creds = geteuid() == 0;
+	fs->uid_map = config->uid_map;
+	fs->gid_map = config->gid_map;
+	fs->translate = !id_map_is_identity(config->uid_map) ||
+			!id_map_is_identity(config->gid_map);
 	fs->file_handles = config->file_handles;
 	ret = inode_table_init(&fs->inodes);
 	if (ret < 0)
@@ -509,6 +535,7 @@ struct passthrough *passthrough_new(const struct passthrough_config *config, int
 	/* optional: without it GETLK reports no pid for a conflict */
 	fs->proc_self_fdinfo = openat(fs->proc_self_fd, "../fdinfo",
 				      O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fs->supp_groups = fs->switch_creds && setgroups_allowed(fs);
 	ret = root_open(fs);
 	if (ret < 0) {
 		log_error("shared directory %s: %s", fs->shared_dir, strerror(-ret));
@@ -582,7 +609,9 @@ int pt_init(void *opaque, struct fs_init *init)
 	 * FUSE_HANDLE_KILLPRIV the guest stops sending the SETATTR that clears
 	 * them itself, a request we could not tell from a non-owner's chmod. */
 	if (fs->switch_creds)
-		want |= FUSE_CREATE_SUPP_GROUP | FUSE_HANDLE_KILLPRIV;
+		want |= FUSE_HANDLE_KILLPRIV;
+	if (fs->supp_groups)
+		want |= FUSE_CREATE_SUPP_GROUP;
 	/* ACLs live in xattrs: without xattr support they cannot work */
 	if (cfg->posix_acl && cfg->xattr)
 		want |= FUSE_POSIX_ACL | FUSE_DONT_MASK;
@@ -684,7 +713,7 @@ static uint32_t encode_dev(uint32_t major, uint32_t minor)
 	return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
 }
 
-void pt_fill_attr(struct fuse_attr *attr, const struct statx *stx)
+void pt_fill_attr(struct passthrough *fs, struct fuse_attr *attr, const struct statx *stx)
 {
 	*attr = (struct fuse_attr){
 		.ino = stx->stx_ino,
@@ -698,8 +727,8 @@ void pt_fill_attr(struct fuse_attr *attr, const struct statx *stx)
 		.ctimensec = stx->stx_ctime.tv_nsec,
 		.mode = stx->stx_mode,
 		.nlink = stx->stx_nlink,
-		.uid = stx->stx_uid,
-		.gid = stx->stx_gid,
+		.uid = pt_uid_to_guest(fs, stx->stx_uid),
+		.gid = pt_gid_to_guest(fs, stx->stx_gid),
 		.rdev = encode_dev(stx->stx_rdev_major, stx->stx_rdev_minor),
 		.blksize = stx->stx_blksize,
 	};
@@ -713,7 +742,7 @@ int pt_getattr_fd(struct passthrough *fs, int fd, struct fuse_attr_out *out)
 	if (ret < 0)
 		return ret;
 	*out = (struct fuse_attr_out){ .attr_valid = fs->timeout };
-	pt_fill_attr(&out->attr, &stx);
+	pt_fill_attr(fs, &out->attr, &stx);
 	return 0;
 }
 
@@ -728,7 +757,7 @@ static void fill_entry(struct passthrough *fs, struct pt_inode *parent, uint64_t
 		.entry_valid = fs->timeout,
 		.attr_valid = fs->timeout,
 	};
-	pt_fill_attr(&out->attr, stx);
+	pt_fill_attr(fs, &out->attr, stx);
 	/* the guest automounts a directory on another host mount */
 	if (pt_negotiated(&fs->submounts) && S_ISDIR(stx->stx_mode) && parent &&
 	    mnt_id != parent->key.mnt_id)
@@ -781,10 +810,39 @@ int pt_entry_of_inode(struct passthrough *fs, struct pt_inode *parent, struct pt
 	return 0;
 }
 
+/* A name for an inode we hold by an open fd is answered from one statx
+ * of the name, without opening it: the held fd pins the object, so its
+ * (dev, ino, mnt_id) names nothing else. That is every LOOKUP a guest
+ * repeats to revalidate a name (each path walk with --cache=never), and
+ * READDIRPLUS of a directory listed before. A name that does not exist
+ * ends here too. 1 when the inode is not held that way: open it. */
+static int lookup_held(struct passthrough *fs, struct pt_inode *parent, int parent_fd,
+		       const char *name, struct fuse_entry_out *out)
+{
+	struct inode_key key;
+	struct statx stx;
+	uint64_t nodeid;
+
+	if (statx(parent_fd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,
+		  STATX_BASIC_STATS | STATX_MNT_ID, &stx) < 0)
+		return -errno;
+	key = key_of(&stx);
+	if (!inode_table_lookup_pinned(&fs->inodes, &key, -1, &nodeid))
+		return 1;
+	fill_entry(fs, parent, nodeid, &stx, out);
+	return 0;
+}
+
 int pt_do_lookup_at(struct passthrough *fs, struct pt_inode *parent, int parent_fd,
 		    const char *name, struct fuse_entry_out *out)
 {
-	int fd;
+	return pt_lookup_entry(fs, parent, parent_fd, name, 0, out);
+}
+
+int pt_lookup_entry(struct passthrough *fs, struct pt_inode *parent, int parent_fd,
+		    const char *name, uint64_t dirent_ino, struct fuse_entry_out *out)
+{
+	int fd, ret;
 
 	if (!S_ISDIR(parent->type))
 		return -ENOTDIR;
@@ -793,6 +851,15 @@ int pt_do_lookup_at(struct passthrough *fs, struct pt_inode *parent, int parent_
 	/* the shared directory's parent is outside: stay at the root */
 	if (!strcmp(name, "..") && parent == fs->inodes.root)
 		return pt_entry_of_inode(fs, parent, parent, out);
+	/* A directory entry's inode number tells an inode we do not hold
+	 * without asking the host (a mount point's does not match the key
+	 * of what is mounted there: it takes the open path) */
+	if (!dirent_ino || inode_table_holds_pinned(&fs->inodes, &(struct inode_key){
+			.dev = parent->key.dev, .ino = dirent_ino, .mnt_id = parent->key.mnt_id })) {
+		ret = lookup_held(fs, parent, parent_fd, name, out);
+		if (ret <= 0)
+			return ret;
+	}
 	fd = openat(parent_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -886,15 +953,48 @@ uint32_t pt_fopen_flags(struct passthrough *fs, bool dir)
 	}
 }
 
+bool pt_caller_is_root(const struct passthrough *fs, const struct fs_ctx *ctx)
+{
+	uint32_t uid;
+
+	return pt_uid_to_host(fs, ctx->uid, &uid) == 0 && uid == 0;
+}
+
+/* The caller's ids on the host; -EPERM when --translate-* forbids one. */
+static int caller_host_ids(struct passthrough *fs, const struct fs_ctx *ctx,
+			   struct cred_identity *id, gid_t groups[FS_MAX_SUPP_GROUPS])
+{
+	uint32_t uid, gid;
+	unsigned n = ctx->ngroups < FS_MAX_SUPP_GROUPS ? ctx->ngroups : FS_MAX_SUPP_GROUPS;
+
+	if (pt_uid_to_host(fs, ctx->uid, &uid) < 0 || pt_gid_to_host(fs, ctx->gid, &gid) < 0)
+		goto forbidden;
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t g;
+
+		if (pt_gid_to_host(fs, ctx->groups[i], &g) < 0)
+			goto forbidden;
+		groups[i] = g;
+	}
+	*id = (struct cred_identity){ .uid = uid, .gid = gid, .groups = groups, .ngroups = n };
+	return 0;
+forbidden:
+	log_debug("uid %u gid %u (or a supplementary group): forbidden by --translate-*",
+		  (unsigned)ctx->uid, (unsigned)ctx->gid);
+	return -EPERM;
+}
+
 int pt_caller_enter(struct passthrough *fs, const struct fs_ctx *ctx, enum cred_rights rights,
 		    struct cred_saved *saved)
 {
-	const struct cred_identity id = { .uid = ctx->uid, .gid = ctx->gid,
-					  .groups = ctx->groups, .ngroups = ctx->ngroups };
+	gid_t groups[FS_MAX_SUPP_GROUPS];
+	struct cred_identity id;
+	int ret;
 
 	*saved = (struct cred_saved){ 0 };
-	if (!fs->switch_creds)
-		return 0;
+	ret = caller_host_ids(fs, ctx, &id, groups);
+	if (ret < 0 || !fs->switch_creds)
+		return ret;
 	return credentials_become(&id, rights, saved);
 }
 
@@ -948,12 +1048,18 @@ int pt_data_enter(struct passthrough *fs, const struct fs_ctx *ctx, bool keep_su
 {
 	int ret;
 
+	uint32_t gid;
+
 	*saved = (struct cred_saved){ 0 };
 	if (!fs->switch_creds)
 		return 0;
-	ret = credentials_write_as(ctx->gid, keep_suidgid, saved);
+	/* a forbidden gid writes, as a member of no group: the kernel's
+	 * overflow gid stands for "no mapping" */
+	if (pt_gid_to_host(fs, ctx->gid, &gid) < 0)
+		gid = PT_OVERFLOW_GID;
+	ret = credentials_write_as(gid, keep_suidgid, saved);
 	if (ret < 0)
-		log_error_once("cannot write for gid %u: %s", (unsigned)ctx->gid, strerror(-ret));
+		log_error_once("cannot write for gid %u: %s", (unsigned)gid, strerror(-ret));
 	return ret;
 }
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "fuse/fs_ops.h"
+#include "passthrough/id_map.h"
 #include "passthrough/xattr_map.h"
 
 enum cache_mode {
@@ -54,6 +55,10 @@ struct passthrough_config {
 	/* --xattrmap: guest xattr names to the host's and back (NULL: as
 	 * they are). Must outlive the passthrough. */
 	const struct xattr_map *xattrmap;
+	/* --translate-uid / --translate-gid: guest ids to the host's and back
+	 * (NULL: as they are). Must outlive the passthrough. */
+	const struct id_map *uid_map;
+	const struct id_map *gid_map;
 	/* --security-label: FUSE_SECURITY_CTX; the guest's label for each new
 	 * inode is set on it (through xattrmap) or the create fails. */
 	bool security_label;

@@ -62,8 +62,8 @@ int pt_statx_attr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, bool 
 		.mask = stx.stx_mask & served,
 		.blksize = stx.stx_blksize,
 		.nlink = stx.stx_nlink,
-		.uid = stx.stx_uid,
-		.gid = stx.stx_gid,
+		.uid = pt_uid_to_guest(fs, stx.stx_uid),
+		.gid = pt_gid_to_guest(fs, stx.stx_gid),
 		.mode = stx.stx_mode,
 		.ino = stx.stx_ino,
 		.size = stx.stx_size,
@@ -94,12 +94,16 @@ static int chmod_inode(struct passthrough *fs, struct pt_inode *inode, int fd, m
 }
 
 /* The host clears setuid/setgid on a chown as the kernel rules say, for
- * root as for anyone. */
-static int set_owner(int fd, const struct fuse_setattr_in *in)
+ * root as for anyone. The owner the guest gives is a guest id: the host's
+ * through --translate-*, and one forbid-guest covers is refused. */
+static int set_owner(struct passthrough *fs, int fd, const struct fuse_setattr_in *in)
 {
-	uid_t uid = (in->valid & FATTR_UID) ? in->uid : (uid_t)-1;
-	gid_t gid = (in->valid & FATTR_GID) ? in->gid : (gid_t)-1;
+	uint32_t uid = (uint32_t)-1, gid = (uint32_t)-1;
 
+	if ((in->valid & FATTR_UID) && pt_uid_to_host(fs, in->uid, &uid) < 0)
+		return -EPERM;
+	if ((in->valid & FATTR_GID) && pt_gid_to_host(fs, in->gid, &gid) < 0)
+		return -EPERM;
 	if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	return 0;
@@ -230,7 +234,7 @@ static int setattr_as_caller(struct passthrough *fs, const struct fs_ctx *ctx,
 		bool killpriv = false;
 
 		if (rest.valid & (FATTR_UID | FATTR_GID)) {
-			ret = set_owner(fd, &rest);
+			ret = set_owner(fs, fd, &rest);
 			killpriv = ret == 0;
 		}
 		if (ret == 0 && (rest.valid & FATTR_MODE))

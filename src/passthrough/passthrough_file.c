@@ -59,7 +59,8 @@ static int reopen_for(struct passthrough *fs, const struct fs_ctx *ctx, struct p
 	path_fd = pt_inode_fd(fs, inode);
 	if (path_fd < 0)
 		return path_fd;
-	fd = pt_data_enter(fs, ctx, ctx->uid == 0 && !(open_flags & FUSE_OPEN_KILL_SUIDGID),
+	fd = pt_data_enter(fs, ctx,
+			   pt_caller_is_root(fs, ctx) && !(open_flags & FUSE_OPEN_KILL_SUIDGID),
 			   &cred);
 	if (fd == 0)
 		fd = pt_reopen_fd(fs, inode, path_fd, oflags);
@@ -297,7 +298,8 @@ ssize_t pt_write(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 		return ret;
 	/* without CAP_FSETID the host kernel clears setuid/setgid (and
 	 * security.capability) atomically with the write */
-	ret = pt_data_enter(fs, ctx, ctx->uid == 0 && !(write_flags & FUSE_WRITE_KILL_SUIDGID),
+	ret = pt_data_enter(fs, ctx,
+			    pt_caller_is_root(fs, ctx) && !(write_flags & FUSE_WRITE_KILL_SUIDGID),
 			    &cred);
 	/* an O_APPEND fd appends whatever the offset, as on the host */
 	if (ret == 0)
@@ -382,7 +384,7 @@ int pt_fallocate(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64
 		return ret;
 	/* like a write, an allocation clears setuid/setgid for a caller
 	 * without CAP_FSETID */
-	ret = pt_data_enter(fs, ctx, ctx->uid == 0, &cred);
+	ret = pt_data_enter(fs, ctx, pt_caller_is_root(fs, ctx), &cred);
 	if (ret == 0 && fallocate(handle->fd, (int)mode, (off_t)offset, (off_t)length) < 0)
 		ret = -errno;
 	pt_data_leave(&cred);
@@ -441,7 +443,7 @@ ssize_t pt_copy_file_range(void *opaque, const struct fs_ctx *ctx, uint64_t node
 	if (ret < 0)
 		goto out;
 	/* the destination is written for the caller: as in pt_write */
-	ret = pt_data_enter(fs, ctx, ctx->uid == 0, &cred);
+	ret = pt_data_enter(fs, ctx, pt_caller_is_root(fs, ctx), &cred);
 	if (ret == 0) {
 		ret = copy_file_range(in->fd, &oi, out->fd, &oo,
 				      len > PT_MAX_RW ? PT_MAX_RW : len, (unsigned int)flags);
@@ -472,5 +474,47 @@ int pt_syncfs(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid)
 	if (fd >= 0)
 		close(fd);
 	pt_inode_put(fs, inode);
+	return ret;
+}
+
+/* What mmap itself would refuse, refused before the frontend is asked:
+ * a mapping needs a regular file opened for reading (and for writing
+ * when writable), at a page-aligned offset inside the file. */
+static int dax_check_handle(int fd, uint64_t foffset, uint64_t len, bool writable)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -ENODEV;
+	if ((fl & O_ACCMODE) == O_WRONLY || (writable && (fl & O_ACCMODE) != O_RDWR))
+		return -EACCES;
+	if ((foffset & 4095) || foffset > (uint64_t)INT64_MAX - len)
+		return -EINVAL;
+	/* The start must be file data; the tail past EOF may not be (Linux
+	 * maps whole 2 MiB ranges and never touches beyond its i_size). */
+	if (foffset >= (uint64_t)st.st_size)
+		return -EINVAL;
+	return 0;
+}
+
+int pt_dax_fd(void *fs_, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+	      uint64_t foffset, uint64_t len, bool writable)
+{
+	struct passthrough *fs = fs_;
+	struct pt_handle *h;
+	int ret = handle_fd_get(fs, fh, &h);
+
+	if (ret)
+		return ret;
+	ret = dax_check_handle(h->fd, foffset, len, writable);
+	if (ret == 0) {
+		ret = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
+		if (ret < 0)
+			ret = -errno;
+	}
+	handle_table_put(&fs->handles, h);
 	return ret;
 }

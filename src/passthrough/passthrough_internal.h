@@ -31,8 +31,19 @@ struct passthrough {
 	int root_rdonly_fd;	/* syncfs refuses O_PATH fds */
 	uint64_t timeout;	/* entry and attr validity, seconds */
 	/* Only root can take the caller's fsuid; an unprivileged daemon
-	 * creates everything as itself, like the host would let it. */
+	 * creates everything as itself, like the host would let it. Root
+	 * in a user namespace (unprivileged mode with --uid-map) can, over
+	 * the ids the namespace maps. */
 	bool switch_creds;
+	/* Whether a thread may set supplementary groups (not in a user
+	 * namespace whose setgroups is "deny"): FUSE_CREATE_SUPP_GROUP then. */
+	bool supp_groups;
+	/* --translate-uid / --translate-gid, or NULL */
+	const struct id_map *uid_map;
+	const struct id_map *gid_map;
+	/* whether either maps anything: xattr values with ids are
+	 * translated only then */
+	bool translate;
 	struct inode_table inodes;
 	struct handle_table handles;
 	/* What --inode-file-handles comes to here: NEVER when handles cannot
@@ -95,7 +106,35 @@ int pt_dir_fd(struct passthrough *fs, struct pt_inode *dir);
 bool pt_inodes_full(struct passthrough *fs, struct pt_inode *parent);
 
 int pt_statx(int fd, struct statx *stx);
-void pt_fill_attr(struct fuse_attr *attr, const struct statx *stx);
+/* Attributes for the guest: the owner shown through --translate-*. */
+void pt_fill_attr(struct passthrough *fs, struct fuse_attr *attr, const struct statx *stx);
+
+/* --translate-uid / --translate-gid. Host ids to the guest's never fail;
+ * a guest id forbid-guest covers gives -EPERM. */
+static inline uint32_t pt_uid_to_guest(const struct passthrough *fs, uint32_t uid)
+{
+	return id_map_to_guest(fs->uid_map, uid);
+}
+
+static inline uint32_t pt_gid_to_guest(const struct passthrough *fs, uint32_t gid)
+{
+	return id_map_to_guest(fs->gid_map, gid);
+}
+
+static inline int pt_uid_to_host(const struct passthrough *fs, uint32_t uid, uint32_t *out)
+{
+	return id_map_to_host(fs->uid_map, uid, out);
+}
+
+static inline int pt_gid_to_host(const struct passthrough *fs, uint32_t gid, uint32_t *out)
+{
+	return id_map_to_host(fs->gid_map, gid, out);
+}
+
+/* Whether the caller is root on the host, i.e. its uid after
+ * --translate-uid is 0 (a forbidden uid is not). Only such a caller
+ * keeps the daemon's privileges (credentials.h). */
+bool pt_caller_is_root(const struct passthrough *fs, const struct fs_ctx *ctx);
 int pt_getattr_fd(struct passthrough *fs, int fd, struct fuse_attr_out *out);
 /* Looks name up under parent and counts a guest lookup. */
 int pt_do_lookup(struct passthrough *fs, struct pt_inode *parent, const char *name,
@@ -104,6 +143,10 @@ int pt_do_lookup(struct passthrough *fs, struct pt_inode *parent, const char *na
  * opened for reading). */
 int pt_do_lookup_at(struct passthrough *fs, struct pt_inode *parent, int parent_fd,
 		    const char *name, struct fuse_entry_out *out);
+/* The same for a READDIRPLUS entry whose inode number the directory gave
+ * (0: unknown, as for LOOKUP). */
+int pt_lookup_entry(struct passthrough *fs, struct pt_inode *parent, int parent_fd,
+		    const char *name, uint64_t dirent_ino, struct fuse_entry_out *out);
 /* Counts a guest lookup of the object behind fd, an O_PATH fd we opened
  * (taken over: the inode keeps it, caches it or closes it). parent_fd,
  * an fd of parent or -1, may serve to open its mount for handles. */
@@ -123,8 +166,10 @@ int pt_entry_of_inode(struct passthrough *fs, struct pt_inode *parent, struct pt
 		      struct fuse_entry_out *out);
 
 /* Acting as the caller (credentials.h) for a request that changes what
- * exists on the host: a no-op when the daemon is not root, since it can
- * then act as nobody else. */
+ * exists on the host: its uid, gid and supplementary groups through
+ * --translate-*, -EPERM when one of them is forbidden. Switching is a
+ * no-op when the daemon is not root, since it can then act as nobody
+ * else. */
 int pt_caller_enter(struct passthrough *fs, const struct fs_ctx *ctx, enum cred_rights rights,
 		    struct cred_saved *saved);
 void pt_caller_leave(struct cred_saved *saved);
@@ -146,9 +191,11 @@ void pt_creds_leave(struct pt_creds *creds);
  * not ask for the bits to go). */
 int pt_data_rights(struct passthrough *fs, bool keep_suidgid);
 /* The same for data written through an fd the daemon holds (WRITE,
- * FALLOCATE, COPY_FILE_RANGE, an O_TRUNC open), with the caller's gid,
- * which decides whether setgid without group execute goes; undone by
- * pt_data_leave(). */
+ * FALLOCATE, COPY_FILE_RANGE, an O_TRUNC open), with the caller's gid
+ * (through --translate-gid; a forbidden one writes as the overflow gid,
+ * a member of no group), which decides whether setgid without group
+ * execute goes; undone by pt_data_leave(). */
+#define PT_OVERFLOW_GID 65534	/* the kernel's default overflowgid */
 int pt_data_enter(struct passthrough *fs, const struct fs_ctx *ctx, bool keep_suidgid,
 		  struct cred_saved *saved);
 void pt_data_leave(struct cred_saved *saved);
@@ -221,6 +268,8 @@ int pt_flush(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 int pt_fsync(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, bool datasync);
 int pt_release(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, uint32_t flags,
 	       uint32_t release_flags, uint64_t lock_owner);
+int pt_dax_fd(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
+	      uint64_t foffset, uint64_t len, bool writable);
 int pt_fallocate(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh,
 		 uint64_t offset, uint64_t length, uint32_t mode);
 int pt_lseek(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t fh, uint64_t offset,

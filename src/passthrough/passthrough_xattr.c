@@ -105,13 +105,14 @@ out:
 /* trusted.* is for CAP_SYS_ADMIN only: a local file system hides it from
  * listxattr and the VFS refuses get (ENODATA) and set/remove (EPERM).
  * The daemon runs as root, so it must do this itself. The request gives
- * only the caller's uid, so "privileged" is approximated as uid 0 (a
- * guest root without CAP_SYS_ADMIN still sees them). */
+ * only the caller's uid, so "privileged" is approximated as uid 0 on the
+ * host (after --translate-uid; a guest root without CAP_SYS_ADMIN still
+ * sees them). */
 #define TRUSTED_PREFIX "trusted."
 
-static bool trusted_denied(const struct fs_ctx *ctx, const char *name)
+static bool trusted_denied(bool root, const char *name)
 {
-	return ctx->uid != 0 && !strncmp(name, TRUSTED_PREFIX, sizeof(TRUSTED_PREFIX) - 1);
+	return !root && !strncmp(name, TRUSTED_PREFIX, sizeof(TRUSTED_PREFIX) - 1);
 }
 
 /* FUSE_SETXATTR_ACL_KILL_SGID: the guest found the caller outside the
@@ -181,9 +182,9 @@ failed:
  * anyone who may write the file. So only root (the guest's root is root
  * on the share) changes such a name; user.* names stay the host's to
  * decide, mapped or not. */
-static int mapped_change_denied(const struct fs_ctx *ctx, const char *guest, const char *host)
+static int mapped_change_denied(bool root, const char *guest, const char *host)
 {
-	if (ctx->uid == 0 || !strcmp(guest, host) || !strncmp(guest, "user.", 5))
+	if (root || !strcmp(guest, host) || !strncmp(guest, "user.", 5))
 		return 0;
 	return -EPERM;
 }
@@ -252,6 +253,8 @@ int pt_setxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, const c
 	char host[XATTR_NAME_MAX + 1];
 	struct xattr_args a = { .op = XATTR_OP_SET, .name = host, .buf = (void *)value,
 				.size = size, .flags = (int)flags };
+	enum id_xattr kind;
+	void *copy = NULL;
 	int ret;
 
 	if (flags & ~(uint32_t)(XATTR_CREATE | XATTR_REPLACE))
@@ -262,10 +265,26 @@ int pt_setxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, const c
 		return -ENOSYS;
 	ret = pt_xattr_host_name(fs, name, host);
 	if (ret == 0)
-		ret = mapped_change_denied(ctx, name, host);
+		ret = mapped_change_denied(pt_caller_is_root(fs, ctx), name, host);
 	if (ret < 0)
 		return ret;
+	kind = fs->translate ? id_xattr_kind(name) : ID_XATTR_NONE;
+	if (kind != ID_XATTR_NONE && size) {
+		/* the guest's ids in the value become the host's (or the whole
+		 * value is refused), in a copy: the value is the server's */
+		copy = malloc(size);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, value, size);
+		ret = id_xattr_to_host(fs->uid_map, fs->gid_map, kind, copy, size);
+		if (ret < 0) {
+			free(copy);
+			return ret;
+		}
+		a.buf = copy;
+	}
 	ret = (int)xattr_on_inode(fs, ctx, nodeid, &a);
+	free(copy);
 	if (ret == 0 && (setxattr_flags & FUSE_SETXATTR_ACL_KILL_SGID) &&
 	    !strcmp(name, "system.posix_acl_access"))
 		acl_kill_sgid(fs, nodeid);
@@ -278,11 +297,14 @@ ssize_t pt_getxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, con
 	struct passthrough *fs = pt_from(opaque);
 	char host[XATTR_NAME_MAX + 1];
 	struct xattr_args a = { .op = XATTR_OP_GET, .name = host, .buf = value, .size = size };
+	bool root = pt_caller_is_root(fs, ctx);
+	enum id_xattr kind;
+	ssize_t len;
 	int ret;
 
 	if (!fs->cfg.xattr)
 		return -ENOSYS;
-	if (trusted_denied(ctx, name))
+	if (trusted_denied(root, name))
 		return -ENODATA;
 	ret = pt_xattr_host_name(fs, name, host);
 	/* as QEMU and the Rust daemon: a name the map refuses is not there */
@@ -292,21 +314,33 @@ ssize_t pt_getxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, con
 		return ret;
 	/* nor does a mapped name reach the host's trusted.* for a caller
 	 * that may not see them */
-	if (trusted_denied(ctx, host))
+	if (trusted_denied(root, host))
 		return -ENODATA;
 	/* no value is larger: a bigger buffer is never filled past this */
 	if (a.size > PT_XATTR_MAX)
 		a.size = PT_XATTR_MAX;
-	return xattr_on_inode(fs, ctx, nodeid, &a);
+	len = xattr_on_inode(fs, ctx, nodeid, &a);
+	/* the host's ids in the value become the guest's (a size query
+	 * has no value: translating keeps the size) */
+	kind = fs->translate ? id_xattr_kind(name) : ID_XATTR_NONE;
+	if (len > 0 && size && kind != ID_XATTR_NONE) {
+		ret = id_xattr_to_guest(fs->uid_map, fs->gid_map, kind, value, (size_t)len);
+		if (ret < 0) {
+			log_error_once("%s on the host is no valid value; refused to the guest",
+				       host);
+			return ret;
+		}
+	}
+	return len;
 }
 
 /* What a caller other than root may not see of a listing: trusted.*,
  * under its host name or the guest's. */
 static bool list_keep_untrusted(const char *host, const char *guest, void *arg)
 {
-	const struct fs_ctx *ctx = arg;
+	const bool *root = arg;
 
-	return !trusted_denied(ctx, host) && !trusted_denied(ctx, guest);
+	return !trusted_denied(*root, host) && !trusted_denied(*root, guest);
 }
 
 #define LIST_TRIES 8
@@ -318,6 +352,7 @@ static ssize_t list_filtered(struct passthrough *fs, const struct fs_ctx *ctx, u
 			     char *list, size_t size)
 {
 	struct xattr_args a = { .op = XATTR_OP_LIST };
+	bool root = pt_caller_is_root(fs, ctx);
 	ssize_t ret = -ERANGE;
 	char *buf;
 	int i;
@@ -339,7 +374,7 @@ static ssize_t list_filtered(struct passthrough *fs, const struct fs_ctx *ctx, u
 		ret = xattr_on_inode(fs, ctx, nodeid, &a);
 		if (ret >= 0) {
 			ret = (ssize_t)xattr_map_list(fs->cfg.xattrmap, buf, (size_t)ret,
-						      list_keep_untrusted, (void *)ctx);
+						      list_keep_untrusted, &root);
 			if (size && (size_t)ret > size)
 				ret = -ERANGE;
 			else if (size)
@@ -360,7 +395,7 @@ ssize_t pt_listxattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, ch
 
 	if (a.size > PT_XATTR_MAX)
 		a.size = PT_XATTR_MAX;
-	if (fs->cfg.xattr && (ctx->uid != 0 || fs->cfg.xattrmap))
+	if (fs->cfg.xattr && (!pt_caller_is_root(fs, ctx) || fs->cfg.xattrmap))
 		return list_filtered(fs, ctx, nodeid, list, a.size);
 	return xattr_on_inode(fs, ctx, nodeid, &a);
 }
@@ -376,7 +411,7 @@ int pt_removexattr(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, cons
 		return -ENOSYS;
 	ret = pt_xattr_host_name(fs, name, host);
 	if (ret == 0)
-		ret = mapped_change_denied(ctx, name, host);
+		ret = mapped_change_denied(pt_caller_is_root(fs, ctx), name, host);
 	if (ret < 0)
 		return ret;
 	return (int)xattr_on_inode(fs, ctx, nodeid, &a);

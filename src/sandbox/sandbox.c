@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -113,37 +114,217 @@ static int file_write(const char *path, const char *text)
 	return ret;
 }
 
-/* As non-root, a user namespace where we are our own uid/gid gives the
- * capabilities the mounts below need, over nothing but our own files. */
-static int userns_map_self(uid_t uid, gid_t gid)
-{
-	char map[64];
-	int ret;
+/* ---- the user namespace of a daemon that is not root ----
+ *
+ * Without --uid-map/--gid-map it maps only our own uid and gid, as
+ * themselves: the capabilities the sandbox needs, over nothing but our
+ * own files, and no way to act as anyone else. With them, newuidmap(1)
+ * and newgidmap(1) (setuid root, from the uidmap package) write the
+ * ranges /etc/subuid and /etc/subgid grant the user; where 0 is mapped
+ * the daemon becomes root of the namespace and acts as the guest's users
+ * over the mapped ids, as a root daemon does over all of them. Both
+ * tools must run outside the namespace (inside it, their setuid bit
+ * means nothing), so a helper forked before the unshare runs them for
+ * us, as the Rust virtiofsd does. */
 
-	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-	ret = file_write("/proc/self/uid_map", map);
-	if (ret < 0)
-		return ret;
-	ret = file_write("/proc/self/setgroups", "deny\n");
-	if (ret < 0)
-		return ret;
-	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
-	return file_write("/proc/self/gid_map", map);
+static void map_line(char *buf, size_t size, const struct sandbox_id_range *r)
+{
+	snprintf(buf, size, "%u %u %u\n", r->inside, r->outside, r->count);
 }
 
-static int namespaces_unshare(void)
+/* In the helper: writes /proc/PID/{uid,gid}_map with the tool (ranges
+ * given) or directly (our own id alone, which needs no privilege; for
+ * gids only once setgroups is denied). Returns 0 or -1 (said on stderr). */
+static int helper_write_map(pid_t pid, bool uid, const struct sandbox_id_range *ranges,
+			    unsigned count, unsigned self)
 {
-	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC;
+	const char *tool = uid ? "newuidmap" : "newgidmap";
+	char path[64], line[64];
+
+	if (count == 0) {
+		struct sandbox_id_range r = { self, self, 1 };
+
+		if (!uid) {
+			snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+			if (file_write(path, "deny\n") < 0)
+				return -1;
+		}
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, uid ? "uid_map" : "gid_map");
+		map_line(line, sizeof(line), &r);
+		return file_write(path, line) < 0 ? -1 : 0;
+	}
+
+	/* "newuidmap PID inside outside count ...", each number its own word */
+	static char words[1 + SANDBOX_ID_RANGES_MAX * 3][12];
+	static char *argv[2 + SANDBOX_ID_RANGES_MAX * 3 + 1];
+	unsigned n = 0;
+	int status;
+	pid_t child;
+
+	if (count > SANDBOX_ID_RANGES_MAX)
+		return -1;
+	snprintf(words[n++], sizeof(words[0]), "%d", (int)pid);
+	for (unsigned i = 0; i < count; i++) {
+		snprintf(words[n++], sizeof(words[0]), "%u", ranges[i].inside);
+		snprintf(words[n++], sizeof(words[0]), "%u", ranges[i].outside);
+		snprintf(words[n++], sizeof(words[0]), "%u", ranges[i].count);
+	}
+	argv[0] = (char *)tool;
+	for (unsigned i = 0; i < n; i++)
+		argv[1 + i] = words[i];
+	argv[1 + n] = NULL;
+	child = fork();
+	if (child < 0) {
+		log_errno("fork", tool);
+		return -1;
+	}
+	if (child == 0) {
+		execvp(tool, argv);
+		log_error("sandbox: cannot run %s: %s (install the uidmap package)", tool,
+			  strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(child, &status, 0) < 0) {
+		if (errno != EINTR) {
+			log_errno("waitpid", tool);
+			return -1;
+		}
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		log_error("sandbox: %s failed (status %d): are the ranges of --%s-map in the "
+			  "user's /etc/sub%s?", tool, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+			  uid ? "uid" : "gid", uid ? "uid" : "gid");
+		return -1;
+	}
+	return 0;
+}
+
+/* The helper: waits until the daemon has unshared, maps it, answers with
+ * one byte (0: mapped) and exits. The daemon's death closes the pipe. */
+static __attribute__((noreturn)) void helper_main(const struct sandbox_config *config,
+						  pid_t daemon_pid, int go_fd, int done_fd,
+						  uid_t uid, gid_t gid)
+{
+	char c, ok;
+
+	close_span(3, go_fd - 1);
+	close_span(go_fd + 1, done_fd - 1);
+	close_span(done_fd + 1, ~0U >> 1);
+	if (read(go_fd, &c, 1) != 1)
+		_exit(1);
+	ok = helper_write_map(daemon_pid, true, config->uid_ranges, config->uid_count, uid) == 0 &&
+	     helper_write_map(daemon_pid, false, config->gid_ranges, config->gid_count, gid) == 0
+		     ? 0 : 1;
+	if (write(done_fd, &ok, 1) != 1)
+		_exit(1);
+	_exit(0);
+}
+
+static bool ranges_map_zero(const struct sandbox_id_range *ranges, unsigned count)
+{
+	for (unsigned i = 0; i < count; i++)
+		if (ranges[i].inside == 0)
+			return true;
+	return false;
+}
+
+static unsigned ranges_ids(const struct sandbox_id_range *ranges, unsigned count)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < count; i++)
+		n += ranges[i].count;
+	return n > UINT32_MAX ? UINT32_MAX : (unsigned)n;
+}
+
+/* Once mapped: root of the namespace where 0 is mapped, and none of the
+ * user's supplementary groups, which would otherwise give each guest
+ * user their access (CVE-2022-0358, as for a root daemon). */
+static int userns_settle(const struct sandbox_config *config)
+{
+	bool root_uid = ranges_map_zero(config->uid_ranges, config->uid_count);
+	bool root_gid = ranges_map_zero(config->gid_ranges, config->gid_count);
+
+	if (root_gid && setresgid(0, 0, 0) < 0)
+		return log_errno("setresgid", "(0 in the user namespace)");
+	if (root_uid && setresuid(0, 0, 0) < 0)
+		return log_errno("setresuid", "(0 in the user namespace)");
+	if (setgroups(0, NULL) == 0)
+		return 0;
+	/* denied (a map without /etc/subgid): harmless while the daemon
+	 * can act as nobody but itself */
+	if (errno == EPERM && (!root_uid || ranges_ids(config->uid_ranges, config->uid_count) < 2))
+		return 0;
+	return log_errno("setgroups", "(dropping the user's supplementary groups in the user "
+			 "namespace; map gids with --gid-map from /etc/subgid)");
+}
+
+/* unshare(flags | CLONE_NEWUSER) and get mapped by the helper. */
+static int userns_unshare(const struct sandbox_config *config, int flags, const char *what)
+{
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
+	pid_t self = getpid(), helper;
+	int go[2], done[2], ret = 0;
+	char ok = 1;
+
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return log_errno("pipe2", NULL);
+	if (pipe2(done, O_CLOEXEC) < 0) {
+		ret = log_errno("pipe2", NULL);
+		close(go[0]);
+		close(go[1]);
+		return ret;
+	}
+	helper = fork();
+	if (helper < 0) {
+		ret = log_errno("fork", "(id map helper)");
+		goto out;
+	}
+	if (helper == 0) {
+		close(go[1]);
+		close(done[0]);
+		helper_main(config, self, go[0], done[1], uid, gid);
+	}
+	close(go[0]);
+	go[0] = -1;
+	close(done[1]);
+	done[1] = -1;
+	if (unshare(flags | CLONE_NEWUSER) < 0) {
+		ret = log_errno("unshare", what);
+		goto reap;	/* closing go ends the helper */
+	}
+	if (write(go[1], "g", 1) != 1 || read(done[0], &ok, 1) != 1 || ok != 0) {
+		log_error("sandbox: the user namespace could not be mapped");
+		ret = -EPERM;
+	}
+reap:
+	close(go[1]);
+	go[1] = -1;
+	/* ECHILD: a caller that ignores SIGCHLD has it reaped already */
+	while (waitpid(helper, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (ret == 0)
+		ret = userns_settle(config);
+out:
+	for (int i = 0; i < 2; i++) {
+		if (go[i] >= 0)
+			close(go[i]);
+		if (done[i] >= 0)
+			close(done[i]);
+	}
+	return ret;
+}
+
+static int namespaces_unshare(const struct sandbox_config *config)
+{
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC;
 
 	/* as root the init user namespace stays: root's files stay root's */
-	if (uid != 0)
-		flags |= CLONE_NEWUSER;
+	if (geteuid() != 0)
+		return userns_unshare(config, flags, "(user, mount, pid, net, ipc namespaces)");
 	if (unshare(flags) < 0)
 		return log_errno("unshare", "(mount, pid, net, ipc namespaces)");
-	if (uid != 0)
-		return userns_map_self(uid, gid);
 	return 0;
 }
 
@@ -361,7 +542,7 @@ static int mounts_setup(const char *shared_dir, int *proc_self_fd)
 
 static int sandbox_enter_namespace(const struct sandbox_config *config, int *proc_self_fd)
 {
-	int ret = namespaces_unshare();
+	int ret = namespaces_unshare(config);
 
 	if (ret < 0)
 		return ret;
@@ -372,11 +553,15 @@ static int sandbox_enter_namespace(const struct sandbox_config *config, int *pro
 }
 
 /* Weaker than namespaces: /proc/self/fd stays the host's proc, whose ".."
- * leads to the host's "/" for code that can choose its own paths. */
+ * leads to the host's "/" for code that can choose its own paths. A
+ * daemon that is not root gets CAP_SYS_CHROOT from a user namespace of
+ * its own (mapped as in namespace mode) and nothing else new. */
 static int sandbox_enter_chroot(const struct sandbox_config *config, int *proc_self_fd)
 {
-	int ret = proc_self_fd_open(proc_self_fd);
+	int ret = geteuid() != 0 ? userns_unshare(config, 0, "(user namespace)") : 0;
 
+	if (ret == 0)
+		ret = proc_self_fd_open(proc_self_fd);
 	if (ret < 0)
 		return ret;
 	if (chdir(config->shared_dir) < 0)
@@ -411,8 +596,14 @@ int sandbox_enter(const struct sandbox_config *config, int *proc_self_fd)
 		log_error("sandbox: more than %d fds to keep", KEEP_MAX);
 		return -EINVAL;
 	}
-	/* checked before anything changes, so a refusal has no side effect */
-	if (config->kind == SANDBOX_KIND_NAMESPACE) {
+	if ((config->uid_count || config->gid_count) && geteuid() == 0) {
+		log_error("sandbox: --uid-map and --gid-map are for a daemon that is not root "
+			  "(a root daemon can act as every id; see --translate-uid)");
+		return -EINVAL;
+	}
+	/* checked before anything changes, so a refusal has no side effect;
+	 * unshare(CLONE_NEWUSER) also wants a single thread */
+	if (config->kind == SANDBOX_KIND_NAMESPACE || geteuid() != 0) {
 		ret = process_check_single_threaded();
 		if (ret < 0)
 			return ret;

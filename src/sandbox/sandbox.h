@@ -13,12 +13,32 @@ enum sandbox_kind {
 	SANDBOX_KIND_NONE,
 };
 
+/* One range of the user namespace an unprivileged daemon makes
+ * (--uid-map / --gid-map): ids [inside, inside+count) in the namespace
+ * are the host's [outside, outside+count), as newuidmap(1) takes them. */
+struct sandbox_id_range {
+	unsigned inside;
+	unsigned outside;
+	unsigned count;
+};
+
+/* The kernel takes at most this many ranges per map. */
+#define SANDBOX_ID_RANGES_MAX 340
+
 struct sandbox_config {
 	int kind;			/* enum sandbox_kind */
 	const char *shared_dir;		/* becomes "/" */
 	const int *keep_fds;		/* fds to keep besides 0, 1 and 2 */
 	unsigned keep_count;
 	bool syslog;			/* log.c writes to syslog: reconnect first */
+	/* For a daemon that is not root (namespace or chroot): the ranges
+	 * of its user namespace, written by newuidmap(1) and newgidmap(1)
+	 * from the user's /etc/subuid and /etc/subgid; none: only its own
+	 * uid (gid), as itself. */
+	const struct sandbox_id_range *uid_ranges;
+	unsigned uid_count;
+	const struct sandbox_id_range *gid_ranges;
+	unsigned gid_count;
 };
 
 /*

@@ -20,6 +20,7 @@
 
 #include "util/log.h"
 #include "vhost_user/dirty_log.h"
+#include "vhost_user/vhost_user_internal.h"
 #include "vhost_user/vhost_user_msg.h"
 
 /* Not in every linux/virtio_fs.h; QEMU 7.x cannot handle it, never offer it. */
@@ -45,25 +46,6 @@
 #define VU_PROTOCOL_DEVICE_STATE (1ull << VHOST_USER_PROTOCOL_F_DEVICE_STATE)
 
 #define VU_MAX_VRING_SIZE	32768
-
-struct vu_dev {
-	int conn_fd;
-	int backend_fd; /* SET_BACKEND_REQ_FD, kept for backend-initiated messages */
-	struct vu_dev_config config;
-	uint64_t features;
-	uint64_t protocol_features;
-	bool owner;
-	struct guest_memory_slot mem_slot;
-	struct dirty_log *log;      /* SET_LOG_BASE; NULL until then */
-	/* SET_DEVICE_STATE_FD: the transfer thread, until CHECK_DEVICE_STATE */
-	pthread_t xfer_thread;
-	bool xfer_running;
-	bool xfer_done;             /* a transfer ended; xfer_result is its verdict */
-	int xfer_result;
-	int xfer_fd;
-	uint32_t xfer_direction;
-	struct virtqueue vqs[VHOST_USER_MAX_QUEUES];
-};
 
 struct vu_reply {
 	bool send;
@@ -114,6 +96,10 @@ static uint64_t vu_offered_protocol(const struct vu_dev *dev)
 		features |= VU_PROTOCOL_DEVICE_STATE;
 	if (dev->config.device_config)
 		features |= 1ull << VHOST_USER_PROTOCOL_F_CONFIG;
+	if (dev->config.shmem_count)
+		features |= 1ull << VHOST_USER_PROTOCOL_F_SHMEM;
+	if (dev->config.backend_send_fd)
+		features |= 1ull << VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD;
 	return features;
 }
 
@@ -259,7 +245,10 @@ static int vu_set_protocol_features(struct vu_dev *dev, const struct vhost_user_
 			  (unsigned long long)(msg->payload.u64 & ~offered));
 		return -EINVAL;
 	}
+	/* Backend requests read it from queue threads. */
+	pthread_mutex_lock(&dev->backend_lock);
 	dev->protocol_features = msg->payload.u64;
+	pthread_mutex_unlock(&dev->backend_lock);
 	return 0;
 }
 
@@ -598,8 +587,30 @@ static int vu_set_vring_enable(struct vu_dev *dev, const struct vhost_user_msg *
 static int vu_set_backend_req_fd(struct vu_dev *dev, const struct vhost_user_msg *msg,
 				 int *fds, unsigned nfds, struct vu_reply *reply)
 {
+	pthread_mutex_lock(&dev->backend_lock);
 	fd_close(&dev->backend_fd);
 	dev->backend_fd = fd_take(fds, 0);
+	pthread_mutex_unlock(&dev->backend_lock);
+	return 0;
+}
+
+/* GET_SHMEM_CONFIG (the SHMEM proposal): how many VIRTIO Shared Memory
+ * Regions the device needs and their sizes; shmid is the index. */
+static int vu_get_shmem_config(struct vu_dev *dev, const struct vhost_user_msg *msg,
+			       int *fds, unsigned nfds, struct vu_reply *reply)
+{
+	struct vhost_user_shmem_config *out = &reply->payload.shmem_config;
+
+	reply->send = true;
+	reply->size = sizeof(*out);
+	memset(out, 0, sizeof(*out));
+	if (!vu_has_protocol(dev, VHOST_USER_PROTOCOL_F_SHMEM)) {
+		log_error("vhost-user: GET_SHMEM_CONFIG without VHOST_USER_PROTOCOL_F_SHMEM");
+		return -ENOTSUP;
+	}
+	out->nregions = dev->config.shmem_count;
+	for (unsigned i = 0; i < dev->config.shmem_count; i++)
+		out->memory_sizes[i] = dev->config.shmem_sizes[i];
 	return 0;
 }
 
@@ -823,6 +834,7 @@ static const vu_handler vu_handlers[] = {
 	[VHOST_USER_REM_MEM_REG] = vu_rem_mem_reg,
 	[VHOST_USER_SET_DEVICE_STATE_FD] = vu_set_device_state_fd,
 	[VHOST_USER_CHECK_DEVICE_STATE] = vu_check_device_state,
+	[VHOST_USER_GET_SHMEM_CONFIG] = vu_get_shmem_config,
 };
 
 /* ---- socket I/O ---- */
@@ -1032,7 +1044,8 @@ struct vu_dev *vu_dev_new(int conn_fd, const struct vu_dev_config *config)
 	    !config->iface->queue_stop || config->queue_count == 0 ||
 	    config->queue_count > VHOST_USER_MAX_QUEUES ||
 	    config->device_config_size > VU_DEVICE_CONFIG_MAX ||
-	    (config->device_config && !config->device_config_size)) {
+	    (config->device_config && !config->device_config_size) ||
+	    config->shmem_count > VU_SHMEM_MAX_REGIONS) {
 		close(conn_fd);
 		errno = EINVAL;
 		return NULL;
@@ -1046,6 +1059,11 @@ struct vu_dev *vu_dev_new(int conn_fd, const struct vu_dev_config *config)
 	dev->backend_fd = -1;
 	dev->xfer_fd = -1;
 	dev->config = *config;
+	if (pthread_mutex_init(&dev->backend_lock, NULL) != 0) {
+		close(conn_fd);
+		free(dev);
+		return NULL;
+	}
 	guest_memory_slot_init(&dev->mem_slot);
 	for (i = 0; i < config->queue_count; i++)
 		virtqueue_init(&dev->vqs[i], i, &dev->mem_slot);
@@ -1083,6 +1101,7 @@ void vu_dev_free(struct vu_dev *dev)
 	guest_memory_slot_destroy(&dev->mem_slot);
 	fd_close(&dev->backend_fd);
 	fd_close(&dev->conn_fd);
+	pthread_mutex_destroy(&dev->backend_lock);
 	free(dev);
 }
 

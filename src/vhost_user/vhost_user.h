@@ -18,6 +18,9 @@
 
 struct vu_dev;
 
+/* Shared memory regions a device may have (GET_SHMEM_CONFIG's array). */
+#define VU_SHMEM_MAX_REGIONS 8
+
 /* What a device plugs into the backend. */
 struct vu_dev_iface {
 	/* Device-specific virtio feature bits offered besides the transport's. */
@@ -50,6 +53,14 @@ struct vu_dev_config {
 	 * the device; at most VU_DEVICE_CONFIG_MAX bytes. */
 	const void *device_config;
 	uint32_t device_config_size;
+	/* VIRTIO Shared Memory Regions (the SHMEM proposal): with one or
+	 * more, VHOST_USER_PROTOCOL_F_SHMEM is offered, GET_SHMEM_CONFIG
+	 * answers these sizes (shmid = index) and vu_dev_shmem_map() works. */
+	unsigned shmem_count;
+	uint64_t shmem_sizes[VU_SHMEM_MAX_REGIONS];
+	/* Offer VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD, which the legacy
+	 * FS_MAP request (vu_dev_fs_map) needs to pass its fd. */
+	bool backend_send_fd;
 };
 
 #define VU_DEVICE_CONFIG_MAX 256
@@ -61,6 +72,29 @@ struct vu_dev *vu_dev_new(int conn_fd, const struct vu_dev_config *config);
  * returning. */
 int vu_dev_run(struct vu_dev *dev);
 void vu_dev_free(struct vu_dev *dev);
+
+/* ---- the backend's own requests (backend_request.c) ----
+ * Sent on the SET_BACKEND_REQ_FD channel from any thread, one at a time,
+ * each waiting for the frontend's REPLY_ACK answer (at most
+ * VU_BACKEND_REPLY_TIMEOUT_MS; a frontend that misses it loses the
+ * channel, which can no longer be kept in step). 0, -ENOTCONN without
+ * the channel or what the flavour needs, -EIO when the frontend refuses,
+ * -ETIMEDOUT or another -errno when the channel fails. */
+#define VU_BACKEND_REPLY_TIMEOUT_MS 10000
+
+/* Whether SHMEM_MAP can be sent now: SHMEM, BACKEND_REQ and REPLY_ACK
+ * negotiated and the channel given; the size of region shmid, or 0. */
+uint64_t vu_dev_shmem_ready(struct vu_dev *dev, uint8_t shmid);
+int vu_dev_shmem_map(struct vu_dev *dev, uint8_t shmid, int fd, uint64_t fd_offset,
+		     uint64_t shm_offset, uint64_t len, bool writable);
+int vu_dev_shmem_unmap(struct vu_dev *dev, uint8_t shmid, uint64_t shm_offset, uint64_t len);
+
+/* Whether FS_MAP can be sent now: BACKEND_REQ, BACKEND_SEND_FD and
+ * REPLY_ACK negotiated and the channel given. */
+bool vu_dev_fs_map_ready(struct vu_dev *dev);
+int vu_dev_fs_map(struct vu_dev *dev, int fd, uint64_t fd_offset, uint64_t cache_offset,
+		  uint64_t len, bool writable);
+int vu_dev_fs_unmap(struct vu_dev *dev, uint64_t cache_offset, uint64_t len);
 
 /* Listen on a UNIX socket path (unlinking a stale one), optionally
  * chgrp-ing it to group_name; returns the listening fd or -errno.

@@ -58,6 +58,7 @@ static const struct msg_rule msg_rules[] = {
 	[VHOST_USER_SET_DEVICE_STATE_FD] = { "SET_DEVICE_STATE_FD", SHAPE_FIXED,
 		(uint32_t)sizeof(struct vhost_user_transfer_state), 1, 1 },
 	[VHOST_USER_CHECK_DEVICE_STATE] = { "CHECK_DEVICE_STATE", SHAPE_FIXED, 0, 0, 1 },
+	[VHOST_USER_GET_SHMEM_CONFIG] = { "GET_SHMEM_CONFIG", SHAPE_FIXED, 0, 0, 1 },
 };
 
 #define MEM_TABLE_HEAD ((uint32_t)offsetof(struct vhost_user_mem_table, regions))

@@ -40,6 +40,18 @@ enum vhost_user_request {
 	VHOST_USER_REM_MEM_REG = 38,
 	VHOST_USER_SET_DEVICE_STATE_FD = 42,
 	VHOST_USER_CHECK_DEVICE_STATE = 43,
+	/* The SHMEM proposal (QEMU, not merged as of 10.2). */
+	VHOST_USER_GET_SHMEM_CONFIG = 44,
+};
+
+/* Messages the backend sends on the SET_BACKEND_REQ_FD channel. */
+enum vhost_user_backend_request {
+	/* The legacy virtio-fs DAX branch, as cloud-hypervisor spoke it. */
+	VHOST_USER_BACKEND_FS_MAP = 6,
+	VHOST_USER_BACKEND_FS_UNMAP = 7,
+	/* The SHMEM proposal. */
+	VHOST_USER_BACKEND_SHMEM_MAP = 9,
+	VHOST_USER_BACKEND_SHMEM_UNMAP = 10,
 };
 
 #define VHOST_USER_VERSION		0x1u
@@ -65,9 +77,11 @@ enum vhost_user_protocol_feature {
 	VHOST_USER_PROTOCOL_F_REPLY_ACK = 3,
 	VHOST_USER_PROTOCOL_F_BACKEND_REQ = 5,
 	VHOST_USER_PROTOCOL_F_CONFIG = 9,
+	VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD = 10,
 	VHOST_USER_PROTOCOL_F_RESET_DEVICE = 13,
 	VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS = 15,
 	VHOST_USER_PROTOCOL_F_DEVICE_STATE = 19,
+	VHOST_USER_PROTOCOL_F_SHMEM = 20,
 };
 
 /* SET_DEVICE_STATE_FD: direction and migration phase. */
@@ -138,6 +152,38 @@ struct vhost_user_config {
 	uint8_t region[VHOST_USER_CONFIG_MAX];
 };
 
+#define VHOST_USER_SHMEM_MAX_REGIONS 8
+
+/* GET_SHMEM_CONFIG's reply. */
+struct vhost_user_shmem_config {
+	uint32_t nregions;
+	uint32_t padding;
+	uint64_t memory_sizes[VHOST_USER_SHMEM_MAX_REGIONS];
+};
+
+/* SHMEM_MAP / SHMEM_UNMAP (v11 of the proposal: flags bit 0 = writable). */
+#define VHOST_USER_FLAG_MAP_RW (1ull << 0)
+struct vhost_user_mmap {
+	uint8_t shmid;
+	uint8_t padding[7];
+	uint64_t fd_offset;
+	uint64_t shm_offset;
+	uint64_t len;
+	uint64_t flags;
+};
+
+/* FS_MAP / FS_UNMAP of the legacy DAX branch: up to eight ranges, unused
+ * ones with len 0. */
+#define VHOST_USER_FS_BACKEND_ENTRIES 8
+#define VHOST_USER_FS_FLAG_MAP_R (1ull << 0)
+#define VHOST_USER_FS_FLAG_MAP_W (1ull << 1)
+struct vhost_user_fs_backend_msg {
+	uint64_t fd_offset[VHOST_USER_FS_BACKEND_ENTRIES];
+	uint64_t cache_offset[VHOST_USER_FS_BACKEND_ENTRIES];
+	uint64_t len[VHOST_USER_FS_BACKEND_ENTRIES];
+	uint64_t flags[VHOST_USER_FS_BACKEND_ENTRIES];
+};
+
 union vhost_user_payload {
 	uint64_t u64;
 	struct vhost_user_vring_state state;
@@ -147,6 +193,9 @@ union vhost_user_payload {
 	struct vhost_user_log log;
 	struct vhost_user_config config;
 	struct vhost_user_transfer_state transfer;
+	struct vhost_user_shmem_config shmem_config;
+	struct vhost_user_mmap mmap;
+	struct vhost_user_fs_backend_msg fs_backend;
 };
 
 /* Header and payload are sent back to back on the wire; in memory they are

@@ -7,6 +7,7 @@
 #                             [--stack 7.2|10] [--num-queues N] [--smp N] [--packed]
 #                             [--timeout SECS] [--out DIR] [--keep]
 #                             [--daemon-arg ARG]... [--selinux-map]
+#                             [--unprivileged[=USER]]
 #
 #   --daemon ours   build/src/daemon/virtiofsd (the default; $VIRTIOFSD
 #                   overrides the path, e.g. an ASan build)
@@ -38,6 +39,14 @@
 #                   name on the host, out of its direct reach, and that its
 #                   creates (with a security context extension) still work;
 #                   the label gets -selinux
+#   --unprivileged  the daemon (ours or rust) runs as USER (default: the
+#                   user scripts/unpriv-user.sh sets up, uid 1000) without
+#                   supplementary groups, in a user namespace that maps
+#                   guest root to USER and 1.. to USER's first range in
+#                   /etc/subuid and /etc/subgid (--uid-map, --gid-map,
+#                   written by newuidmap/newgidmap); the share is USER's,
+#                   the host checks expect owners through that map; the
+#                   label gets -unpriv
 #
 # QEMU's daemon runs with -o xattr -o posix_lock (and without -o flock: with
 # it, QEMU refuses the blocking FUSE_SETLKW that a plain flock(LOCK_UN)
@@ -49,7 +58,8 @@
 # `e2e(<label>): N passed, M failed`, where the label is the daemon's
 # (ours, qemu, rust, the PATH's basename), then -10 on the 10 stack,
 # -qN with --num-queues N, -smpN with --smp N other than 2, -packed with
-# --packed and -selinux with --selinux-map (e.g. ours-10-q4-smp4-packed);
+# --packed, -selinux with --selinux-map and -unpriv with --unprivileged
+# (e.g. ours-10-q4-smp4-packed);
 # the share, console log (OUT/guest-<label>.log, which
 # starts with the QEMU version, kernel and -device line) and daemon log
 # (.daemon) are named after it.
@@ -60,7 +70,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
 daemon=ours cache=auto timeout_s=300 out=$repo/build/e2e keep=0
-stack=7.2 num_queues="" smp=2 packed=0 selinux_map=0
+stack=7.2 num_queues="" smp=2 packed=0 selinux_map=0 unpriv_user=""
 extra=()
 while (($#)); do
 	case "$1" in
@@ -81,7 +91,9 @@ while (($#)); do
 		--daemon-arg) extra+=("${2:?}"); shift 2 ;;
 		--daemon-arg=*) extra+=("${1#*=}"); shift ;;
 		--selinux-map) selinux_map=1; shift ;;
-		-h | --help) sed -n '2,56p' "$0"; exit 0 ;;
+		--unprivileged) unpriv_user=-; shift ;;
+		--unprivileged=*) unpriv_user=${1#*=}; shift ;;
+		-h | --help) sed -n '2,66p' "$0"; exit 0 ;;
 		*) echo "run-e2e: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
@@ -89,9 +101,37 @@ case "$cache" in auto | never | always) ;; *) echo "run-e2e: bad --cache $cache"
 [[ "$timeout_s" =~ ^[0-9]+$ ]] || { echo "run-e2e: bad --timeout" >&2; exit 2; }
 # shellcheck source=scripts/guest/stack.sh
 . "$repo/scripts/guest/stack.sh"
+# shellcheck source=tests/e2e/host-checks.sh
+. "$here/host-checks.sh"
 stack_check "$stack" || { echo "run-e2e: bad --stack $stack (7.2 or 10)" >&2; exit 2; }
 [[ -z "$num_queues" || "$num_queues" =~ ^[1-9][0-9]*$ ]] || { echo "run-e2e: bad --num-queues" >&2; exit 2; }
 [[ "$smp" =~ ^[1-9][0-9]*$ ]] || { echo "run-e2e: bad --smp" >&2; exit 2; }
+
+# ---- unprivileged: the user, its subordinate ranges, the maps ----
+# The first "name:start:count" range of the user (or its uid) in FILE.
+sub_range() {
+	awk -F: -v n="$2" -v u="$3" '($1 == n || $1 == u) && $3 > 0 { print $2, $3; exit }' "$1"
+}
+if [[ -n "$unpriv_user" ]]; then
+	[[ "$daemon" != qemu ]] || { echo "run-e2e: QEMU's daemon has no --unprivileged mode" >&2; exit 2; }
+	if [[ "$unpriv_user" == - ]]; then
+		unpriv_user=$("$repo/scripts/unpriv-user.sh" --check) ||
+			{ echo "run-e2e: no unprivileged user (run scripts/unpriv-user.sh as root)" >&2; exit 2; }
+	fi
+	if ! u_uid=$(id -u "$unpriv_user") || ! u_gid=$(id -g "$unpriv_user"); then
+		echo "run-e2e: no user $unpriv_user" >&2
+		exit 2
+	fi
+	read -r sub_uid sub_uid_count < <(sub_range /etc/subuid "$unpriv_user" "$u_uid") || true
+	read -r sub_gid sub_gid_count < <(sub_range /etc/subgid "$unpriv_user" "$u_uid") || true
+	[[ -n "${sub_uid:-}" && -n "${sub_gid:-}" ]] ||
+		{ echo "run-e2e: $unpriv_user has no /etc/subuid and /etc/subgid ranges" >&2; exit 2; }
+fi
+# The host id a guest id has in the daemon's namespace: 0 is the user,
+# 1.. its subordinate ids (identity when privileged).
+# For host-checks.sh: the host ids a guest's ids are stored as.
+e2e_host_uid() { if [[ -z "$unpriv_user" ]]; then echo "$1"; elif (($1 == 0)); then echo "$u_uid"; else echo $((sub_uid + $1 - 1)); fi; }
+e2e_host_gid() { if [[ -z "$unpriv_user" ]]; then echo "$1"; elif (($1 == 0)); then echo "$u_gid"; else echo $((sub_gid + $1 - 1)); fi; }
 
 t_start=$SECONDS
 mkdir -p "$out"
@@ -129,6 +169,10 @@ case "$daemon" in
 esac
 
 daemon_cmd+=("${extra[@]}")
+if [[ -n "$unpriv_user" ]]; then
+	daemon_cmd+=("--uid-map=:0:$u_uid:1:" "--uid-map=:1:$sub_uid:$sub_uid_count:"
+		"--gid-map=:0:$u_gid:1:" "--gid-map=:1:$sub_gid:$sub_gid_count:")
+fi
 guest_extra=""
 if ((selinux_map)); then
 	daemon_cmd+=(--security-label --xattrmap=:map:security.selinux:user.virtiofs.:)
@@ -139,6 +183,7 @@ fi
 [[ "$smp" == 2 ]] || label=$label-smp$smp
 ((packed == 0)) || label=$label-packed
 ((selinux_map == 0)) || label=$label-selinux
+[[ -z "$unpriv_user" ]] || label=$label-unpriv
 
 # ---- reporting ----
 n=0 passed=0 failed=0
@@ -156,6 +201,7 @@ if [[ ! -x "$bin" ]]; then
 	finish
 fi
 run_guest_opts=(--smp "$smp")
+[[ -z "$unpriv_user" ]] || run_guest_opts+=(--daemon-user "$u_uid:$u_gid")
 [[ -z "$num_queues" ]] || run_guest_opts+=(--num-queues "$num_queues")
 ((packed == 0)) || run_guest_opts+=(--packed)
 
@@ -181,6 +227,14 @@ initrd=$out/initramfs-e2e.gz
 
 # ---- a fresh shared directory, with what the host prepares before boot ----
 share=$out/share-$label
+share_parent=""
+if [[ -n "$unpriv_user" ]]; then
+	# The user must reach its share, and a build tree under a private
+	# directory (/root) is closed to it.
+	share_parent=$(mktemp -d /var/tmp/vfsd-e2e-unpriv.XXXXXX)
+	chmod 755 "$share_parent"
+	share=$share_parent/share-$label
+fi
 log=$out/guest-$label.log
 rm -rf "$share"
 mkdir -p "$share/e2e"
@@ -192,6 +246,8 @@ if ((selinux_map)); then
 	setfattr -n user.virtiofs.security.selinux -v system_u:object_r:host_t:s0 \
 		"$share/e2e/host-label.txt"
 fi
+# the user's own share, as a plain user keeps one
+[[ -z "$unpriv_user" ]] || chown -R "$u_uid:$u_gid" "$share"
 
 guest_pid=""
 # shellcheck disable=SC2317 # called from the EXIT trap
@@ -272,6 +328,16 @@ else
 	notok "host: saw the guest's sync marker and created host-created.txt after mount" "marker never seen"
 fi
 
+# Unprivileged: the daemon served as the user all along.
+if [[ -n "$unpriv_user" ]]; then
+	if grep -q "^run-guest: daemon runs as uid $u_uid, gid $u_gid\$" "$clean_log"; then
+		ok "host: the daemon ran as $unpriv_user ($u_uid:$u_gid)"
+	else
+		notok "host: the daemon ran as $unpriv_user ($u_uid:$u_gid)" \
+			"$(grep -a '^run-guest: daemon runs as' "$clean_log" || echo "no uid line in $log")"
+	fi
+fi
+
 # With --packed, our daemon says which layout the guest chose.
 if ((packed)) && [[ "$daemon" == ours || "$(basename "$bin")" == virtiofsd ]]; then
 	if grep -q 'vhost-user: packed virtqueues' "$log.daemon" 2>/dev/null; then
@@ -282,106 +348,10 @@ if ((packed)) && [[ "$daemon" == ours || "$(basename "$bin")" == virtiofsd ]]; t
 fi
 
 S=$share/e2e
-res=$S/results.txt
-if [[ -f "$res" ]] && [[ "$(tail -n 1 "$res")" == end ]]; then
-	ok "host: guest's results.txt complete"
-else
-	notok "host: guest's results.txt complete" "missing or truncated: $res"
-fi
-
-# One check per line of results.txt.
-check_result() {
-	local kind=$1 path=${2:-} a=${3:-} b=${4:-} got want f=$S/${2:-}
-	case "$kind" in
-		end) return 0 ;;
-		sha256)
-			got=$(sha256sum <"$f" 2>/dev/null | cut -d' ' -f1 || true)
-			if [[ "$got" == "$a" ]]; then ok "host: sha256 of $path matches the guest's"
-			else notok "host: sha256 of $path matches the guest's" "host $got guest $a"; fi ;;
-		size)
-			got=$(stat -c %s "$f" 2>&1 || true)
-			if [[ "$got" == "$a" ]]; then ok "host: size of $path is $a"
-			else notok "host: size of $path is $a" "got $got"; fi ;;
-		content)
-			# shellcheck disable=SC2059 # a is a printf %b escape string
-			want=$(printf '%b' "$a" | od -An -c)
-			got=$(od -An -c <"$f" 2>&1 || true)
-			if [[ "$got" == "$want" ]]; then ok "host: content of $path"
-			else notok "host: content of $path" "got [$got] want [$want]"; fi ;;
-		absent)
-			if [[ ! -e "$f" && ! -L "$f" ]]; then ok "host: $path does not exist"
-			else notok "host: $path does not exist" "it does"; fi ;;
-		nlink)
-			got=$(stat -c %h "$f" 2>&1 || true)
-			if [[ "$got" == "$a" ]]; then ok "host: link count of $path is $a"
-			else notok "host: link count of $path is $a" "got $got"; fi ;;
-		sameino)
-			got=$(stat -c %i "$f" 2>&1 || true)
-			want=$(stat -c %i "$S/$a" 2>&1 || true)
-			if [[ -n "$got" && "$got" == "$want" ]]; then ok "host: $path and $a are one inode"
-			else notok "host: $path and $a are one inode" "$got vs $want"; fi ;;
-		symlink)
-			got=$(readlink "$f" 2>&1 || true)
-			if [[ -L "$f" && "$got" == "$a" ]]; then ok "host: $path is a symlink to $a"
-			else notok "host: $path is a symlink to $a" "got '$got'"; fi ;;
-		type)
-			got=$(stat -c %F "$f" 2>&1 || true)
-			if [[ "$got" == "$a" ]]; then ok "host: $path is a $a"
-			else notok "host: $path is a $a" "got $got"; fi ;;
-		mode)
-			got=$(stat -c %a "$f" 2>&1 || true)
-			if [[ "$got" == "$a" ]]; then ok "host: mode of $path is $a"
-			else notok "host: mode of $path is $a" "got $got"; fi ;;
-		owner)
-			got=$(stat -c '%u %g' "$f" 2>&1 || true)
-			if [[ "$got" == "$a $b" ]]; then ok "host: owner of $path is $a:$b"
-			else notok "host: owner of $path is $a:$b" "got $got"; fi ;;
-		times)
-			got=$(stat -c '%.9X %.9Y' "$f" 2>&1 || true)
-			if [[ "$got" == "$a $b" ]]; then ok "host: atime/mtime of $path are $a/$b"
-			else notok "host: atime/mtime of $path are $a/$b" "got $got"; fi ;;
-		xattr)
-			got=$(getfattr --absolute-names --only-values -n "$a" "$f" 2>&1 || true)
-			if [[ "$got" == "$b" ]]; then ok "host: getfattr $a on $path is '$b'"
-			else notok "host: getfattr $a on $path is '$b'" "got '$got'"; fi ;;
-		noxattr)
-			if ! getfattr --absolute-names -n "$a" "$f" >/dev/null 2>&1; then ok "host: xattr $a removed from $path"
-			else notok "host: xattr $a removed from $path" "still there"; fi ;;
-		count)
-			got=$(find "$f" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
-			if [[ "$got" == "$a" ]]; then ok "host: $path has $a entries"
-			else notok "host: $path has $a entries" "got $got"; fi ;;
-		statfs)
-			# path=blocks a=frsize as the guest saw them; compare the
-			# total size with the host's statvfs, 1% tolerance.
-			local hb hs gtot htot
-			read -r hb hs < <(stat -f -c '%b %S' "$S")
-			gtot=$((path * a)) htot=$((hb * hs))
-			if ((gtot > 0 && gtot * 100 >= htot * 99 && gtot * 100 <= htot * 101)); then
-				ok "host: statfs total size matches the guest's ($gtot bytes)"
-			else
-				notok "host: statfs total size matches the guest's" "guest $gtot host $htot"
-			fi ;;
-		cpus)
-			# path=vCPUs a=requests each made on its own vCPU: with
-			# several request queues the guest spreads them, one
-			# queue per vCPU. Only our daemon reports per-queue counts.
-			[[ "$daemon" != qemu && "$daemon" != rust ]] || return 0
-			local want=$((path < ${num_queues:-1} ? path : ${num_queues:-1})) busy line
-			line=$(grep -ao 'requests served: .*' "$log.daemon" 2>/dev/null | tail -n 1)
-			busy=$(grep -o 'queue [1-9][0-9]*: [0-9]*' <<<"$line" |
-				awk -v r="$a" '$3 + 0 >= r { n++ } END { print n + 0 }')
-			if ((busy >= want)); then ok "host: requests spread over $want request queue(s) ($busy busy)"
-			else notok "host: requests spread over $want request queue(s)" "${line:-no per-queue counts in $log.daemon}"; fi ;;
-		*) notok "host: result line understood" "unknown kind '$kind'" ;;
-	esac
-}
-if [[ -f "$res" ]]; then
-	while read -r kind p1 p2 p3; do
-		[[ -n "$kind" ]] || continue
-		check_result "$kind" "$p1" "$p2" "$p3"
-	done <"$res"
-fi
+e2e_queue_log=$log.daemon
+[[ "$daemon" != qemu && "$daemon" != rust ]] || e2e_queue_log=""
+e2e_num_queues=$num_queues
+e2e_check_results "$S"
 
 # The guest's file seen on the host is a file the host did not write:
 # checked above through results.txt; the host's file the guest read is
@@ -390,6 +360,7 @@ passed=$((passed + g_pass))
 failed=$((failed + g_fail))
 if ((failed == 0 && keep == 0)); then
 	rm -rf "$share"
+	[[ -z "$share_parent" ]] || rmdir "$share_parent"
 elif ((failed > 0)) && [[ -s "$log.daemon" ]]; then
 	echo "==> last lines of the daemon's log ($log.daemon):"
 	tail -n 20 "$log.daemon" | sed 's/^/  daemon: /'

@@ -25,7 +25,11 @@
  * equals the returned length, unique matches, error is 0 or a negative
  * errno and comes with no payload; no-reply opcodes return 0; nothing is
  * written past the returned length; the thread's fsuid/fsgid are back to
- * 0. After each input: no fd leaked, no memory leaked (LSan), and nothing
+ * 0. SETUPMAPPING and REMOVEMAPPING reach a DAX window whose fake
+ * frontend really mmaps each fd into a reserved range and checks what a
+ * VMM would: inside the window, aligned, never over a live mapping, an
+ * unmap only of what was mapped, an fd mmap accepts for the rights asked.
+ * After each input: no fd leaked, no memory leaked (LSan), and nothing
  * outside shared/ changed (entries of the parent, outside_dir's entries,
  * outside_file's content, mode, owner, size, times, links and xattrs). */
 #include <errno.h>
@@ -33,6 +37,7 @@
 #include <ftw.h>
 #include <grp.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -45,6 +50,7 @@
 #include <linux/magic.h>
 
 #include "fuzz_common.h"
+#include "fuse/dax_window.h"
 #include "fuse/fuse_server.h"
 #include "passthrough/passthrough.h"
 
@@ -458,6 +464,58 @@ static void read_splits(struct fuzz_in *in, unsigned *count, uint16_t *splits)
 		splits[i] = fuzz_u16(in);
 }
 
+/* ---- the fake frontend's DAX window ---- */
+
+#define FAKE_WINDOW (8u << 20)
+#define FAKE_PAGES (FAKE_WINDOW / 4096)
+#define FAKE_MAX_MAPPINGS 16
+
+static uint8_t *fake_base;
+static bool fake_live[FAKE_PAGES];
+
+static uint64_t fake_window_size(void *opaque)
+{
+	return FAKE_WINDOW;
+}
+
+static int fake_map(void *opaque, int fd, uint64_t fd_offset, uint64_t win_offset,
+		    uint64_t len, bool writable)
+{
+	FUZZ_CHECK(len && !(win_offset & 4095) && !(len & 4095) && !(fd_offset & 4095) &&
+		   len <= FAKE_WINDOW && win_offset <= FAKE_WINDOW - len,
+		   "map [%#llx, +%#llx) of a %u-byte window",
+		   (unsigned long long)win_offset, (unsigned long long)len, FAKE_WINDOW);
+	for (uint64_t p = win_offset / 4096; p < (win_offset + len) / 4096; p++) {
+		FUZZ_CHECK(!fake_live[p], "map over a live mapping at page %llu",
+			   (unsigned long long)p);
+		fake_live[p] = true;
+	}
+	void *m = mmap(fake_base + win_offset, len, PROT_READ | (writable ? PROT_WRITE : 0),
+		       MAP_SHARED | MAP_FIXED, fd, (off_t)fd_offset);
+	FUZZ_CHECK(m != MAP_FAILED, "mmap of the fd the daemon vouched for: %s (writable %d)",
+		   strerror(errno), writable);
+	return 0;
+}
+
+static int fake_unmap(void *opaque, uint64_t win_offset, uint64_t len)
+{
+	FUZZ_CHECK(len && len <= FAKE_WINDOW && win_offset <= FAKE_WINDOW - len,
+		   "unmap outside the window");
+	for (uint64_t p = win_offset / 4096; p < (win_offset + len) / 4096; p++) {
+		FUZZ_CHECK(fake_live[p], "unmap of page %llu never mapped",
+			   (unsigned long long)p);
+		fake_live[p] = false;
+	}
+	void *m = mmap(fake_base + win_offset, len, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	FUZZ_CHECK(m != MAP_FAILED, "unmap: %s", strerror(errno));
+	return 0;
+}
+
+static const struct dax_backend fake_backend = {
+	fake_window_size, fake_map, fake_unmap, NULL,
+};
+
 static const uint32_t init_minors[] = { 38, 36, 31, 28, 23, 22, 12, 5 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -496,8 +554,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fds_before = fuzz_count_fds();
 	fs = passthrough_new(&cfg, &err);
 	FUZZ_CHECK(fs, "passthrough_new: %d", err);
+	if (!fake_base) {
+		fake_base = mmap(NULL, FAKE_WINDOW, PROT_NONE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		FUZZ_CHECK(fake_base != MAP_FAILED, "reserving the window");
+	}
+	struct dax_window *dax = dax_window_new(FAKE_MAX_MAPPINGS);
+	FUZZ_CHECK(dax, "dax_window_new");
+	dax_window_attach(dax, &fake_backend);
 	scfg.fs = fs;
 	scfg.ops = passthrough_fs_ops(fs);
+	scfg.dax = dax;
 	server = fuse_server_new(&scfg);
 	FUZZ_CHECK(server, "fuse_server_new");
 
@@ -558,6 +625,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	fuse_server_free(server);
+	dax_window_reset(dax);
+	for (unsigned p = 0; p < FAKE_PAGES; p++)
+		FUZZ_CHECK(!fake_live[p], "page %u still mapped after the reset", p);
+	dax_window_free(dax);
 	passthrough_free(fs);
 	FUZZ_CHECK(fuzz_count_fds() == fds_before, "fd leak: %d open before, %d after",
 		   fds_before, fuzz_count_fds());

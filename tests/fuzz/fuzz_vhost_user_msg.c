@@ -215,7 +215,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_in in = { data, size, 0 };
 	struct sent_msg *msgs = calloc(size / 13 + 1, sizeof(*msgs));
-	struct vu_dev_config config = { .queue_count = 2, .iface = &iface };
+	/* a DAX window in both flavours: SHMEM and BACKEND_SEND_FD are
+	 * offered, GET_SHMEM_CONFIG answers */
+	struct vu_dev_config config = { .queue_count = 2, .iface = &iface, .shmem_count = 1,
+					.shmem_sizes = { 8u << 20 }, .backend_send_fd = true };
 	struct writer w;
 	struct vu_dev *dev;
 	pthread_t wt, dt;

@@ -27,6 +27,8 @@ SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR = 12, 13, 14
 GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_QUEUE_NUM, SET_VRING_ENABLE = 15, 16, 17, 18
 SET_BACKEND_REQ_FD, GET_CONFIG, RESET_DEVICE, GET_MAX_MEM_SLOTS = 21, 24, 34, 36
 ADD_MEM_REG, REM_MEM_REG = 37, 38
+GET_SHMEM_CONFIG = 44
+PF_BACKEND_SEND_FD, PF_SHMEM = 1 << 10, 1 << 20
 FEATURES = (1 << 32) | (1 << 28) | (1 << 29) | (1 << 30)
 PROTO = 1 | 8 | 32 | (1 << 13) | (1 << 15)
 NEED_REPLY = 1 << 3
@@ -85,6 +87,13 @@ CHAINS = {
 def gen_vhost_user():
     t = "fuzz_vhost_user_msg"
     write(t, "negotiate", negotiate())
+    # the DAX flavours' negotiation: SHMEM and BACKEND_SEND_FD, the shared
+    # memory regions, the backend channel; then GET_SHMEM_CONFIG unasked-for
+    write(t, "shmem", vmsg(GET_PROTOCOL_FEATURES) +
+          vmsg(SET_PROTOCOL_FEATURES, u64(PROTO | PF_SHMEM | PF_BACKEND_SEND_FD)) +
+          vmsg(GET_SHMEM_CONFIG) + vmsg(SET_BACKEND_REQ_FD, nfds=1, kind=FD_PIPE) +
+          vmsg(GET_SHMEM_CONFIG, u64(0), flags=1 | NEED_REPLY) +
+          vmsg(SET_PROTOCOL_FEATURES, u64(PROTO)) + vmsg(GET_SHMEM_CONFIG))
     # A queue set up and kicked: the memory table's memfd holds the input that
     # follows its message, so the ring image sits at a known offset after the
     # remaining messages (RING_BASE, padded).
@@ -211,6 +220,7 @@ def gen_virtqueue_packed():
  COPY_FILE_RANGE, SYNCFS, TMPFILE) = (
     1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 20, 21, 22, 23, 24, 25, 26, 27,
     28, 29, 30, 31, 32, 33, 34, 35, 36, 38, 42, 43, 44, 45, 46, 47, 50, 51)
+SETUPMAPPING, REMOVEMAPPING = 48, 49
 ROOT = 1
 O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND = 0, 1, 2, 0o100, 0o1000, 0o2000
 S_IFREG, S_IFIFO = 0o100000, 0o10000
@@ -354,6 +364,30 @@ def gen_fuse():
      .req(LOOKUP, ROOT, name("x" * 300)).req(LOOKUP, ROOT, b"a/b\0")
      .req(999, ROOT))
     write(t, "pieces", f.data)
+    # DAX: SETUPMAPPING / REMOVEMAPPING against the fake 8 MiB window
+    # (fh, foffset, len, flags 1 write 2 read, moffset; count + entries)
+    def setup(fh, foff, length, flags, moff):
+        return struct.pack("<QQQQQ", fh, foff, length, flags, moff)
+
+    def remove(*ranges):
+        return struct.pack("<I", len(ranges)) + b"".join(
+            struct.pack("<QQ", off, length) for off, length in ranges)
+    f = Fuse(cfg=0x04)
+    (f.req(LOOKUP, ROOT, name("file1")).req(OPEN, 2, struct.pack("<II", O_RDWR, 0))   # fh 1
+     .req(OPEN, 2, struct.pack("<II", O_RDONLY, 0))                                    # fh 2
+     .req(SETUPMAPPING, 2, setup(1, 0, 8192, 2, 0))
+     .req(SETUPMAPPING, 2, setup(1, 0, 8192, 3, 0))            # the same range, writable
+     .req(SETUPMAPPING, 2, setup(1, 0, 8192, 2, 4096))         # overlaps
+     .req(SETUPMAPPING, 2, setup(2, 0, 4096, 3, 65536))        # read-only handle, writable
+     .req(SETUPMAPPING, 2, setup(1, 0, 4096, 2, 8 << 20))      # beyond the window
+     .req(SETUPMAPPING, 2, setup(1, 1 << 20, 4096, 2, 65536))  # past EOF
+     .req(SETUPMAPPING, 2, setup(2, 0, 2 << 20, 2, 2 << 20))
+     .req(REMOVEMAPPING, 2, remove((0, 8192), (1 << 20, 4096)))  # one never mapped
+     .req(REMOVEMAPPING, 2, remove((2 << 20, 2 << 20)))
+     .req(REMOVEMAPPING, 2, struct.pack("<I", 3) + struct.pack("<QQ", 0, 4096))  # count lies
+     .req(OPENDIR, ROOT, struct.pack("<II", 0, 0))
+     .req(SETUPMAPPING, ROOT, setup(1, 0, 4096, 2, 0)))
+    write(t, "dax", f.data)
 
 
 if __name__ == "__main__":

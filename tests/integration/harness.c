@@ -2,10 +2,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -90,13 +94,34 @@ static char *daemon_path(const char *which)
 	return buf;
 }
 
+/* VFS_TEST_DAEMON_AS=UID:GID[:GROUP]: the daemon runs as that user, with
+ * GROUP as its one supplementary group or none (as setpriv --clear-groups
+ * would start it). */
+static void daemon_become_user(void)
+{
+	const char *as = getenv("VFS_TEST_DAEMON_AS");
+	unsigned uid, gid, group;
+	gid_t groups[1];
+	int n;
+
+	if (!as || !*as)
+		return;
+	n = sscanf(as, "%u:%u:%u", &uid, &gid, &group);
+	groups[0] = n == 3 ? group : 0;
+	if (n < 2 || setgroups(n == 3 ? 1 : 0, groups) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0) {
+		fprintf(stderr, "VFS_TEST_DAEMON_AS=%s: %s\n", as, strerror(errno));
+		_exit(126);
+	}
+}
+
 static void daemon_exec(struct daemon *d)
 {
 	const char *which = getenv("VFS_TEST_DAEMON");
 	char *extra = getenv("VFS_TEST_DAEMON_ARGS");
 	char sockarg[300], srcarg[600], *argv[40];
 	unsigned n = 0;
-	int out;
+	int out, exe;
 
 	if (!which || !*which || !strcmp(which, "qemu")) {
 		argv[n++] = "/usr/lib/qemu/virtiofsd";
@@ -135,7 +160,13 @@ static void daemon_exec(struct daemon *d)
 		dup2(out, STDOUT_FILENO);
 		dup2(out, STDERR_FILENO);
 	}
-	execv(argv[0], argv);
+	/* Opened while still root: a user the daemon runs as may not be
+	 * able to reach a build tree under a private directory (/root). */
+	exe = open(argv[0], O_PATH | O_CLOEXEC);
+	if (exe < 0)
+		_exit(127);
+	daemon_become_user();
+	syscall(SYS_execveat, exe, "", argv, environ, AT_EMPTY_PATH);
 	_exit(127);
 }
 
@@ -216,15 +247,40 @@ static void daemon_check_status(int status)
 	      "the daemon exited with status %d: a sanitizer report", SANITIZER_EXIT);
 }
 
+/* Whether a socket bound at path (in our network namespace) is not yet
+ * listening: QEMU's daemon binds, then listens, and a connection in
+ * between is refused. /proc/net/unix shows each socket's bind path and
+ * its listening flag (__SO_ACCEPTCON). Ours listens before it renames the
+ * socket into place, so the final path has no entry of its own. */
+static bool sock_bound_not_listening(const char *path)
+{
+	enum { SO_ACCEPTCON_FLAG = 0x10000 };
+	char line[PATH_MAX + 128];
+	bool waiting = false;
+	FILE *f = fopen("/proc/net/unix", "re");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long flags;
+		char bound[PATH_MAX];
+
+		if (sscanf(line, "%*s %*s %*s %lx %*s %*s %*s %4095s", &flags, bound) != 2)
+			continue;
+		if (!strcmp(bound, path) && !(flags & SO_ACCEPTCON_FLAG))
+			waiting = true;
+	}
+	fclose(f);
+	return waiting;
+}
+
 static bool sock_ready(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
 
-	/* Only check that it exists: connecting would use up QEMU's
-	 * daemon, which serves a single connection. */
-	(void)sa;
-	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+	/* Never connect to find out: that would use up QEMU's daemon,
+	 * which serves a single connection. */
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && !sock_bound_not_listening(path);
 }
 
 int daemon_start(struct daemon *d, const char *dir)

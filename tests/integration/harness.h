@@ -2,7 +2,9 @@
  * integration tests. The daemon comes from VFS_TEST_DAEMON: "qemu"
  * (default, QEMU's legacy C virtiofsd), "ours" (build/src/daemon/virtiofsd
  * next to this build) or a path to a binary taking our daemon's options.
- * VFS_TEST_DAEMON_ARGS adds arguments (split on spaces). */
+ * VFS_TEST_DAEMON_ARGS adds arguments (split on spaces);
+ * VFS_TEST_DAEMON_AS=UID:GID[:GROUP] runs it as that user, with GROUP as
+ * its one supplementary group or none. */
 #ifndef VFS_TEST_HARNESS_H
 #define VFS_TEST_HARNESS_H
 

@@ -1,4 +1,5 @@
 /* test_options.c: the command lines libvirt, Kata, podman and QEMU pass. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -307,18 +308,10 @@ static void test_unknown_option(void **state)
 	PARSE_FAILS("empty option", "--fd=3", "--shared-dir=/tmp", "-o", "xattr,,writeback");
 }
 
-static void test_unsupported_refused(void **state)
+/* Every Rust virtiofsd option is taken now; a bad value still stops the
+ * start with its reason. */
+static void test_bad_value_refused(void **state)
 {
-	static const char *const refused[] = {
-		"--translate-uid=map:0:1000:1",
-		"--translate-gid=map:0:1000:1", "--uid-map=:0:1000:1:", "--gid-map=:0:1000:1:",
-	};
-
-	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-		assert_int_equal(parse("--fd=3", "--shared-dir=/tmp", refused[i], NULL), -1);
-		if (!strstr(err, "not supported yet"))
-			fail_msg("%s: error '%s'", refused[i], err);
-	}
 	PARSE_FAILS("--sandbox", "--fd=3", "--shared-dir=/tmp", "--sandbox=jail");
 }
 
@@ -349,6 +342,101 @@ static void test_migration_options(void **state)
 		    "--migration-mode=file-handles", "--migration-verify-handles");
 	PARSE_FAILS("takes no value", "--fd=3", "--shared-dir=/tmp",
 		    "--migration-verify-handles=yes");
+}
+
+/* --translate-uid / --translate-gid: every rule kept, each map on its
+ * own; a bad rule stops the start with its reason (the rule language
+ * itself is tests/unit/passthrough/test_id_map.c). */
+static void test_translate(void **state)
+{
+	uint32_t host;
+
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_null(opts.uid_translate);
+	assert_null(opts.gid_translate);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--translate-uid=map:0:1000:1",
+		 "--translate-uid", "squash-guest:1:65534:999", "--translate-gid=guest:0:2000:1",
+		 "--translate-uid=forbid-guest:5000:10", "--translate-gid=host:3000:7:1");
+	assert_int_equal(id_map_to_host(opts.uid_translate, 0, &host), 0);
+	assert_int_equal(host, 1000);
+	assert_int_equal(id_map_to_guest(opts.uid_translate, 1000), 0);
+	assert_int_equal(id_map_to_host(opts.uid_translate, 500, &host), 0);
+	assert_int_equal(host, 65534);
+	assert_int_equal(id_map_to_host(opts.uid_translate, 5009, &host), -EPERM);
+	assert_int_equal(id_map_to_host(opts.gid_translate, 0, &host), 0);
+	assert_int_equal(host, 2000);
+	/* guest:... alone says nothing of the way back */
+	assert_int_equal(id_map_to_guest(opts.gid_translate, 2000), 2000);
+	assert_int_equal(id_map_to_guest(opts.gid_translate, 3000), 7);
+	/* the maps are separate: uid rules do not touch gids */
+	assert_int_equal(id_map_to_host(opts.gid_translate, 5000, &host), 0);
+	assert_int_equal(host, 5000);
+	/* with --posix-acl, unlike the Rust virtiofsd: ACL entries are
+	 * translated too */
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--posix-acl", "--translate-uid=map:0:1000:1");
+	assert_true(opts.posix_acl);
+
+	PARSE_FAILS("--translate-uid: 'map:0:1000'", "--fd=3", "--shared-dir=/tmp",
+		    "--translate-uid=map:0:1000");
+	PARSE_FAILS("--translate-gid: 'user:1:2:3': unknown type", "--fd=3", "--shared-dir=/tmp",
+		    "--translate-gid=user:1:2:3");
+	PARSE_FAILS("overlap", "--fd=3", "--shared-dir=/tmp", "--translate-uid=map:0:1000:10",
+		    "--translate-uid=guest:5:7:1");
+	PARSE_FAILS("runs past", "--fd=3", "--shared-dir=/tmp",
+		    "--translate-gid=guest:4294967295:0:1");
+	PARSE_FAILS("--translate-uid: missing value", "--fd=3", "--shared-dir=/tmp",
+		    "--translate-uid");
+}
+
+/* --uid-map / --gid-map, the Rust virtiofsd's ":namespace_id:host_id:count:"
+ * with any separator that is not a letter or digit, checked as the
+ * kernel checks a namespace's map. */
+static void test_ns_maps(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_int_equal(opts.uid_range_count, 0);
+	assert_int_equal(opts.gid_range_count, 0);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--uid-map=:0:1000:1:", "--uid-map",
+		 "/1/100000/65536/", "--gid-map=-0-1000-1-");
+	assert_int_equal(opts.uid_range_count, 2);
+	assert_int_equal(opts.uid_ranges[0].inside, 0);
+	assert_int_equal(opts.uid_ranges[0].outside, 1000);
+	assert_int_equal(opts.uid_ranges[0].count, 1);
+	assert_int_equal(opts.uid_ranges[1].inside, 1);
+	assert_int_equal(opts.uid_ranges[1].outside, 100000);
+	assert_int_equal(opts.uid_ranges[1].count, 65536);
+	assert_int_equal(opts.gid_range_count, 1);
+	assert_int_equal(opts.gid_ranges[0].outside, 1000);
+	assert_int_equal(opts.sandbox, SANDBOX_NAMESPACE);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--sandbox=chroot", "--uid-map=:0:1000:1:");
+
+	PARSE_FAILS("is not :namespace_uid:host_uid:count:", "--fd=3", "--shared-dir=/tmp",
+		    "--uid-map=0:1000:1");
+	PARSE_FAILS("is not :namespace_gid:host_gid:count:", "--fd=3", "--shared-dir=/tmp",
+		    "--gid-map=:0:1000:1");
+	PARSE_FAILS("is not", "--fd=3", "--shared-dir=/tmp", "--uid-map=:0:1000:1/");
+	PARSE_FAILS("is not", "--fd=3", "--shared-dir=/tmp", "--uid-map=a0a1a1a");
+	PARSE_FAILS("three numbers", "--fd=3", "--shared-dir=/tmp", "--uid-map=:0:1000:");
+	PARSE_FAILS("three numbers", "--fd=3", "--shared-dir=/tmp", "--uid-map=:0:1000:1:2:");
+	PARSE_FAILS("three numbers", "--fd=3", "--shared-dir=/tmp", "--uid-map=:0::1:");
+	PARSE_FAILS("three numbers", "--fd=3", "--shared-dir=/tmp", "--uid-map=:0:-1:1:");
+	PARSE_FAILS("three numbers", "--fd=3", "--shared-dir=/tmp", "--uid-map=:0:4294967296:1:");
+	PARSE_FAILS("three numbers", "--fd=3", "--shared-dir=/tmp", "--uid-map=::");
+	PARSE_FAILS("a count of 0", "--fd=3", "--shared-dir=/tmp", "--gid-map=:0:1000:0:");
+	PARSE_FAILS("runs past", "--fd=3", "--shared-dir=/tmp", "--uid-map=:4294967295:1000:1:");
+	PARSE_FAILS("runs past", "--fd=3", "--shared-dir=/tmp", "--uid-map=:0:4294967000:296:");
+	/* the kernel refuses overlaps inside and outside alike */
+	PARSE_FAILS("overlaps :0:1000:10:", "--fd=3", "--shared-dir=/tmp",
+		    "--uid-map=:0:1000:10:", "--uid-map=:9:2000:1:");
+	PARSE_FAILS("overlaps :0:1000:10:", "--fd=3", "--shared-dir=/tmp",
+		    "--uid-map=:0:1000:10:", "--uid-map=:20:1009:1:");
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--uid-map=:0:1000:10:", "--uid-map=:10:1010:1:",
+		 "--gid-map=:0:1000:10:");
+	/* only a sandbox the daemon makes has a user namespace to map */
+	PARSE_FAILS("need --sandbox=namespace or chroot", "--fd=3", "--shared-dir=/tmp",
+		    "--sandbox=none", "--uid-map=:0:1000:1:");
+	PARSE_FAILS("need --sandbox=namespace or chroot", "--shared-dir=/tmp",
+		    "--fuse-mount=/mnt", "--gid-map=:0:1000:1:");
 }
 
 static void test_readonly(void **state)
@@ -382,6 +470,36 @@ static void test_killpriv_v2(void **state)
 	PARSE_OK("--fd=3", "--shared-dir=/tmp", "-o", "killpriv_v2,no_killpriv_v2");
 	assert_false(opts.killpriv_v2);
 	PARSE_FAILS("--killpriv-v2", "--fd=3", "--shared-dir=/tmp", "--killpriv-v2=on");
+}
+
+static void test_dax(void **state)
+{
+	PARSE_OK("--fd=3", "--shared-dir=/tmp");
+	assert_int_equal(opts.dax, DAX_OFF);
+	assert_true(opts.dax_window == OPTIONS_DAX_WINDOW_DEFAULT);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--dax=shmem");
+	assert_int_equal(opts.dax, DAX_SHMEM);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--dax=fs-map", "--dax-window=8G",
+		 "--dax-max-mappings=100");
+	assert_int_equal(opts.dax, DAX_FS_MAP);
+	assert_true(opts.dax_window == 8ull << 30);
+	assert_int_equal(opts.dax_max_mappings, 100);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--dax=shmem", "--dax-window=4194304");
+	assert_true(opts.dax_window == 4ull << 20);
+	PARSE_OK("--fd=3", "--shared-dir=/tmp", "--dax=shmem", "--dax-window=2M");
+	PARSE_FAILS("--dax", "--fd=3", "--shared-dir=/tmp", "--dax=always");
+	PARSE_FAILS("2M", "--fd=3", "--shared-dir=/tmp", "--dax=shmem", "--dax-window=3M");
+	PARSE_FAILS("2M", "--fd=3", "--shared-dir=/tmp", "--dax=shmem", "--dax-window=1M");
+	PARSE_FAILS("2M", "--fd=3", "--shared-dir=/tmp", "--dax=shmem", "--dax-window=65G");
+	PARSE_FAILS("2M", "--fd=3", "--shared-dir=/tmp", "--dax=shmem", "--dax-window=-2M");
+	PARSE_FAILS("2M", "--fd=3", "--shared-dir=/tmp", "--dax=shmem", "--dax-window=M");
+	PARSE_FAILS("2M", "--fd=3", "--shared-dir=/tmp", "--dax=shmem",
+		    "--dax-window=99999999999999999999G");
+	PARSE_FAILS("only with", "--fd=3", "--shared-dir=/tmp", "--dax-window=2M");
+	PARSE_FAILS("only with", "--fd=3", "--shared-dir=/tmp", "--dax-max-mappings=2");
+	PARSE_FAILS("at least", "--fd=3", "--shared-dir=/tmp", "--dax=shmem",
+		    "--dax-max-mappings=0");
+	PARSE_FAILS("--dax", "--shared-dir=/tmp", "--fuse-mount=/mnt", "--dax=shmem");
 }
 
 static void test_tag(void **state)
@@ -615,7 +733,10 @@ static void test_version_and_help(void **state)
 	static const char *const documented[] = {
 		"--readonly", "--preserve-noatime", "--killpriv-v2", "--no-killpriv-v2", "--tag=",
 		"--daemonize", "--log-level", "trace", "off", "--xattrmap=", "--security-label",
-		"xattrmap=RULES", "[no_]security_label",
+		"xattrmap=RULES", "[no_]security_label", "--translate-uid=", "--translate-gid=",
+		"squash-guest", "squash-host", "forbid-guest", "--uid-map=", "--gid-map=",
+		":namespace_uid:host_uid:count:", "--migration-mode=", "--migration-on-error=",
+		"--migration-verify-handles", "--migration-confirm-paths",
 	};
 
 	PARSE_OK("--version");
@@ -631,12 +752,12 @@ static void test_version_and_help(void **state)
 	assert_true(opts.show_help);
 	assert_non_null(strstr(options_usage(), "--shared-dir"));
 	assert_non_null(strstr(options_usage(), "--fuse-mount"));
-	/* every option we take is in the help, and none we refuse is listed
-	 * as taken */
+	/* every option we take is in the help, and nothing is listed as
+	 * refused: every Rust virtiofsd option is taken */
 	for (size_t i = 0; i < sizeof(documented) / sizeof(documented[0]); i++)
 		if (!strstr(options_usage(), documented[i]))
 			fail_msg("--help lacks %s", documented[i]);
-	assert_non_null(strstr(strstr(options_usage(), "Not supported yet"), "--translate-uid"));
+	assert_null(strstr(options_usage(), "Not supported yet"));
 }
 
 static void test_last_wins_no_leak(void **state)
@@ -674,11 +795,14 @@ int main(void)
 		cmocka_unit_test_teardown(test_fuse_mount, teardown),
 		cmocka_unit_test_teardown(test_socket_group, teardown),
 		cmocka_unit_test_teardown(test_unknown_option, teardown),
-		cmocka_unit_test_teardown(test_unsupported_refused, teardown),
+		cmocka_unit_test_teardown(test_bad_value_refused, teardown),
+		cmocka_unit_test_teardown(test_translate, teardown),
+		cmocka_unit_test_teardown(test_ns_maps, teardown),
 		cmocka_unit_test_teardown(test_readonly, teardown),
 		cmocka_unit_test_teardown(test_preserve_noatime, teardown),
 		cmocka_unit_test_teardown(test_killpriv_v2, teardown),
 		cmocka_unit_test_teardown(test_tag, teardown),
+		cmocka_unit_test_teardown(test_dax, teardown),
 		cmocka_unit_test_teardown(test_daemonize, teardown),
 		cmocka_unit_test_teardown(test_xattrmap, teardown),
 		cmocka_unit_test_teardown(test_security_label, teardown),

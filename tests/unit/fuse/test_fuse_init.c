@@ -304,6 +304,8 @@ static void test_may_block(void **state)
 	assert_true(may_block(FUSE_SYNCFS, 0));
 	assert_true(may_block(FUSE_FALLOCATE, 0));
 	assert_true(may_block(FUSE_COPY_FILE_RANGE, 0));
+	assert_true(may_block(FUSE_SETUPMAPPING, 0));
+	assert_true(may_block(FUSE_REMOVEMAPPING, 0));
 	assert_false(may_block(FUSE_SETLK, 0));
 	assert_false(may_block(FUSE_LOOKUP, 0));
 	/* Page-cache I/O is served inline, however large (measured). */

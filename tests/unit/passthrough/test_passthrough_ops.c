@@ -780,6 +780,82 @@ static void test_readdir_many(void **state)
 	}
 }
 
+/* One READDIR of at most cap entries from off into out; the count. */
+static size_t readdir_once(struct fixture *f, uint64_t dir, uint64_t fh, uint64_t off, size_t cap,
+			   struct filler_entry *out)
+{
+	struct fs_dir_filler filler = { .entries = out, .cap = cap };
+
+	assert_int_equal(ops->readdir(f->fs, &f->ctx, dir, fh, off, false, &filler), 0);
+	return filler.count;
+}
+
+/* The entries read past a reply are kept for the READDIR that continues
+ * there; any other offset (going back, rewinding) reads the directory
+ * again, and the memory goes with the handle. */
+static void test_readdir_read_ahead(void **state)
+{
+	struct fixture *f = *state;
+	struct passthrough *fs = f->fs;
+	struct filler_entry a[7], b[7], again[7], after[7];
+	struct fuse_open_out o;
+	uint64_t dir;
+	char name[32];
+	size_t i, n;
+
+	assert_int_equal(mkdir(host(f, "d"), 0755), 0);
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "d/e%03zu", i);
+		host_write(f, name, "");
+	}
+	dir = lookup(f, 1, "d");
+	assert_int_equal(ops->opendir(fs, &f->ctx, dir, 0, &o), 0);
+	assert_int_equal(readdir_once(f, dir, o.fh, 0, 7, a), 7);
+	/* more was read than 7 entries: it is kept, and charged */
+	assert_true(fs->handles.dir_ahead_bytes > 0);
+	assert_int_equal(readdir_once(f, dir, o.fh, a[6].off, 7, b), 7);
+	/* back to after a[2]: the same sequence as the first time */
+	assert_int_equal(readdir_once(f, dir, o.fh, a[2].off, 7, again), 7);
+	for (i = 0; i < 7; i++)
+		assert_string_equal(again[i].name, i < 4 ? a[i + 3].name : b[i - 4].name);
+	/* and on from there, still in sequence */
+	assert_int_equal(readdir_once(f, dir, o.fh, again[6].off, 7, after), 7);
+	for (i = 0; i < 4; i++)
+		assert_string_equal(after[i].name, b[i + 3].name);
+	/* a name created since is seen after a rewind */
+	host_write(f, "d/new", "");
+	n = 0;
+	for (uint64_t off = 0;;) {
+		struct filler_entry part[7];
+		size_t got = readdir_once(f, dir, o.fh, off, 7, part);
+
+		if (!got)
+			break;
+		for (i = 0; i < got; i++)
+			n += !strcmp(part[i].name, "new");
+		off = part[got - 1].off;
+	}
+	assert_int_equal(n, 1);
+	assert_int_equal(ops->releasedir(fs, &f->ctx, dir, o.fh), 0);
+	assert_int_equal(fs->handles.dir_ahead_bytes, 0);
+}
+
+/* All directories' read-ahead together stays within the budget. */
+static void test_readdir_ahead_budget(void **state)
+{
+	(void)state;
+	struct handle_table table;
+
+	assert_int_equal(handle_table_init(&table), 0);
+	assert_true(handle_table_charge_ahead(&table, HANDLE_DIR_AHEAD_BUDGET - 10));
+	assert_false(handle_table_charge_ahead(&table, 11));
+	assert_true(handle_table_charge_ahead(&table, 10));
+	assert_false(handle_table_charge_ahead(&table, 1));
+	handle_table_uncharge_ahead(&table, HANDLE_DIR_AHEAD_BUDGET);
+	assert_int_equal(table.dir_ahead_bytes, 0);
+	handle_table_destroy(&table);
+}
+
 static void test_readdirplus_nlookup(void **state)
 {
 	struct fixture *f = *state;
@@ -1762,6 +1838,8 @@ int main(void)
 		T(test_xattr_disabled),
 		T(test_readdir_many),
 		T(test_readdirplus_nlookup),
+		T(test_readdir_read_ahead),
+		cmocka_unit_test(test_readdir_ahead_budget),
 		T(test_lseek_sparse_fallocate),
 		T(test_copy_file_range_statfs),
 		T(test_posix_locks),
