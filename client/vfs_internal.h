@@ -93,6 +93,11 @@ struct vring_queue {
 	uint16_t num_added;     /* descriptors made available since the last kick */
 	uint16_t *id_next;      /* free buffer id list */
 	uint16_t raw_head_flags; /* hostile: the held-back flags of descriptor 0 */
+	/* Live migration: where the backend stopped (GET_VRING_BASE), given
+	 * to the next one (SET_VRING_BASE); log: VHOST_VRING_F_LOG. */
+	bool has_base;
+	uint32_t base;
+	bool log;
 };
 
 int vq_init(struct vring_queue *q, struct vfs_mem *mem, unsigned index,
@@ -177,6 +182,14 @@ void vu_disconnect(struct vu_frontend *fe);
 /* GET_CONFIG: size bytes of the device config space at offset. */
 #define VU_CONFIG_MAX 256
 int vu_get_config(struct vu_frontend *fe, uint32_t offset, void *buf, uint32_t size);
+/* Live migration (vfs_migrate.c). */
+bool vu_has_device_state(const struct vu_frontend *fe);
+int vu_set_log_base(struct vu_frontend *fe, int fd, uint64_t size);
+int vu_set_features(struct vu_frontend *fe, uint64_t features);
+/* SET_DEVICE_STATE_FD (phase stopped): the backend writes (save) or reads fd. */
+int vu_device_state_fd(struct vu_frontend *fe, bool save, int fd);
+int vu_check_device_state(struct vu_frontend *fe);
+int vfs_client_load_state(struct vu_frontend *fe, const void *data, size_t len);
 
 /* ---- the client (vfs_driver.c) ---- */
 

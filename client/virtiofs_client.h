@@ -89,6 +89,38 @@ int vfs_client_get_config(struct vfs_client *c, uint32_t offset, void *buf, uint
 /* Route ordinary requests to request queue q (1..N); 0 = round robin. */
 void vfs_client_set_queue(struct vfs_client *c, unsigned q);
 
+/* ---- Live migration: the client as the vhost-user frontend ---- */
+
+/* Dirty logging as QEMU turns it on when a migration starts: a shared
+ * bitmap over guest memory (SET_LOG_BASE), VHOST_F_LOG_ALL, and each
+ * ring's log flag. count returns the pages marked (clear: and clears
+ * them); test whether the page of p (a pointer into the client's guest
+ * memory) is marked. One client logs at a time. */
+int vfs_client_log_start(struct vfs_client *c);
+size_t vfs_client_log_count(struct vfs_client *c, bool clear);
+bool vfs_client_log_test(struct vfs_client *c, const void *p);
+int vfs_client_log_stop(struct vfs_client *c);
+/* Where queue q's device writes (split: the used ring; packed: the
+ * descriptor ring), for log tests. */
+void *vfs_client_used_ring(struct vfs_client *c, unsigned q);
+/* Stop every ring (GET_VRING_BASE) as QEMU does when the VM stops,
+ * remembering where each stopped; no request may be in flight. */
+int vfs_client_suspend(struct vfs_client *c);
+/* Start the rings again where they stopped, on the same backend: a
+ * migration that failed or was cancelled. */
+int vfs_client_resume(struct vfs_client *c);
+/* The backend's device state (SET_DEVICE_STATE_FD save, read to the end,
+ * CHECK_DEVICE_STATE), suspended first. *data is malloc'd. */
+int vfs_client_save_state(struct vfs_client *c, void **data, size_t *len);
+/* Connect to the backend at socket_path, negotiate the same features,
+ * load data into it (SET_DEVICE_STATE_FD load, CHECK_DEVICE_STATE) and,
+ * if it takes it, leave the old backend and give the new one the guest
+ * memory and the rings where they stopped: the FUSE session goes on
+ * there without a new INIT. If the load fails the client is still on the
+ * old backend (suspended: vfs_client_resume). */
+int vfs_client_migrate(struct vfs_client *c, const char *socket_path, const void *data,
+		       size_t len);
+
 /* ---- FUSE operations ---- */
 #define VFS_NO_FH UINT64_MAX
 

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -33,6 +34,9 @@ enum {
 	VU_GET_CONFIG = 24,
 	VU_GET_MAX_MEM_SLOTS = 36,
 	VU_ADD_MEM_REG = 37,
+	VU_SET_LOG_BASE = 6,
+	VU_SET_DEVICE_STATE_FD = 42,
+	VU_CHECK_DEVICE_STATE = 43,
 	VU_GET_SHMEM_CONFIG = 44,
 };
 
@@ -51,6 +55,8 @@ enum {
 #define VU_F_PROTOCOL_FEATURES 30
 
 #define VU_PF_MQ 0
+#define VU_PF_LOG_SHMFD 1
+#define VU_PF_DEVICE_STATE 19
 #define VU_PF_REPLY_ACK 3
 #define VU_PF_BACKEND_REQ 5
 #define VU_PF_CONFIG 9
@@ -238,6 +244,16 @@ int vu_connect(struct vu_frontend *fe, const char *path, bool verbose,
 	return 0;
 }
 
+/* What the thread needs, apart from the frontend struct: that one may be
+ * copied elsewhere while the thread runs (a migration moves the new
+ * backend's frontend into the client). The DAX window is its own object
+ * and stays where it is. */
+struct backend_ctx {
+	int sock;
+	bool verbose;
+	struct dax_frontend *dax;
+};
+
 struct vu_mmap {
 	uint8_t shmid;
 	uint8_t padding[7];
@@ -288,10 +304,9 @@ static int backend_recv_hdr(int sock, struct vu_hdr *h, int *fd)
 
 /* Serve one map or unmap request on our window: 0 or a negative errno.
  * Anything else, or any request without a window, is refused. */
-static int backend_serve(struct vu_frontend *fe, const struct vu_hdr *h,
+static int backend_serve(struct dax_frontend *w, const struct vu_hdr *h,
 			 const void *payload, int fd)
 {
-	struct dax_frontend *w = fe->dax;
 	const struct vu_mmap *m = payload;
 	const struct vu_fs_map *fm = payload;
 
@@ -334,7 +349,7 @@ static int backend_serve(struct vu_frontend *fe, const struct vu_hdr *h,
  * have one; every other request that wants an answer gets a failure. */
 static void *backend_thread_fn(void *arg)
 {
-	struct vu_frontend *fe = arg;
+	struct backend_ctx *fe = arg;
 	uint8_t payload[4096];
 	struct vu_hdr h;
 
@@ -342,10 +357,10 @@ static void *backend_thread_fn(void *arg)
 		uint64_t status;
 		int fd, err;
 
-		if (backend_recv_hdr(fe->backend_sock, &h, &fd))
+		if (backend_recv_hdr(fe->sock, &h, &fd))
 			break;
 		if (h.size > sizeof(payload) ||
-		    read_full(fe->backend_sock, payload, h.size)) {
+		    read_full(fe->sock, payload, h.size)) {
 			if (fd >= 0)
 				close(fd);
 			break;
@@ -353,7 +368,7 @@ static void *backend_thread_fn(void *arg)
 		if (fe->verbose)
 			fprintf(stderr, "vhost-user: backend request %u\n",
 				h.request);
-		err = backend_serve(fe, &h, payload, fd);
+		err = backend_serve(fe->dax, &h, payload, fd);
 		/* the mapping holds the file; the fd itself is done */
 		if (fd >= 0)
 			close(fd);
@@ -363,16 +378,18 @@ static void *backend_thread_fn(void *arg)
 		h.flags = VU_VERSION | VU_FLAG_REPLY;
 		h.size = sizeof(status);
 		/* send(MSG_NOSIGNAL): a dead daemon must not SIGPIPE us. */
-		if (send(fe->backend_sock, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h) ||
-		    send(fe->backend_sock, &status, sizeof(status), MSG_NOSIGNAL) !=
+		if (send(fe->sock, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h) ||
+		    send(fe->sock, &status, sizeof(status), MSG_NOSIGNAL) !=
 		    sizeof(status))
 			break;
 	}
+	free(fe);
 	return NULL;
 }
 
 static int backend_channel_setup(struct vu_frontend *fe)
 {
+	struct backend_ctx *ctx;
 	int sv[2], err;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -384,9 +401,15 @@ static int backend_channel_setup(struct vu_frontend *fe)
 		return err;
 	}
 	fe->backend_sock = sv[0];
-	err = -pthread_create(&fe->backend_thread, NULL, backend_thread_fn, fe);
-	if (err)
+	ctx = malloc(sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	*ctx = (struct backend_ctx){ .sock = sv[0], .verbose = fe->verbose, .dax = fe->dax };
+	err = -pthread_create(&fe->backend_thread, NULL, backend_thread_fn, ctx);
+	if (err) {
+		free(ctx);
 		return err;
+	}
 	fe->backend_running = true;
 	return 0;
 }
@@ -423,7 +446,8 @@ static int protocol_negotiate(struct vu_frontend *fe, bool want_mem_slots,
 	/* CONFIG as QEMU 8.1+ and crosvm take it: only to read the device
 	 * config space (vfs_client_get_config) when the backend has one. */
 	want = (1ull << VU_PF_MQ) | (1ull << VU_PF_REPLY_ACK) |
-	       (1ull << VU_PF_BACKEND_REQ) | (1ull << VU_PF_CONFIG);
+	       (1ull << VU_PF_BACKEND_REQ) | (1ull << VU_PF_CONFIG) |
+	       (1ull << VU_PF_LOG_SHMFD) | (1ull << VU_PF_DEVICE_STATE);
 	if (want_mem_slots)
 		want |= 1ull << VU_PF_CONFIGURE_MEM_SLOTS;
 	/* A DAX window takes either flavour of map request. */
@@ -578,6 +602,8 @@ int vu_start_queue(struct vu_frontend *fe, const struct vring_queue *q)
 	struct vu_state st = { q->index, q->num };
 	struct vu_addr a = {
 		.index = q->index,
+		.flags = q->log ? 1u : 0,	/* VHOST_VRING_F_LOG */
+		.log = q->log ? mem_gpa(q->mem, q->used) : 0,
 		.desc = (uint64_t)(uintptr_t)q->desc,
 		.used = (uint64_t)(uintptr_t)q->used,
 		.avail = (uint64_t)(uintptr_t)q->avail,
@@ -594,8 +620,11 @@ int vu_start_queue(struct vu_frontend *fe, const struct vring_queue *q)
 	if (err)
 		return err;
 	/* Packed: next avail position 0 and used position 0, both wrap
-	 * counters 1, as QEMU encodes them. */
+	 * counters 1, as QEMU encodes them; after a migration, where the
+	 * queue stopped on the source. */
 	st.num = q->packed ? 0x80008000u : 0;
+	if (q->has_base)
+		st.num = q->base;
 	err = vu_set(fe, VU_SET_VRING_BASE, &st, sizeof(st), NULL, 0);
 	if (err)
 		return err;
@@ -643,4 +672,59 @@ void vu_disconnect(struct vu_frontend *fe)
 	if (fe->backend_sock >= 0)
 		close(fe->backend_sock);
 	fe->backend_sock = -1;
+}
+
+/* ---- live migration ---- */
+
+bool vu_has_device_state(const struct vu_frontend *fe)
+{
+	return has_pf(fe, VU_PF_DEVICE_STATE);
+}
+
+int vu_set_log_base(struct vu_frontend *fe, int fd, uint64_t size)
+{
+	uint64_t log[2] = { size, 0 }, status;
+	int err;
+
+	if (!has_pf(fe, VU_PF_LOG_SHMFD))
+		return -ENOTSUP;
+	/* It answers with a u64 of its own, REPLY_ACK or not. */
+	err = vu_send(fe, VU_SET_LOG_BASE, 0, log, sizeof(log), &fd, 1);
+	if (!err)
+		err = vu_recv(fe, VU_SET_LOG_BASE, &status, sizeof(status));
+	return err ? err : (status ? -EIO : 0);
+}
+
+int vu_set_features(struct vu_frontend *fe, uint64_t features)
+{
+	return vu_set_u64(fe, VU_SET_FEATURES, features);
+}
+
+int vu_device_state_fd(struct vu_frontend *fe, bool save, int fd)
+{
+	uint32_t params[2] = { save ? 0u : 1u, 0u };
+	uint64_t reply;
+	int err;
+
+	if (!has_pf(fe, VU_PF_DEVICE_STATE))
+		return -ENOTSUP;
+	err = vu_send(fe, VU_SET_DEVICE_STATE_FD, 0, params, sizeof(params), &fd, 1);
+	if (!err)
+		err = vu_recv(fe, VU_SET_DEVICE_STATE_FD, &reply, sizeof(reply));
+	if (err)
+		return err;
+	/* bits 0-7 an error; bit 8 set: no fd of the backend's comes back */
+	if (reply & 0xff)
+		return -EIO;
+	return (reply & 0x100) ? 0 : -EPROTO;
+}
+
+int vu_check_device_state(struct vu_frontend *fe)
+{
+	uint64_t reply;
+	int err = vu_send(fe, VU_CHECK_DEVICE_STATE, 0, NULL, 0, NULL, 0);
+
+	if (!err)
+		err = vu_recv(fe, VU_CHECK_DEVICE_STATE, &reply, sizeof(reply));
+	return err ? err : (reply ? -EIO : 0);
 }

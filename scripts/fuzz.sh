@@ -7,7 +7,7 @@
 #   scripts/fuzz.sh [--seconds N] [--build-only] [--src DIR] [target...]
 #
 # Targets: fuzz_vhost_user_msg fuzz_virtqueue fuzz_virtqueue_packed fuzz_fuse_server
-# (default: all).
+# fuzz_state_stream (default: all).
 # Needs clang and its libFuzzer runtime (Debian 12: clang-14 and
 # libclang-rt-14-dev). Exits non-zero when a target crashes, leaks, times
 # out, or a regression input fails again; the crash file is printed.
@@ -18,7 +18,8 @@ OUT="$ROOT/build/fuzz"
 SECONDS_PER_TARGET=60
 BUILD_ONLY=0
 SRC=""
-ALL_TARGETS=(fuzz_vhost_user_msg fuzz_virtqueue fuzz_virtqueue_packed fuzz_fuse_server)
+ALL_TARGETS=(fuzz_vhost_user_msg fuzz_virtqueue fuzz_virtqueue_packed fuzz_fuse_server
+	fuzz_state_stream)
 TARGETS=()
 
 while [ $# -gt 0 ]; do
@@ -52,7 +53,8 @@ CFLAGS=(-std=gnu17 -g -O1 -D_GNU_SOURCE '-DVIRTIOFSD_VERSION="fuzz"' -I"$SRC"
 # The source directories each target links.
 target_dirs() {
 	case "$1" in
-	fuzz_fuse_server) echo "util fuse passthrough" ;;
+	fuzz_fuse_server) echo "util fuse passthrough migration" ;;
+	fuzz_state_stream) echo "util migration" ;;
 	*) echo "util vhost_user" ;;
 	esac
 }
@@ -62,6 +64,7 @@ target_max_len() {
 	fuzz_vhost_user_msg) echo 12288 ;;
 	fuzz_virtqueue) echo 8204 ;;
 	fuzz_virtqueue_packed) echo 8206 ;;
+	fuzz_state_stream) echo 65536 ;;
 	*) echo 16384 ;;
 	esac
 }

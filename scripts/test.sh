@@ -158,6 +158,17 @@ if [ "$quick" = 0 ]; then
 		tests/e2e/run-e2e.sh --stack 10 --selinux-map --daemon-arg=--tag=share \
 		--daemon "$asan_daemon"
 	count_summary build/test-logs/e2e-ours-10-selinux.log
+	# Live migration between two QEMU 10s, daemon A to daemon B on the
+	# same share, over QMP: there and back, a file renamed and one deleted
+	# on the host (guest-error and abort), a cancelled migration,
+	# file-handles mode, inodes held by file handle (docs/migration.md);
+	# about 75 s, and 15 s more for the main scenario on packed rings.
+	run_suite migration-10 env ASAN_OPTIONS=detect_leaks=0 \
+		tests/e2e/run-migration.sh --stack 10 --daemon "$asan_daemon"
+	count_summary build/test-logs/migration-10.log
+	run_suite migration-10-packed env ASAN_OPTIONS=detect_leaks=0 \
+		tests/e2e/run-migration.sh --stack 10 --packed --scenario main --daemon "$asan_daemon"
+	count_summary build/test-logs/migration-10-packed.log
 	run_suite e2e-rust-10 tests/e2e/run-e2e.sh --stack 10 --daemon rust
 	count_summary build/test-logs/e2e-rust-10.log
 	run_suite e2e-qemu-10 tests/e2e/run-e2e.sh --stack 10 --daemon qemu

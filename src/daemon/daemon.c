@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "daemon/dax_backend_vhost.h"
+#include "daemon/migration.h"
 #include "fuse_dev/fuse_dev.h"
 #include "util/log.h"
 
@@ -127,6 +128,8 @@ static const struct vu_dev_iface daemon_vu_iface = {
 	.device_features = 0,
 	.queue_start = daemon_queue_start,
 	.queue_stop = daemon_queue_stop,
+	.state_save = daemon_state_save,
+	.state_load = daemon_state_load,
 };
 
 /* One line at exit, at info level: how the guest spread its requests

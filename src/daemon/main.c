@@ -445,7 +445,8 @@ int main(int argc, char **argv)
 	d.ready_fd = ready_fd;
 	ready_fd = -1;
 	if (seccomp_install(seccomp_kind(opts.seccomp), opts.syslog,
-			    opts.inode_file_handles != INODE_FILE_HANDLES_NEVER) < 0)
+			    opts.inode_file_handles != INODE_FILE_HANDLES_NEVER ||
+			    opts.migration_mode == MIGRATION_FILE_HANDLES) < 0)
 		goto out_fini;
 	int ret = opts.fuse_mount ? daemon_serve_fuse_dev(&d, &stop_requested)
 				  : serve_vhost_user(&d, &opts, listen_fd);

@@ -43,11 +43,6 @@ static int parser_fail(struct parser *p, const char *fmt, ...)
 	return -1;
 }
 
-static int unsupported(struct parser *p, const char *what)
-{
-	return parser_fail(p, "%s: not supported yet", what);
-}
-
 /* Digits only: strtoull would take leading blanks, a sign and wrap "-1". */
 static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
@@ -405,6 +400,39 @@ static int opt_modcaps(struct parser *p, const char *name, const char *value)
 	return set_string(p, name, value, &p->opts->modcaps);
 }
 
+static int opt_migration_mode(struct parser *p, const char *name, const char *value)
+{
+	if (strcmp(value, "find-paths") == 0)
+		p->opts->migration_mode = MIGRATION_FIND_PATHS;
+	else if (strcmp(value, "file-handles") == 0)
+		p->opts->migration_mode = MIGRATION_FILE_HANDLES;
+	else
+		return parser_fail(p, "%s: invalid value '%s' (expected find-paths or file-handles)",
+				   name, value);
+	return 0;
+}
+
+static int opt_migration_on_error(struct parser *p, const char *name, const char *value)
+{
+	if (strcmp(value, "abort") == 0)
+		p->opts->migration_on_error = MIGRATION_ON_ERROR_ABORT;
+	else if (strcmp(value, "guest-error") == 0)
+		p->opts->migration_on_error = MIGRATION_ON_ERROR_GUEST_ERROR;
+	else
+		return parser_fail(p, "%s: invalid value '%s' (expected abort or guest-error)",
+				   name, value);
+	return 0;
+}
+
+static int opt_migration_flag(struct parser *p, const char *name, const char *value)
+{
+	if (strcmp(name, "--migration-verify-handles") == 0)
+		p->opts->migration_verify_handles = true;
+	else
+		p->opts->migration_confirm_paths = true;
+	return 0;
+}
+
 /* --translate-uid / --translate-gid: each adds one rule to its map. */
 static int opt_translate(struct parser *p, const char *name, const char *value)
 {
@@ -503,11 +531,6 @@ static int opt_ns_map(struct parser *p, const char *name, const char *value)
 	return 0;
 }
 
-static int opt_unsupported(struct parser *p, const char *name, const char *value)
-{
-	return unsupported(p, name);
-}
-
 static const struct option_spec long_options[] = {
 	{ "socket-path", ARG_REQUIRED, opt_socket_path },
 	{ "socket", ARG_REQUIRED, opt_socket_path },
@@ -547,16 +570,14 @@ static const struct option_spec long_options[] = {
 	{ "help", ARG_NONE, opt_flag },
 	{ "daemonize", ARG_NONE, opt_flag },
 	{ "modcaps", ARG_REQUIRED, opt_modcaps },
-	/* Rust virtiofsd options we do not implement yet: refused, never
-	 * silently ignored, so nobody gets a weaker setup than asked for. */
 	{ "translate-uid", ARG_REQUIRED, opt_translate },
 	{ "translate-gid", ARG_REQUIRED, opt_translate },
 	{ "uid-map", ARG_REQUIRED, opt_ns_map },
 	{ "gid-map", ARG_REQUIRED, opt_ns_map },
-	{ "migration-mode", ARG_REQUIRED, opt_unsupported },
-	{ "migration-on-error", ARG_REQUIRED, opt_unsupported },
-	{ "migration-verify-handles", ARG_NONE, opt_unsupported },
-	{ "migration-confirm-paths", ARG_NONE, opt_unsupported },
+	{ "migration-mode", ARG_REQUIRED, opt_migration_mode },
+	{ "migration-on-error", ARG_REQUIRED, opt_migration_on_error },
+	{ "migration-verify-handles", ARG_NONE, opt_migration_flag },
+	{ "migration-confirm-paths", ARG_NONE, opt_migration_flag },
 };
 
 static const struct option_spec *long_option_find(const char *name, size_t len)
@@ -789,6 +810,12 @@ static int options_finish(struct parser *p)
 	if (o->print_capabilities || o->show_version || o->show_help)
 		return 0;
 
+	/* As the Rust virtiofsd: both checks are for paths only. */
+	if (o->migration_mode == MIGRATION_FILE_HANDLES && o->migration_confirm_paths)
+		return parser_fail(p, "--migration-confirm-paths: only with --migration-mode=find-paths");
+	if (o->migration_mode == MIGRATION_FILE_HANDLES && o->migration_verify_handles)
+		return parser_fail(p, "--migration-verify-handles: only with --migration-mode=find-paths");
+
 	transports = !!o->socket_path + (o->fd >= 0) + !!o->fuse_mount;
 	if (transports == 0)
 		return parser_fail(p, "one of --socket-path, --fd or --fuse-mount is required");
@@ -969,6 +996,14 @@ const char *options_usage(void)
 	"  --inode-file-handles=M    hold the guest's inodes as O_PATH fds (never, the default),\n"
 	"                            as file handles where the file system has them (prefer)\n"
 	"                            or always as file handles (mandatory)\n"
+	"  --migration-mode=MODE     how the source describes inodes to the destination:\n"
+	"                            find-paths (default) or file-handles; a destination\n"
+	"                            opens file handles only with file-handles\n"
+	"  --migration-on-error=E    destination, an inode not found again: abort (default)\n"
+	"                            the migration, or guest-error (EIO for that inode)\n"
+	"  --migration-verify-handles  find-paths: check each inode's file handle on the\n"
+	"                            destination (same file system on both sides)\n"
+	"  --migration-confirm-paths find-paths: resolve each path again at switch-over\n"
 	"  --print-capabilities      print the vhost-user backend capabilities (JSON) and exit\n"
 	"  -V, --version             print the version and exit\n"
 	"  -h, --help                print this help and exit\n"
@@ -983,18 +1018,17 @@ const char *options_usage(void)
 	"                            xattrmap=RULES,\n"
 	"                            timeout=N (ignored), norace\n"
 	"  -d                        same as --log-level=debug\n"
-	"  -f                        ignored: the foreground is the default\n"
-	"\n"
-	"Not supported yet (refused): --migration-*.\n";
+	"  -f                        ignored: the foreground is the default\n";
 }
 
 const char *options_capabilities_json(void)
 {
-	/* No "migrate-precopy": we cannot migrate. */
+	/* "migrate-precopy": libvirt may migrate a guest using us. */
 	return
 	"{\n"
 	"  \"type\": \"fs\",\n"
 	"  \"features\": [\n"
+	"    \"migrate-precopy\",\n"
 	"    \"separate-options\"\n"
 	"  ]\n"
 	"}\n";

@@ -27,6 +27,9 @@ enum dax_flavour { DAX_OFF, DAX_SHMEM, DAX_FS_MAP };
 
 enum sandbox_mode { SANDBOX_NAMESPACE, SANDBOX_CHROOT, SANDBOX_NONE };
 enum seccomp_mode { SECCOMP_KILL, SECCOMP_LOG, SECCOMP_TRAP, SECCOMP_NONE };
+/* The Rust virtiofsd's spellings and defaults: find-paths, abort. */
+enum migration_mode { MIGRATION_FIND_PATHS, MIGRATION_FILE_HANDLES };
+enum migration_on_error { MIGRATION_ON_ERROR_ABORT, MIGRATION_ON_ERROR_GUEST_ERROR };
 
 /* virtio_fs_config.tag: a --tag fills at most this many bytes. */
 #define OPTIONS_TAG_MAX 36
@@ -79,6 +82,10 @@ struct options {
 	struct sandbox_id_range *gid_ranges;
 	unsigned gid_range_count;
 	enum inode_file_handles inode_file_handles;
+	enum migration_mode migration_mode;
+	enum migration_on_error migration_on_error;
+	bool migration_verify_handles;
+	bool migration_confirm_paths;
 	bool print_capabilities;
 	bool show_version;
 	bool show_help;

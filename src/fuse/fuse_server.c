@@ -333,6 +333,62 @@ static int do_destroy(struct fuse_req *req)
 	return 0;
 }
 
+/* ---- live migration ---- */
+
+void fuse_server_session_get(struct fuse_server *s, struct fuse_session_info *info)
+{
+	pthread_mutex_lock(&s->init_lock);
+	info->state = (uint32_t)session_state(s);
+	info->minor = __atomic_load_n(&s->minor, __ATOMIC_RELAXED);
+	info->flags = __atomic_load_n(&s->flags, __ATOMIC_RELAXED);
+	info->max_write = __atomic_load_n(&s->max_write, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&s->init_lock);
+}
+
+int fuse_server_session_set(struct fuse_server *s, const struct fuse_session_info *info)
+{
+	int ret = 0;
+
+	if (info->state > FUSE_SESSION_DESTROYED)
+		return -EINVAL;
+	pthread_mutex_lock(&s->init_lock);
+	if (info->state == FUSE_SESSION_NEW) {
+		/* forget a session taken over (a load that failed after it) */
+		session_set_state(s, FUSE_SESSION_NEW);
+	} else if (session_state(s) != FUSE_SESSION_NEW) {
+		ret = -EBUSY;
+	} else if (info->state == FUSE_SESSION_RUNNING) {
+		struct fs_init init = {
+			.proto_minor = info->minor,
+			.kernel_flags = info->flags,
+			.want_flags = SERVER_INIT_FLAGS & info->flags,
+			.max_write = s->config_max_write,
+			.time_gran = 1,
+		};
+		uint64_t allowed = FS_ALLOWED_INIT_FLAGS | SERVER_INIT_FLAGS;
+
+		if (info->minor < 6 || info->minor > VFSD_FUSE_MINOR ||
+		    (info->flags & ~allowed) || info->max_write < 4096 ||
+		    info->max_write > s->config_max_write)
+			ret = -EINVAL;
+		if (!ret && s->ops->init)
+			ret = fs_result(s->ops->init(s->fs, &init));
+		/* every agreed flag must be one we would agree to again */
+		if (!ret && (info->flags & ~(init.want_flags & info->flags)))
+			ret = -EINVAL;
+		if (!ret) {
+			__atomic_store_n(&s->minor, info->minor, __ATOMIC_RELAXED);
+			__atomic_store_n(&s->flags, info->flags, __ATOMIC_RELAXED);
+			__atomic_store_n(&s->max_write, info->max_write, __ATOMIC_RELAXED);
+			session_set_state(s, FUSE_SESSION_RUNNING);
+		}
+	} else {
+		session_set_state(s, (int)info->state);
+	}
+	pthread_mutex_unlock(&s->init_lock);
+	return ret;
+}
+
 /* ---- dispatch ---- */
 
 /* The header's claims against what really arrived. */

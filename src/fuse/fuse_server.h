@@ -67,6 +67,22 @@ bool fuse_request_may_block(const struct iovec *in, unsigned in_count);
 #define FUSE_SLOW_IO_BYTES (128 * 1024)
 bool fuse_request_may_be_slow(const struct iovec *in, unsigned in_count);
 
+/* The session as INIT left it, for live migration: state 0 (no INIT
+ * yet), 1 (running) or 2 (destroyed), and what was agreed. */
+struct fuse_session_info {
+	uint32_t state;
+	uint32_t minor;
+	uint64_t flags;
+	uint32_t max_write;
+};
+void fuse_server_session_get(struct fuse_server *server, struct fuse_session_info *info);
+/* Take over a session another server agreed with the guest. Refused
+ * (-EINVAL) unless this server has none yet and would have agreed to the
+ * same: a minor it speaks, flags it and the file system handle (asked of
+ * the file system's init with the agreed flags as the guest's offer), a
+ * max_write it allows. On success the file system's init has run. */
+int fuse_server_session_set(struct fuse_server *server, const struct fuse_session_info *info);
+
 /* Whether the guest has sent DESTROY (or INIT failed): for /dev/fuse. */
 bool fuse_server_destroyed(const struct fuse_server *server);
 

@@ -237,6 +237,80 @@ bool handle_table_full(struct handle_table *table)
 	return full;
 }
 
+/* ---- live migration ---- */
+
+struct pt_handle **handle_table_snapshot(struct handle_table *table, size_t *n)
+{
+	struct pt_handle **v, *handle;
+	size_t i, k = 0;
+
+	pthread_mutex_lock(&table->lock);
+	v = malloc((table->count ? table->count : 1) * sizeof(*v));
+	for (i = 0; v && i < table->nbuckets; i++) {
+		for (handle = table->buckets[i]; handle; handle = handle->next) {
+			handle->refcount++;
+			v[k++] = handle;
+		}
+	}
+	pthread_mutex_unlock(&table->lock);
+	*n = k;
+	return v;
+}
+
+uint64_t handle_table_next_fh(struct handle_table *table)
+{
+	uint64_t next;
+
+	pthread_mutex_lock(&table->lock);
+	next = table->next_fh;
+	pthread_mutex_unlock(&table->lock);
+	return next;
+}
+
+void handle_table_reserve_fhs(struct handle_table *table, uint64_t next)
+{
+	pthread_mutex_lock(&table->lock);
+	if (table->next_fh < next)
+		table->next_fh = next;
+	pthread_mutex_unlock(&table->lock);
+}
+
+int handle_table_restore(struct handle_table *table, uint64_t fh, int fd, enum handle_kind kind)
+{
+	struct pt_handle *handle;
+	int ret = 0;
+
+	if (fh == 0) {
+		close(fd);
+		return -EINVAL;
+	}
+	handle = calloc(1, sizeof(*handle));
+	if (!handle) {
+		close(fd);
+		return -ENOMEM;
+	}
+	handle->fh = fh;
+	handle->fd = fd;
+	handle->kind = kind;
+	handle->refcount = 1;
+	pthread_mutex_init(&handle->dir_lock, NULL);
+	pthread_mutex_lock(&table->lock);
+	if (*find_slot(table, fh))
+		ret = -EEXIST;
+	else if (full_locked(table))
+		ret = -EMFILE;
+	if (!ret) {
+		table->charged++;
+		table_link(table, handle);
+		table_grow(table);
+		if (table->next_fh <= fh)
+			table->next_fh = fh + 1;
+	}
+	pthread_mutex_unlock(&table->lock);
+	if (ret)
+		handle_free(table, handle);
+	return ret;
+}
 bool handle_table_charge_ahead(struct handle_table *table, size_t size)
 {
 	bool ok;

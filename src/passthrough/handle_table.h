@@ -73,4 +73,14 @@ size_t handle_table_count(struct handle_table *table);
 bool handle_table_charge_ahead(struct handle_table *table, size_t size);
 void handle_table_uncharge_ahead(struct handle_table *table, size_t size);
 
+/* ---- live migration (passthrough_migrate.c) ---- */
+
+/* Every handle, referenced (handle_table_put() each, then free). */
+struct pt_handle **handle_table_snapshot(struct handle_table *table, size_t *n);
+uint64_t handle_table_next_fh(struct handle_table *table);
+void handle_table_reserve_fhs(struct handle_table *table, uint64_t next);
+/* Inserts fd under the fh another daemon gave it (fd closed on failure):
+ * -EEXIST when taken, -EMFILE at the limit, -EINVAL for fh 0. */
+int handle_table_restore(struct handle_table *table, uint64_t fh, int fd, enum handle_kind kind);
+
 #endif

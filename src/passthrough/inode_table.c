@@ -693,3 +693,114 @@ void inode_table_cache_stats(struct inode_table *table, uint64_t *hits, uint64_t
 	*cached = table->cached;
 	pthread_mutex_unlock(&table->lock);
 }
+
+/* ---- live migration ---- */
+
+struct pt_inode **inode_table_snapshot(struct inode_table *table, size_t *n)
+{
+	struct pt_inode **v, *inode;
+	size_t i, k = 0;
+
+	pthread_mutex_lock(&table->lock);
+	v = malloc((table->count ? table->count : 1) * sizeof(*v));
+	if (v) {
+		if (table->root) {
+			table->root->refcount++;
+			v[k++] = table->root;
+		}
+		for (i = 0; i < table->buckets; i++) {
+			for (inode = table->by_id[i]; inode; inode = inode->next_by_id) {
+				if (inode == table->root)
+					continue;
+				inode->refcount++;
+				v[k++] = inode;
+			}
+		}
+	}
+	pthread_mutex_unlock(&table->lock);
+	*n = k;
+	return v;
+}
+
+uint64_t inode_table_find_key(struct inode_table *table, const struct inode_key *key,
+			      const struct pt_fh *fh)
+{
+	struct pt_inode *inode;
+	uint64_t nodeid;
+
+	pthread_mutex_lock(&table->lock);
+	inode = find_by_key(table, key, fh);
+	nodeid = inode ? inode->nodeid : 0;
+	pthread_mutex_unlock(&table->lock);
+	return nodeid;
+}
+
+uint64_t inode_table_next_id(struct inode_table *table)
+{
+	uint64_t next;
+
+	pthread_mutex_lock(&table->lock);
+	next = table->next_nodeid;
+	pthread_mutex_unlock(&table->lock);
+	return next;
+}
+
+void inode_table_reserve_ids(struct inode_table *table, uint64_t next)
+{
+	pthread_mutex_lock(&table->lock);
+	if (table->next_nodeid < next)
+		table->next_nodeid = next;
+	pthread_mutex_unlock(&table->lock);
+}
+
+int inode_table_restore(struct inode_table *table, uint64_t nodeid, const struct inode_key *key,
+			const struct pt_fh *fh, struct pt_mount *mount, int fd, mode_t type,
+			uint64_t nlookup)
+{
+	struct pt_inode *fresh = NULL;
+	int victim = -1, ret = 0;
+
+	if (nodeid == 0 || nodeid == FUSE_ROOT_ID || nlookup == 0) {
+		ret = -EINVAL;
+		goto out;
+	}
+	fresh = inode_alloc(nodeid, key, fd, type, fh, mount);
+	if (!fresh) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	fresh->nlookup = nlookup;
+	if (!fh)
+		fd = -1;	/* the inode owns it now */
+	mount = NULL;		/* and the mount reference */
+	pthread_mutex_lock(&table->lock);
+	if (find_by_id(table, nodeid) || find_by_key(table, key, fh)) {
+		ret = -EEXIST;
+	} else if (full_locked(table, !fh) || (!fh && !fd_room(table, &victim))) {
+		ret = -ENFILE;
+	} else {
+		table_link(table, fresh);
+		table_grow(table);
+		if (table->next_nodeid <= nodeid)
+			table->next_nodeid = nodeid + 1;
+		if (fh && fd >= 0 && lru_install(table, fresh, fd, 0, &victim))
+			fd = -1;
+		fresh = NULL;
+	}
+	pthread_mutex_unlock(&table->lock);
+out:
+	if (fresh)
+		inode_free(table, fresh);
+	mount_table_put(&table->mounts, mount);
+	close_if(fd);
+	close_if(victim);
+	return ret;
+}
+
+void inode_table_set_root_nlookup(struct inode_table *table, uint64_t nlookup)
+{
+	pthread_mutex_lock(&table->lock);
+	if (table->root)
+		table->root->nlookup = nlookup;
+	pthread_mutex_unlock(&table->lock);
+}

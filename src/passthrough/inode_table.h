@@ -163,4 +163,27 @@ size_t inode_table_fds(struct inode_table *table);
 void inode_table_cache_stats(struct inode_table *table, uint64_t *hits, uint64_t *misses,
 			     size_t *cached);
 
+/* ---- live migration (passthrough_migrate.c) ---- */
+
+/* Every inode, the root first, each referenced (inode_table_put() each,
+ * then free the array). NULL with *n = 0 when out of memory. */
+struct pt_inode **inode_table_snapshot(struct inode_table *table, size_t *n);
+/* The nodeid of the inode with key (held by handle: with fh too, when
+ * given), or 0. */
+uint64_t inode_table_find_key(struct inode_table *table, const struct inode_key *key,
+			      const struct pt_fh *fh);
+/* The next nodeid to hand out; reserve_ids moves it to at least next. */
+uint64_t inode_table_next_id(struct inode_table *table);
+void inode_table_reserve_ids(struct inode_table *table, uint64_t next);
+/* Inserts an inode with the nodeid and lookup count another daemon gave
+ * it, owning fd, or held by handle fh on mount when fh is given (the
+ * mount reference taken over, fd cached if there is room, else closed),
+ * as inode_table_lookup*() would. On failure fd is closed and the mount
+ * put: -EEXIST when the nodeid or the object is taken, -ENFILE past a
+ * limit, -EINVAL for nodeid 0 or the root's or no lookups. */
+int inode_table_restore(struct inode_table *table, uint64_t nodeid, const struct inode_key *key,
+			const struct pt_fh *fh, struct pt_mount *mount, int fd, mode_t type,
+			uint64_t nlookup);
+void inode_table_set_root_nlookup(struct inode_table *table, uint64_t nlookup);
+
 #endif

@@ -244,6 +244,45 @@ static int lookup_by_handle(struct passthrough *fs, struct pt_inode *parent, int
 	return inode_table_lookup_handle(&fs->inodes, key, &fh, m, fd, stx->stx_mode, nodeid);
 }
 
+/* Live migration, destination: puts the object behind fd (O_PATH, taken
+ * over) in the table as nodeid with nlookup lookups, held the way this
+ * daemon holds inodes (by handle with --inode-file-handles where the file
+ * system gives one). 0, or -errno with fd closed. */
+int pt_inode_restore(struct passthrough *fs, int fd, const struct statx *stx, uint64_t nodeid,
+		     uint64_t nlookup)
+{
+	struct inode_key key = key_of(stx);
+	struct pt_mount *m = NULL;
+	struct pt_fh fh;
+	uint64_t mnt_id = key.mnt_id;
+	int ret;
+
+	if (!handles_on(fs))
+		return inode_table_restore(&fs->inodes, nodeid, &key, NULL, NULL, fd,
+					   stx->stx_mode, nlookup);
+	ret = fh_make(fd, &fh, &mnt_id);
+	if (ret == 0)
+		m = mount_for(fs, mnt_id, NULL, -1, fd, stx->stx_mode, &fh, &key, &ret);
+	if (ret < 0 && (ret == -ENOMEM || fs->file_handles == INODE_FILE_HANDLES_MANDATORY)) {
+		close(fd);
+		return ret == -ENOMEM ? ret : -EOPNOTSUPP;
+	}
+	if (ret < 0)
+		return inode_table_restore(&fs->inodes, nodeid, &key, NULL, NULL, fd,
+					   stx->stx_mode, nlookup);
+	return inode_table_restore(&fs->inodes, nodeid, &key, &fh, m, fd, stx->stx_mode, nlookup);
+}
+
+/* Live migration, source: the file handle of the object behind fd when
+ * this daemon holds inodes by handle (to tell an inode held by handle
+ * from an older one with the same inode number), else -EOPNOTSUPP. */
+int pt_fd_fh(struct passthrough *fs, int fd, struct pt_fh *fh)
+{
+	uint64_t mnt_id;
+
+	return handles_on(fs) ? fh_make(fd, fh, &mnt_id) : -EOPNOTSUPP;
+}
+
 /* At start, with handles asked for: can the shared directory's files be
  * held by handle? Keeps its mount open for life if so. MANDATORY fails
  * the start otherwise; PREFER falls back to fds, everywhere when handles
@@ -452,6 +491,8 @@ static void passthrough_release(struct passthrough *fs)
 	if (fs->proc_self_fdinfo >= 0)
 		close(fs->proc_self_fdinfo);
 	pthread_mutex_destroy(&fs->waiters_lock);
+	free(fs->lost_nodeids);
+	free(fs->lost_fhs);
 	free(fs->shared_dir);
 	free(fs);
 }
@@ -618,7 +659,7 @@ void pt_procname(int fd, char name[PT_PROCNAME_MAX])
 int pt_inode_get(struct passthrough *fs, uint64_t nodeid, struct pt_inode **out)
 {
 	*out = inode_table_get(&fs->inodes, nodeid);
-	return *out ? 0 : -EBADF;
+	return *out ? 0 : pt_lost_nodeid(fs, nodeid);
 }
 
 void pt_inode_put(struct passthrough *fs, struct pt_inode *inode)

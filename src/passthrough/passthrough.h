@@ -116,4 +116,56 @@ extern const struct fs_ops passthrough_readonly_ops;
 /* The table for fs: passthrough_readonly_ops with config.readonly. */
 const struct fs_ops *passthrough_fs_ops(const struct passthrough *fs);
 
+/* ---- live migration (passthrough_migrate.c, docs/migration.md) ---- */
+
+#include "migration/state_stream.h"
+
+enum pt_migration_mode {
+	PT_MIGRATION_FIND_PATHS,	/* the Rust virtiofsd's default */
+	PT_MIGRATION_FILE_HANDLES,
+};
+
+struct pt_migration_config {
+	/* Source: how inodes are described to the destination. */
+	enum pt_migration_mode mode;
+	bool verify_handles;	/* find-paths: attach a file handle the destination compares */
+	bool confirm_paths;	/* find-paths: resolve each path again before sending it */
+	/* Destination: an inode it cannot find again gives the guest EIO
+	 * (true) or fails the whole load (false, "abort"). */
+	bool on_error_guest;
+	/* Destination: file handles may be opened (open_by_handle_at allowed). */
+	bool open_handles;
+};
+
+/* What the source sends: st and the storage its strings live in. */
+struct pt_migration_out {
+	struct mig_state st;
+	char **strings;
+	size_t nstrings;
+};
+
+struct pt_migration_report {
+	size_t inodes, anchors, inodes_lost;
+	size_t handles, handles_lost;
+	size_t lock_owners, locks_retaken, locks_not_retaken;
+};
+
+/* Source, queues stopped: the inodes, handles and lock owners, plus the
+ * next free ids and the negotiated flags in st.session (state, minor,
+ * flags and max_write are the FUSE server's: the caller fills them).
+ * 0 or -errno; release out in every case. */
+int passthrough_migration_collect(struct passthrough *fs, const struct pt_migration_config *cfg,
+				  struct pt_migration_out *out, struct pt_migration_report *rep);
+void passthrough_migration_release(struct pt_migration_out *out);
+/* Destination, queues stopped, nothing served yet: take over a parsed
+ * state. Every inode is found again under the shared directory (one
+ * component at a time, no symlink followed, never above the root) or by
+ * a file handle proved to lie inside it; handles are reopened with their
+ * flags, lock owners rebuilt and their locks taken again where nobody
+ * holds them. On failure nothing of st stays. 0, or -errno. */
+int passthrough_migration_restore(struct passthrough *fs, const struct pt_migration_config *cfg,
+				  const struct mig_state *st, struct pt_migration_report *rep);
+/* The MIG_FS_* flags INIT negotiated. */
+uint32_t passthrough_migration_fs_flags(struct passthrough *fs);
+
 #endif

@@ -218,7 +218,7 @@ int pt_readdir(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t
 	handle = handle_table_get(&fs->handles, fh, HANDLE_DIR);
 	if (!handle) {
 		pt_inode_put(fs, dir);
-		return -EBADF;
+		return pt_lost_fh(fs, fh);
 	}
 	/* The buffer lives for this request; only what the reply could not
 	 * carry stays with the handle (bounded per handle and in all). */
@@ -251,7 +251,7 @@ int pt_fsyncdir(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_
 	int ret = 0;
 
 	if (!handle)
-		return -EBADF;
+		return pt_lost_fh(fs, fh);
 	if ((datasync ? fdatasync(handle->fd) : fsync(handle->fd)) < 0)
 		ret = -errno;
 	handle_table_put(&fs->handles, handle);

@@ -17,7 +17,7 @@
 static int handle_fd_get(struct passthrough *fs, uint64_t fh, struct pt_handle **out)
 {
 	*out = handle_table_get(&fs->handles, fh, HANDLE_FILE);
-	return *out ? 0 : -EBADF;
+	return *out ? 0 : pt_lost_fh(fs, fh);
 }
 
 static int open_handle(struct passthrough *fs, int fd, struct fuse_open_out *out)

@@ -62,6 +62,13 @@ struct passthrough {
 	bool killpriv;		/* the guest leaves killing setuid/setgid to us */
 	pthread_mutex_t waiters_lock;
 	struct lock_waiter *waiters;
+	/* Node ids and fhs a migration could not bring over (guest-error):
+	 * sorted, set before any queue starts, read-only after. The guest
+	 * gets EIO for them rather than EBADF. */
+	uint64_t *lost_nodeids;
+	size_t nlost_nodeids;
+	uint64_t *lost_fhs;
+	size_t nlost_fhs;
 	/* The host name of a remapped security.capability, "" when it is not
 	 * remapped: then the host kernel drops it on write, truncate and
 	 * chown, else we must (pt_kill_mapped_caps). */
@@ -297,5 +304,24 @@ void pt_interrupt(void *fs, uint64_t unique);
 void pt_plock_release(struct passthrough *fs, uint64_t nodeid, uint64_t owner);
 /* Drops the lock owners whose last SETLK went through fh (RELEASE). */
 void pt_plock_release_fh(struct passthrough *fs, uint64_t nodeid, uint64_t fh);
+
+/* Live migration (passthrough.c): an inode restored as this daemon holds
+ * inodes, taking fd over; the handle of fd when inodes are held by
+ * handle (else -EOPNOTSUPP). */
+int pt_inode_restore(struct passthrough *fs, int fd, const struct statx *stx, uint64_t nodeid,
+		     uint64_t nlookup);
+int pt_fd_fh(struct passthrough *fs, int fd, struct pt_fh *fh);
+/* Live migration (passthrough_migrate.c). A miss in the tables: -EIO for
+ * what a migration lost, else -EBADF. */
+int pt_lost_nodeid(struct passthrough *fs, uint64_t nodeid);
+int pt_lost_fh(struct passthrough *fs, uint64_t fh);
+/* The lock owners of inode with the ranges they hold (appended to
+ * *owners, ranges allocated per owner). 0 or -ENOMEM. */
+int pt_plock_collect(struct passthrough *fs, struct pt_inode *inode,
+		     struct mig_lock_owner **owners, size_t *n, size_t *cap);
+/* Rebuilds one lock owner and takes its locks again where nobody holds
+ * them; *retaken and *missed count the ranges. 0 or -errno. */
+int pt_plock_restore(struct passthrough *fs, struct pt_inode *inode,
+		     const struct mig_lock_owner *o, size_t *retaken, size_t *missed);
 
 #endif

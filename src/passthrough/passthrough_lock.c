@@ -445,3 +445,134 @@ int pt_setlk(void *opaque, const struct fs_ctx *ctx, uint64_t nodeid, uint64_t f
 	handle_table_put(&fs->handles, handle);
 	return ret;
 }
+
+/* ---- live migration ---- */
+
+/* The OFD locks an owner's file holds, from its fdinfo:
+ * "lock:\t1: OFDLCK ADVISORY  WRITE -1 fe:00:1234 10 19" (or EOF);
+ * lines with "->" are waiters, not holders. */
+static int fd_locks(struct passthrough *fs, int fd, struct mig_lock_range **out, uint32_t *n)
+{
+	char name[PT_PROCNAME_MAX], line[256], kind[16], tname[16], ename[32];
+	struct mig_lock_range *v = NULL, *nv;
+	uint32_t count = 0, cap = 0;
+	long long lstart;
+	FILE *fp;
+	int ifd;
+
+	*out = NULL;
+	*n = 0;
+	if (fs->proc_self_fdinfo < 0)
+		return 0;
+	pt_procname(fd, name);
+	ifd = openat(fs->proc_self_fdinfo, name, O_RDONLY | O_CLOEXEC);
+	if (ifd < 0)
+		return 0;
+	fp = fdopen(ifd, "r");
+	if (!fp) {
+		close(ifd);
+		return 0;
+	}
+	while (fgets(line, sizeof(line), fp) && count < MIG_LOCK_RANGES_MAX) {
+		if (strncmp(line, "lock:", 5) != 0 || strstr(line, "->"))
+			continue;
+		if (sscanf(line + 5, " %*d: %15s %*s %15s %*d %*s %lld %31s", kind, tname, &lstart,
+			   ename) != 4 || strcmp(kind, "OFDLCK") != 0 || lstart < 0)
+			continue;
+		if (count == cap) {
+			cap = cap ? cap * 2 : 4;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				fclose(fp);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[count].type = strcmp(tname, "WRITE") == 0 ? MIG_LOCK_WRITE : MIG_LOCK_READ;
+		v[count].start = (uint64_t)lstart;
+		v[count].end = strcmp(ename, "EOF") == 0 ? PT_OFFSET_MAX : strtoull(ename, NULL, 10);
+		if (v[count].end < v[count].start || v[count].end > PT_OFFSET_MAX)
+			continue;
+		count++;
+	}
+	fclose(fp);
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+int pt_plock_collect(struct passthrough *fs, struct pt_inode *inode,
+		     struct mig_lock_owner **owners, size_t *n, size_t *cap)
+{
+	struct pt_plock *p, *list[PT_PLOCK_OWNERS_MAX];
+	size_t k = 0, i;
+	int ret = 0;
+
+	pthread_mutex_lock(&inode->plock_mutex);
+	for (p = inode->plocks; p && k < PT_PLOCK_OWNERS_MAX; p = p->next) {
+		p->refcount++;
+		list[k++] = p;
+	}
+	pthread_mutex_unlock(&inode->plock_mutex);
+	for (i = 0; i < k; i++) {
+		struct mig_lock_owner *o;
+
+		if (!ret && *n == *cap) {
+			size_t c = *cap ? *cap * 2 : 16;
+			struct mig_lock_owner *v = realloc(*owners, c * sizeof(*v));
+
+			if (v) {
+				*owners = v;
+				*cap = c;
+			} else {
+				ret = -ENOMEM;
+			}
+		}
+		if (!ret) {
+			o = &(*owners)[*n];
+			*o = (struct mig_lock_owner){ .nodeid = inode->nodeid, .owner = list[i]->owner };
+			pthread_mutex_lock(&inode->plock_mutex);
+			o->pid = list[i]->pid;
+			o->fh = list[i]->fh;
+			pthread_mutex_unlock(&inode->plock_mutex);
+			ret = fd_locks(fs, list[i]->fd, &o->ranges, &o->nranges);
+			if (!ret)
+				(*n)++;
+		}
+		plock_put(fs, inode, list[i]);
+	}
+	return ret;
+}
+
+int pt_plock_restore(struct passthrough *fs, struct pt_inode *inode,
+		     const struct mig_lock_owner *o, size_t *retaken, size_t *missed)
+{
+	struct pt_plock *p;
+	int ret;
+
+	p = plock_get(fs, inode, o->owner, true, &ret);
+	if (!p)
+		return ret;
+	pthread_mutex_lock(&inode->plock_mutex);
+	p->pid = o->pid;
+	p->fh = o->fh;
+	pthread_mutex_unlock(&inode->plock_mutex);
+	for (uint32_t r = 0; r < o->nranges; r++) {
+		const struct mig_lock_range *lr = &o->ranges[r];
+		struct flock fl = {
+			.l_type = lr->type == MIG_LOCK_WRITE ? F_WRLCK : F_RDLCK,
+			.l_whence = SEEK_SET,
+			.l_start = (off_t)lr->start,
+			.l_len = lr->end >= PT_OFFSET_MAX ? 0 : (off_t)(lr->end - lr->start + 1),
+		};
+
+		/* Never wait: the source may still hold it (same host). */
+		if (fcntl(p->fd, F_OFD_SETLK, &fl) == 0)
+			(*retaken)++;
+		else
+			(*missed)++;
+	}
+	plock_put(fs, inode, p);
+	return 0;
+}

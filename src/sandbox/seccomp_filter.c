@@ -140,9 +140,13 @@ static int rules_add_filtered(scmp_filter_ctx ctx, bool syslog, bool file_handle
 		cmp = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, allowed_ioctls[i]);
 		ret = rule_add(ctx, SCMP_SYS(ioctl), 1, &cmp);
 	}
-	/* --inode-file-handles: the inode table makes handles of fds it
-	 * opened and reopens them; without it, neither call is needed */
-	if (!ret && file_handles)
+	/* name_to_handle_at only names an fd we hold (or a path under one,
+	 * inside the sandbox): the inode table with --inode-file-handles, and
+	 * live migration, whose source sends handles (file-handles mode,
+	 * --migration-verify-handles) and whose destination compares them.
+	 * open_by_handle_at can reach any file of the file system: only for
+	 * --inode-file-handles and a --migration-mode=file-handles destination. */
+	if (!ret)
 		ret = rule_add(ctx, SCMP_SYS(name_to_handle_at), 0, NULL);
 	if (!ret && file_handles)
 		ret = rule_add(ctx, SCMP_SYS(open_by_handle_at), 0, NULL);

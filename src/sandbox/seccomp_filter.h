@@ -16,9 +16,11 @@ enum seccomp_kind {
 };
 
 /* Installs the filter on every thread of the process (TSYNC). syslog allows
- * the socket/connect calls glibc needs to reconnect to /dev/log;
- * file_handles allows name_to_handle_at and open_by_handle_at (inodes
- * held by file handle), refused otherwise. Returns 0 or -errno with the
+ * the socket/connect calls glibc needs to reconnect to /dev/log.
+ * name_to_handle_at is always allowed (it names an fd we hold: inodes held
+ * by handle, live migration); file_handles allows open_by_handle_at
+ * (--inode-file-handles, a --migration-mode=file-handles destination),
+ * refused otherwise. Returns 0 or -errno with the
  * reason logged. */
 int seccomp_install(int kind, bool syslog, bool file_handles);
 

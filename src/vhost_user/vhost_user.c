@@ -19,6 +19,7 @@
 #include <linux/virtio_ring.h>
 
 #include "util/log.h"
+#include "vhost_user/dirty_log.h"
 #include "vhost_user/vhost_user_internal.h"
 #include "vhost_user/vhost_user_msg.h"
 
@@ -26,11 +27,12 @@
 #define VFSD_VIRTIO_FS_F_NOTIFICATION	0
 
 /* RING_PACKED: QEMU offers it to the guest only with the device's
- * packed=on, so a split ring stays the default. */
+ * packed=on, so a split ring stays the default. LOG_ALL: we log our
+ * writes to guest memory (QEMU blocks migration without it). */
 #define VU_TRANSPORT_FEATURES \
 	((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC) | \
 	 (1ull << VIRTIO_RING_F_EVENT_IDX) | (1ull << VIRTIO_F_RING_PACKED) | \
-	 (1ull << VHOST_USER_F_PROTOCOL_FEATURES))
+	 (1ull << VHOST_USER_F_PROTOCOL_FEATURES) | (1ull << VHOST_USER_F_LOG_ALL))
 
 /* CONFIG is added only for a device with a config space to give
  * (vu_offered_protocol): QEMU 7.1-8.0 crash when it is offered. */
@@ -38,7 +40,10 @@
 	((1ull << VHOST_USER_PROTOCOL_F_MQ) | (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) | \
 	 (1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ) | \
 	 (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) | \
-	 (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE))
+	 (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE) | \
+	 (1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD))
+/* Only with a device that saves and loads its state. */
+#define VU_PROTOCOL_DEVICE_STATE (1ull << VHOST_USER_PROTOCOL_F_DEVICE_STATE)
 
 #define VU_MAX_VRING_SIZE	32768
 
@@ -84,8 +89,11 @@ static uint64_t vu_offered_features(const struct vu_dev *dev)
 
 static uint64_t vu_offered_protocol(const struct vu_dev *dev)
 {
+	const struct vu_dev_iface *iface = dev->config.iface;
 	uint64_t features = VU_PROTOCOL_FEATURES;
 
+	if (iface->state_save && iface->state_load)
+		features |= VU_PROTOCOL_DEVICE_STATE;
 	if (dev->config.device_config)
 		features |= 1ull << VHOST_USER_PROTOCOL_F_CONFIG;
 	if (dev->config.shmem_count)
@@ -140,6 +148,10 @@ static void vu_stop_all(struct vu_dev *dev)
 static void vu_queue_try_start(struct vu_dev *dev, struct virtqueue *vq)
 {
 	if (vq->started || vq->size == 0 || vq->kick_fd < 0)
+		return;
+	/* The device's state is being saved or replaced: CHECK_DEVICE_STATE
+	 * starts what is ready once the transfer is over. */
+	if (dev->xfer_running)
 		return;
 	vq->event_idx = dev->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
 	vq->packed = dev->features & (1ull << VIRTIO_F_RING_PACKED);
@@ -198,10 +210,14 @@ static int vu_set_features(struct vu_dev *dev, const struct vhost_user_msg *msg,
 		log_info("vhost-user: %s virtqueues%s",
 			 features & (1ull << VIRTIO_F_RING_PACKED) ? "packed" : "split",
 			 features & (1ull << VIRTIO_RING_F_EVENT_IDX) ? " with event index" : "");
+	if ((features ^ dev->features) & (1ull << VHOST_USER_F_LOG_ALL))
+		log_info("vhost-user: dirty page logging %s",
+			 features & (1ull << VHOST_USER_F_LOG_ALL) ? "on" : "off");
 	dev->features = features;
 	for (i = 0; i < dev->config.queue_count; i++) {
 		struct virtqueue *vq = &dev->vqs[i];
 
+		virtqueue_set_log(vq, dev->log, features & (1ull << VHOST_USER_F_LOG_ALL));
 		pthread_mutex_lock(&vq->lock);
 		vq->event_idx = features & (1ull << VIRTIO_RING_F_EVENT_IDX);
 		vq->packed = features & (1ull << VIRTIO_F_RING_PACKED);
@@ -598,6 +614,159 @@ static int vu_get_shmem_config(struct vu_dev *dev, const struct vhost_user_msg *
 	return 0;
 }
 
+/* ---- live migration: dirty log and device state ---- */
+
+static void vu_log_publish(struct vu_dev *dev, struct dirty_log *log)
+{
+	unsigned i;
+
+	dirty_log_unref(dev->log);
+	dev->log = log;
+	for (i = 0; i < dev->config.queue_count; i++)
+		virtqueue_set_log(&dev->vqs[i], log, dev->features & (1ull << VHOST_USER_F_LOG_ALL));
+}
+
+/* The frontend waits for a u64 reply whatever happens (LOG_SHMFD). */
+static int vu_set_log_base(struct vu_dev *dev, const struct vhost_user_msg *msg,
+			   int *fds, unsigned nfds, struct vu_reply *reply)
+{
+	const struct vhost_user_log *l = &msg->payload.log;
+	struct dirty_log *log;
+	int err = 0;
+
+	if (!vu_has_protocol(dev, VHOST_USER_PROTOCOL_F_LOG_SHMFD)) {
+		log_error("vhost-user: SET_LOG_BASE without LOG_SHMFD");
+		return -ENOTSUP;
+	}
+	reply_u64(reply, 0);
+	log = dirty_log_map(fds[0], l->size, l->offset, &err);
+	if (!log) {
+		log_error("vhost-user: cannot map the dirty log (%llu bytes at %llu): %s",
+			  (unsigned long long)l->size, (unsigned long long)l->offset,
+			  strerror(-err));
+		reply->payload.u64 = 1;
+		return err;
+	}
+	log_info("vhost-user: dirty log of %llu bytes (guest memory up to %llu MiB)",
+		 (unsigned long long)l->size,
+		 (unsigned long long)(l->size * 8 * VHOST_USER_LOG_PAGE >> 20));
+	vu_log_publish(dev, log);
+	return 0;
+}
+
+/* We never signal the log: the frontend reads the bitmap when it syncs. */
+static int vu_set_log_fd(struct vu_dev *dev, const struct vhost_user_msg *msg,
+			 int *fds, unsigned nfds, struct vu_reply *reply)
+{
+	return 0;
+}
+
+static void *vu_xfer_main(void *arg)
+{
+	struct vu_dev *dev = arg;
+	const struct vu_dev_iface *iface = dev->config.iface;
+	int ret;
+
+	if (dev->xfer_direction == VHOST_USER_TRANSFER_SAVE)
+		ret = iface->state_save(dev, dev->xfer_fd, dev->config.opaque);
+	else
+		ret = iface->state_load(dev, dev->xfer_fd, dev->config.opaque);
+	/* For a save, closing is the end of the stream the frontend reads. */
+	fd_close(&dev->xfer_fd);
+	dev->xfer_result = ret;
+	return NULL;
+}
+
+/* Wait for the transfer thread, if any; its verdict stays in xfer_result. */
+static void vu_xfer_join(struct vu_dev *dev)
+{
+	if (!dev->xfer_running)
+		return;
+	pthread_join(dev->xfer_thread, NULL);
+	dev->xfer_running = false;
+	dev->xfer_done = true;
+}
+
+static bool vu_any_started(const struct vu_dev *dev)
+{
+	unsigned i;
+
+	for (i = 0; i < dev->config.queue_count; i++)
+		if (dev->vqs[i].started)
+			return true;
+	return false;
+}
+
+static int vu_set_device_state_fd(struct vu_dev *dev, const struct vhost_user_msg *msg,
+				  int *fds, unsigned nfds, struct vu_reply *reply)
+{
+	const struct vhost_user_transfer_state *t = &msg->payload.transfer;
+	int err;
+
+	/* No fd of ours comes back: the frontend's pipe is as good. */
+	reply_u64(reply, VHOST_USER_DEVICE_STATE_NOFD | 1);
+	if (!vu_has_protocol(dev, VHOST_USER_PROTOCOL_F_DEVICE_STATE)) {
+		log_error("vhost-user: SET_DEVICE_STATE_FD without DEVICE_STATE");
+		return -ENOTSUP;
+	}
+	if (t->direction != VHOST_USER_TRANSFER_SAVE && t->direction != VHOST_USER_TRANSFER_LOAD) {
+		log_error("vhost-user: state transfer direction %u unknown", t->direction);
+		return -EINVAL;
+	}
+	if (t->phase != VHOST_USER_MIGRATION_PHASE_STOPPED) {
+		log_error("vhost-user: state transfer in phase %u: only stopped (0) is supported",
+			  t->phase);
+		return -EINVAL;
+	}
+	/* A transfer the frontend gave up on (no CHECK): wait for it. */
+	vu_xfer_join(dev);
+	if (vu_any_started(dev)) {
+		log_error("vhost-user: state transfer while queues run: the device must be stopped");
+		return -EBUSY;
+	}
+	dev->xfer_fd = fd_take(fds, 0);
+	dev->xfer_direction = t->direction;
+	dev->xfer_result = -EINPROGRESS;
+	dev->xfer_done = false;
+	err = pthread_create(&dev->xfer_thread, NULL, vu_xfer_main, dev);
+	if (err) {
+		fd_close(&dev->xfer_fd);
+		log_error("vhost-user: cannot start the state transfer: %s", strerror(err));
+		return -err;
+	}
+	dev->xfer_running = true;
+	log_info("vhost-user: device state %s started",
+		 t->direction == VHOST_USER_TRANSFER_SAVE ? "save" : "load");
+	reply->payload.u64 = VHOST_USER_DEVICE_STATE_NOFD;
+	return 0;
+}
+
+static int vu_check_device_state(struct vu_dev *dev, const struct vhost_user_msg *msg,
+				 int *fds, unsigned nfds, struct vu_reply *reply)
+{
+	int result;
+
+	reply_u64(reply, 1);
+	if (!vu_has_protocol(dev, VHOST_USER_PROTOCOL_F_DEVICE_STATE))
+		return -ENOTSUP;
+	vu_xfer_join(dev);
+	result = dev->xfer_done ? dev->xfer_result : -ENOENT;
+	dev->xfer_done = false;
+	if (result) {
+		log_error("vhost-user: device state %s failed: %s",
+			  dev->xfer_direction == VHOST_USER_TRANSFER_SAVE ? "save" : "load",
+			  strerror(-result));
+	} else {
+		log_info("vhost-user: device state %s done",
+			 dev->xfer_direction == VHOST_USER_TRANSFER_SAVE ? "save" : "load");
+		reply->payload.u64 = 0;
+	}
+	/* Queues configured meanwhile start now. */
+	vu_try_start_all(dev);
+	return 0;
+}
+
+
 /* GET_CONFIG answers with the config space's bytes at [offset, offset +
  * size), zeros past its end, as the Rust virtiofsd does. Every request
  * gets its reply, which the frontend waits for: a refused one (CONFIG not
@@ -628,8 +797,8 @@ static int vu_get_config(struct vu_dev *dev, const struct vhost_user_msg *msg,
 	return 0;
 }
 
-/* Dirty logging (LOG_SHMFD) is never offered; the virtio-fs config space
- * is the device's to set, never the driver's (SET_CONFIG). */
+/* The virtio-fs config space is the device's to set, never the
+ * driver's (SET_CONFIG). */
 static int vu_refuse(struct vu_dev *dev, const struct vhost_user_msg *msg,
 		     int *fds, unsigned nfds, struct vu_reply *reply)
 {
@@ -643,8 +812,8 @@ static const vu_handler vu_handlers[] = {
 	[VHOST_USER_SET_OWNER] = vu_set_owner,
 	[VHOST_USER_RESET_OWNER] = vu_reset_device,
 	[VHOST_USER_SET_MEM_TABLE] = vu_set_mem_table,
-	[VHOST_USER_SET_LOG_BASE] = vu_refuse,
-	[VHOST_USER_SET_LOG_FD] = vu_refuse,
+	[VHOST_USER_SET_LOG_BASE] = vu_set_log_base,
+	[VHOST_USER_SET_LOG_FD] = vu_set_log_fd,
 	[VHOST_USER_SET_VRING_NUM] = vu_set_vring_num,
 	[VHOST_USER_SET_VRING_ADDR] = vu_set_vring_addr,
 	[VHOST_USER_SET_VRING_BASE] = vu_set_vring_base,
@@ -663,6 +832,8 @@ static const vu_handler vu_handlers[] = {
 	[VHOST_USER_GET_MAX_MEM_SLOTS] = vu_get_max_mem_slots,
 	[VHOST_USER_ADD_MEM_REG] = vu_add_mem_reg,
 	[VHOST_USER_REM_MEM_REG] = vu_rem_mem_reg,
+	[VHOST_USER_SET_DEVICE_STATE_FD] = vu_set_device_state_fd,
+	[VHOST_USER_CHECK_DEVICE_STATE] = vu_check_device_state,
 	[VHOST_USER_GET_SHMEM_CONFIG] = vu_get_shmem_config,
 };
 
@@ -886,6 +1057,7 @@ struct vu_dev *vu_dev_new(int conn_fd, const struct vu_dev_config *config)
 	}
 	dev->conn_fd = conn_fd;
 	dev->backend_fd = -1;
+	dev->xfer_fd = -1;
 	dev->config = *config;
 	if (pthread_mutex_init(&dev->backend_lock, NULL) != 0) {
 		close(conn_fd);
@@ -905,6 +1077,7 @@ int vu_dev_run(struct vu_dev *dev)
 	do {
 		ret = vu_process_one(dev);
 	} while (ret > 0);
+	vu_xfer_join(dev);
 	vu_stop_all(dev);
 	if (ret == 0 || ret == -ECONNRESET || ret == -EPIPE) {
 		log_info("vhost-user: frontend disconnected");
@@ -920,9 +1093,11 @@ void vu_dev_free(struct vu_dev *dev)
 
 	if (!dev)
 		return;
+	vu_xfer_join(dev);
 	vu_stop_all(dev);
 	for (i = 0; i < dev->config.queue_count; i++)
 		virtqueue_destroy(&dev->vqs[i]);
+	dirty_log_unref(dev->log);
 	guest_memory_slot_destroy(&dev->mem_slot);
 	fd_close(&dev->backend_fd);
 	fd_close(&dev->conn_fd);

@@ -32,6 +32,15 @@ struct vu_dev_iface {
 	 * popping, finish or abandon in-flight work, and return only when no
 	 * thread touches vq any more. */
 	void (*queue_stop)(struct vu_dev *dev, struct virtqueue *vq, void *opaque);
+	/* Live migration of the device's state (VHOST_USER_PROTOCOL_F_DEVICE_STATE,
+	 * offered only when both are set). Each runs on a thread of its own
+	 * while every queue is stopped (none starts before CHECK_DEVICE_STATE):
+	 * save writes the whole state to fd, load reads fd to its end and
+	 * takes the state over. The caller closes fd afterwards (the end of
+	 * the transfer for the reader). 0 or -errno, which CHECK_DEVICE_STATE
+	 * reports to the frontend. */
+	int (*state_save)(struct vu_dev *dev, int fd, void *opaque);
+	int (*state_load)(struct vu_dev *dev, int fd, void *opaque);
 };
 
 struct vu_dev_config {

@@ -10,6 +10,8 @@
 
 #include "vhost_user/vhost_user.h"
 
+struct dirty_log;
+
 struct vu_dev {
 	int conn_fd;
 	/* SET_BACKEND_REQ_FD: the channel for the backend's own requests.
@@ -23,6 +25,14 @@ struct vu_dev {
 	uint64_t protocol_features;
 	bool owner;
 	struct guest_memory_slot mem_slot;
+	struct dirty_log *log;      /* SET_LOG_BASE; NULL until then */
+	/* SET_DEVICE_STATE_FD: the transfer thread, until CHECK_DEVICE_STATE */
+	pthread_t xfer_thread;
+	bool xfer_running;
+	bool xfer_done;             /* a transfer ended; xfer_result is its verdict */
+	int xfer_result;
+	int xfer_fd;
+	uint32_t xfer_direction;
 	struct virtqueue vqs[VHOST_USER_MAX_QUEUES];
 };
 

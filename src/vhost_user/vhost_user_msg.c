@@ -30,8 +30,9 @@ static const struct msg_rule msg_rules[] = {
 	[VHOST_USER_SET_OWNER] = { "SET_OWNER", SHAPE_FIXED, 0, 0, 0 },
 	[VHOST_USER_RESET_OWNER] = { "RESET_OWNER", SHAPE_FIXED, 0, 0, 0 },
 	[VHOST_USER_SET_MEM_TABLE] = { "SET_MEM_TABLE", SHAPE_MEM_TABLE, 0, 0, 0 },
+	/* Answers with a u64 (we take it only with LOG_SHMFD, where it must). */
 	[VHOST_USER_SET_LOG_BASE] = { "SET_LOG_BASE", SHAPE_FIXED,
-		(uint32_t)sizeof(struct vhost_user_log), 1, 0 },
+		(uint32_t)sizeof(struct vhost_user_log), 1, 1 },
 	[VHOST_USER_SET_LOG_FD] = { "SET_LOG_FD", SHAPE_FIXED, 0, 1, 0 },
 	[VHOST_USER_SET_VRING_NUM] = { "SET_VRING_NUM", SHAPE_FIXED, STATE, 0, 0 },
 	[VHOST_USER_SET_VRING_ADDR] = { "SET_VRING_ADDR", SHAPE_FIXED,
@@ -54,6 +55,9 @@ static const struct msg_rule msg_rules[] = {
 		(uint32_t)sizeof(struct vhost_user_mem_reg), 1, 0 },
 	[VHOST_USER_REM_MEM_REG] = { "REM_MEM_REG", SHAPE_REM_MEM,
 		(uint32_t)sizeof(struct vhost_user_mem_reg), 0, 0 },
+	[VHOST_USER_SET_DEVICE_STATE_FD] = { "SET_DEVICE_STATE_FD", SHAPE_FIXED,
+		(uint32_t)sizeof(struct vhost_user_transfer_state), 1, 1 },
+	[VHOST_USER_CHECK_DEVICE_STATE] = { "CHECK_DEVICE_STATE", SHAPE_FIXED, 0, 0, 1 },
 	[VHOST_USER_GET_SHMEM_CONFIG] = { "GET_SHMEM_CONFIG", SHAPE_FIXED, 0, 0, 1 },
 };
 

@@ -38,6 +38,8 @@ enum vhost_user_request {
 	VHOST_USER_GET_MAX_MEM_SLOTS = 36,
 	VHOST_USER_ADD_MEM_REG = 37,
 	VHOST_USER_REM_MEM_REG = 38,
+	VHOST_USER_SET_DEVICE_STATE_FD = 42,
+	VHOST_USER_CHECK_DEVICE_STATE = 43,
 	/* The SHMEM proposal (QEMU, not merged as of 10.2). */
 	VHOST_USER_GET_SHMEM_CONFIG = 44,
 };
@@ -62,6 +64,12 @@ enum vhost_user_backend_request {
 #define VHOST_USER_VRING_NOFD_MASK	(1ull << 8)
 
 #define VHOST_USER_F_PROTOCOL_FEATURES	30
+/* VHOST_F_LOG_ALL: the frontend may ask us to log every page we write
+ * (live migration); SET_VRING_ADDR's VHOST_VRING_F_LOG flag. */
+#define VHOST_USER_F_LOG_ALL		26
+#define VHOST_USER_VRING_F_LOG		0
+/* One bit of the dirty log covers this much guest-physical memory. */
+#define VHOST_USER_LOG_PAGE		0x1000u
 
 enum vhost_user_protocol_feature {
 	VHOST_USER_PROTOCOL_F_MQ = 0,
@@ -72,8 +80,18 @@ enum vhost_user_protocol_feature {
 	VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD = 10,
 	VHOST_USER_PROTOCOL_F_RESET_DEVICE = 13,
 	VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS = 15,
+	VHOST_USER_PROTOCOL_F_DEVICE_STATE = 19,
 	VHOST_USER_PROTOCOL_F_SHMEM = 20,
 };
+
+/* SET_DEVICE_STATE_FD: direction and migration phase. */
+enum vhost_user_transfer_direction {
+	VHOST_USER_TRANSFER_SAVE = 0,
+	VHOST_USER_TRANSFER_LOAD = 1,
+};
+#define VHOST_USER_MIGRATION_PHASE_STOPPED 0
+/* SET_DEVICE_STATE_FD's reply: bits 0-7 an error, bit 8 "no fd returned". */
+#define VHOST_USER_DEVICE_STATE_NOFD	(1ull << 8)
 
 #define VHOST_USER_MAX_FDS		8
 #define VHOST_USER_MEM_TABLE_MAX	8	/* regions in one SET_MEM_TABLE */
@@ -120,6 +138,11 @@ struct vhost_user_mem_reg {
 struct vhost_user_log {
 	uint64_t size;
 	uint64_t offset;
+};
+
+struct vhost_user_transfer_state {
+	uint32_t direction;
+	uint32_t phase;
 };
 
 struct vhost_user_config {
@@ -169,6 +192,7 @@ union vhost_user_payload {
 	struct vhost_user_mem_reg mem_reg;
 	struct vhost_user_log log;
 	struct vhost_user_config config;
+	struct vhost_user_transfer_state transfer;
 	struct vhost_user_shmem_config shmem_config;
 	struct vhost_user_mmap mmap;
 	struct vhost_user_fs_backend_msg fs_backend;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "vhost_user/dirty_log.h"
 #include "vhost_user/virtqueue_internal.h"
 
 #if defined(__SANITIZE_THREAD__)
@@ -98,6 +99,8 @@ void virtqueue_destroy(struct virtqueue *vq)
 	vq_close_fd(&vq->call_fd);
 	vq_close_fd(&vq->err_fd);
 	virtqueue_invalidate_rings_locked(vq);
+	dirty_log_unref(vq->log);
+	vq->log = NULL;
 	free(vq->scratch_iov);
 	free(vq->scratch_indirect);
 	free(vq->ids_busy);
@@ -182,6 +185,24 @@ int virtqueue_map_rings(struct virtqueue *vq)
 	}
 	pthread_mutex_unlock(&vq->lock);
 	return ret;
+}
+
+void virtqueue_set_log(struct virtqueue *vq, struct dirty_log *log, bool log_all)
+{
+	struct dirty_log *old;
+
+	pthread_mutex_lock(&vq->lock);
+	old = vq->log;
+	vq->log = dirty_log_ref(log);
+	vq->log_all = log_all;
+	pthread_mutex_unlock(&vq->lock);
+	dirty_log_unref(old);
+}
+
+void vq_log_write(struct virtqueue *vq, const void *p, uint64_t len)
+{
+	if (vq->log_all && vq->log)
+		dirty_log_mark_host(vq->log, vq->ring_mem, p, len);
 }
 
 void vq_signal(struct virtqueue *vq)
@@ -335,6 +356,10 @@ void virtqueue_push(struct virtqueue *vq, struct vq_elem *elem, uint32_t len)
 	if (len > elem_in_bytes(elem))
 		len = (uint32_t)elem_in_bytes(elem);
 	pthread_mutex_lock(&vq->lock);
+	/* The reply is written: its pages are dirty before the driver can
+	 * see it used (migration copies them again). */
+	if (vq->log_all && vq->log)
+		dirty_log_mark_iov(vq->log, elem->mem, elem->in, elem->in_count, len);
 	if (vq_ensure_rings(vq) == 0) {
 		const struct vq_ring_ops *ops = vq_ops(vq);
 

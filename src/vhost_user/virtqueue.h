@@ -24,6 +24,7 @@ struct vring_avail;
 struct vring_used;
 struct vring_packed_desc;
 struct vring_packed_desc_event;
+struct dirty_log;
 
 /* One popped chain. out: bytes the driver wrote (the FUSE request);
  * in: bytes we may write (the reply). Both point into guest memory that
@@ -56,6 +57,10 @@ struct virtqueue {
 	bool event_idx;             /* VIRTIO_RING_F_EVENT_IDX negotiated */
 	bool packed;                /* VIRTIO_F_RING_PACKED negotiated */
 	bool broken_logged;
+	/* Live migration: with log_all (VHOST_F_LOG_ALL) every write we make
+	 * into guest memory marks its pages in log (referenced), under lock. */
+	bool log_all;
+	struct dirty_log *log;
 
 	/* Ring state. Split: free-running indices. Packed: positions in
 	 * [0, size) with their wrap counters; signalled_used is a position
@@ -97,6 +102,10 @@ void virtqueue_destroy(struct virtqueue *vq);
 /* Under vq->lock: forget the rings' host pointers; a running queue
  * re-translates on its next access (new addresses, a new layout). */
 void virtqueue_invalidate_rings_locked(struct virtqueue *vq);
+
+/* Logging of our writes for live migration: a new log (the queue takes
+ * its own reference; NULL drops it) and whether VHOST_F_LOG_ALL is on. */
+void virtqueue_set_log(struct virtqueue *vq, struct dirty_log *log, bool log_all);
 
 /* Translate the ring addresses against the current memory table.
  * Returns 0 or -EFAULT (rings outside guest memory). Called when the

@@ -60,6 +60,10 @@ int vq_indirect_copy(struct virtqueue *vq, uint64_t gpa, uint32_t len);
 struct vq_elem *vq_elem_build(struct virtqueue *vq, uint16_t head, uint16_t ndescs,
 			      const struct vq_chain *c);
 
+/* Log a write we made at host pointer p into the rings' memory, when
+ * the frontend logs (VHOST_F_LOG_ALL); call after writing. */
+void vq_log_write(struct virtqueue *vq, const void *p, uint64_t len);
+
 /* Signal the call fd (the caller decided the driver wants it). */
 void vq_signal(struct virtqueue *vq);
 

@@ -127,6 +127,7 @@ static void desc_read(const struct virtqueue *vq, uint16_t pos, uint16_t flags,
 static void device_event_write(struct virtqueue *vq, uint16_t flags)
 {
 	__atomic_store_n(&vq->device_event->flags, flags, __ATOMIC_RELAXED);
+	vq_log_write(vq, &vq->device_event->flags, sizeof(flags));
 }
 
 /* With EVENT_IDX, ask for a kick when the driver makes the descriptor at
@@ -140,6 +141,7 @@ static void packed_arm_kick(struct virtqueue *vq)
 		return;
 	off_wrap = (uint16_t)(vq->last_avail_idx | (vq->avail_wrap ? PACKED_EVENT_WRAP : 0));
 	__atomic_store_n(&vq->device_event->off_wrap, off_wrap, __ATOMIC_RELAXED);
+	vq_log_write(vq, &vq->device_event->off_wrap, sizeof(off_wrap));
 }
 
 static void packed_set_notification(struct virtqueue *vq, bool enable)
@@ -302,6 +304,7 @@ static void packed_used_put(struct virtqueue *vq, uint16_t id, uint32_t len, uin
 	__atomic_store_n(&d->len, len, __ATOMIC_RELAXED);
 	vq_guest_release();
 	__atomic_store_n(&d->flags, flags, __ATOMIC_RELEASE);
+	vq_log_write(vq, d, sizeof(*d));
 	pos_advance(vq, &vq->used_idx, &vq->used_wrap, ndescs ? ndescs : 1);
 }
 

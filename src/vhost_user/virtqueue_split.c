@@ -58,8 +58,10 @@ static uint16_t *split_avail_event(struct virtqueue *vq)
  * would keep the driver quiet until the index wraps). */
 static void split_arm_kick(struct virtqueue *vq)
 {
-	if (vq->event_idx && !vq->notify_off)
+	if (vq->event_idx && !vq->notify_off) {
 		__atomic_store_n(split_avail_event(vq), vq->last_avail_idx, __ATOMIC_RELAXED);
+		vq_log_write(vq, split_avail_event(vq), sizeof(uint16_t));
+	}
 }
 
 static int split_resume(struct virtqueue *vq)
@@ -82,6 +84,8 @@ static void split_used_put(struct virtqueue *vq, uint16_t head, uint32_t len)
 	vq->used_idx++;
 	/* Release: the element must be visible before the index that covers it. */
 	__atomic_store_n(&vq->used->idx, vq->used_idx, __ATOMIC_RELEASE);
+	vq_log_write(vq, e, sizeof(*e));
+	vq_log_write(vq, &vq->used->idx, sizeof(vq->used->idx));
 }
 
 static bool split_should_notify(struct virtqueue *vq)
@@ -257,6 +261,7 @@ static void split_set_notification(struct virtqueue *vq, bool enable)
 		else
 			flags |= VRING_USED_F_NO_NOTIFY;
 		__atomic_store_n(&vq->used->flags, flags, __ATOMIC_RELAXED);
+		vq_log_write(vq, &vq->used->flags, sizeof(flags));
 	}
 }
 
