@@ -489,7 +489,10 @@ static int dax_check_handle(int fd, uint64_t foffset, uint64_t len, bool writabl
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -ENODEV;
-	if ((fl & O_ACCMODE) == O_WRONLY || (writable && (fl & O_ACCMODE) != O_RDWR))
+	/* Linux's access mode 3 (O_ACCMODE: neither read nor write, for
+	 * ioctls) cannot be mapped either */
+	if (((fl & O_ACCMODE) != O_RDONLY && (fl & O_ACCMODE) != O_RDWR) ||
+	    (writable && (fl & O_ACCMODE) != O_RDWR))
 		return -EACCES;
 	if ((foffset & 4095) || foffset > (uint64_t)INT64_MAX - len)
 		return -EINVAL;

@@ -223,7 +223,7 @@ static void test_hostile(void)
 	struct daemon d;
 	struct vfs_client *c = session(&d, "--dax-max-mappings=6");
 	uint8_t *data = pattern(4 * MIB, 2);
-	uint64_t fh, fh_ro, fh_wo, size;
+	uint64_t fh, fh_ro, fh_wo, fh_none, size;
 	struct fuse_entry_out e;
 	struct fuse_open_out oo;
 
@@ -236,6 +236,8 @@ static void test_hostile(void)
 
 	open_file(c, "h", O_RDONLY, &fh_ro, NULL);
 	open_file(c, "h", O_WRONLY, &fh_wo, NULL);
+	/* Linux's access mode 3 (O_ACCMODE): neither read nor write */
+	open_file(c, "h", O_ACCMODE, &fh_none, NULL);
 	/* offsets: beyond the window, straddling its end, unaligned in the
 	 * window or the file, empty, wrapping, past the end of the file */
 	CHECK(setup_one(c, node, fh, 0, 2 * MIB, RD, WINDOW) == -EINVAL, "beyond the window");
@@ -252,6 +254,7 @@ static void test_hostile(void)
 	CHECK(setup_one(c, node, 99999, 0, 4096, RD, 0) == -EBADF, "unknown fh");
 	CHECK(setup_one(c, node, fh_ro, 0, 4096, WR, 0) == -EACCES, "read-only mapped writable");
 	CHECK(setup_one(c, node, fh_wo, 0, 4096, RD, 0) == -EACCES, "write-only mapped");
+	CHECK(setup_one(c, node, fh_none, 0, 4096, RD, 0) == -EACCES, "access mode 3 mapped");
 	CHECK(setup_one(c, node, fh_ro, 0, 4096, RD, 0) == 0, "read-only mapped for reading");
 	/* a directory's handle, and a FIFO (which does not even open) */
 	CHECK(mkdir(t_host(share, "hd"), 0755) == 0 || errno == EEXIST, "mkdir");
@@ -294,6 +297,7 @@ static void test_hostile(void)
 	      memcmp(buf, data, sizeof(buf)) == 0, "a READ after the hostile requests");
 	CHECK_OK(vfs_release(c, node, fh_ro, O_RDONLY));
 	CHECK_OK(vfs_release(c, node, fh_wo, O_WRONLY));
+	CHECK_OK(vfs_release(c, node, fh_none, O_ACCMODE));
 	CHECK_OK(vfs_release(c, node, fh, O_RDWR));
 	vfs_put(c, node);
 	free(data);
