@@ -2,6 +2,7 @@
 #include "daemon/daemon.h"
 
 #include <endian.h>
+#include <sched.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -38,11 +39,25 @@ static struct passthrough_config daemon_fs_config(const struct options *opts)
 	};
 }
 
+/* Batch completion signals only when every thread of ours shares one
+ * CPU (see DAEMON_NOTIFY_BATCH). */
+static unsigned daemon_notify_batch(void)
+{
+	cpu_set_t cpus;
+
+	if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) == 1)
+		return DAEMON_NOTIFY_BATCH;
+	return 1;
+}
+
 int daemon_init(struct daemon *d, const struct options *opts, int proc_self_fd)
 {
 	memset(d, 0, sizeof(*d));
 	d->opts = opts;
 	d->ready_fd = -1;
+	d->notify_batch = daemon_notify_batch();
+	log_debug("completion signals: %s", d->notify_batch > 1 ? "batched (one CPU)" :
+		  "one per completion");
 
 	struct passthrough_config config = daemon_fs_config(opts);
 	if (proc_self_fd >= 0) {
@@ -104,7 +119,7 @@ static void daemon_queue_start(struct vu_dev *dev, struct virtqueue *vq, void *o
 	/* The high-priority queue carries only FORGET and INTERRUPT: one
 	 * thread, never blocked by a slow request. */
 	unsigned threads = vq->index == 0 ? 1 : d->opts->thread_pool_size;
-	virtqueue_set_notify_batch(vq, DAEMON_NOTIFY_BATCH, DAEMON_NOTIFY_DELAY_NS);
+	virtqueue_set_notify_batch(vq, d->notify_batch, DAEMON_NOTIFY_DELAY_NS);
 	d->workers[vq->index] = queue_worker_start(vq, d->server, threads,
 						   &d->served[vq->index].requests);
 	if (!d->workers[vq->index])

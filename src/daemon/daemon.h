@@ -18,11 +18,15 @@
 #define DAEMON_MAX_REQUEST_QUEUES (VHOST_USER_MAX_QUEUES - 1)
 
 /* Completions that may share one signal to the guest while more requests
- * wait, and how long the first of them may wait: measured at depth 16 on
- * 2 vCPUs, one signal per completion spent about a third of the daemon's
- * CPU waking the driver (lookup and 4 KiB read: 1.5-1.9x the throughput
- * at 0.7x the CPU per request with 32). A completion is never held while
- * the ring is empty, nor behind a request that may take long. */
+ * wait, and how long the first of them may wait. Only when the daemon is
+ * confined to one CPU (daemon_notify_batch): there the driver it wakes
+ * shares that CPU, and each signal preempts the daemon (measured at depth
+ * 16, pinned with the client: 1.6-1.8x the throughput at 0.7x the CPU per
+ * request with 32). With CPUs to spare the driver consumes completions
+ * while the daemon serves the next requests, and holding them back made
+ * getattr, lookup and 4 KiB reads 1.5-2.7x slower (unpinned, idle
+ * machine). A completion is never held while the ring is empty, nor
+ * behind a request that may take long. */
 #define DAEMON_NOTIFY_BATCH 32
 #define DAEMON_NOTIFY_DELAY_NS (100 * 1000)
 
@@ -45,6 +49,8 @@ struct daemon {
 	/* --daemonize: the pipe the waiting first process reads one byte from
 	 * once we are ready to serve; -1 otherwise. */
 	int ready_fd;
+	/* DAEMON_NOTIFY_BATCH when the daemon runs on one CPU, else 1. */
+	unsigned notify_batch;
 };
 
 /* The virtio-fs config space --tag gives: the tag, NUL-padded (not
