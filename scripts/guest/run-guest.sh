@@ -144,38 +144,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-: >"$log"
-if ((share_9p)); then
-	say "no daemon: QEMU exports $shared over virtio-9p (tag $tag)"
-else
-	say "starting daemon: ${daemon_cmd[*]}"
-	# setsid: the daemon (and any children it forks, e.g. a sandbox) gets its
-	# own process group, so cleanup can stop all of it by id.
-	setsid "${daemon_cmd[@]}" >"$daemon_log" 2>&1 </dev/null &
-	daemon_pid=$!
-
-	# Wait (bounded) for the socket to appear.
-	deadline=$((SECONDS + sock_timeout))
-	until socket_ready "$sock"; do
-		if ! kill -0 "$daemon_pid" 2>/dev/null; then
-			wait "$daemon_pid" && st=0 || st=$?
-			daemon_pid=""
-			say "daemon exited (status $st) before creating $sock; its log:"
-			sed 's/^/  daemon: /' "$daemon_log" >&2 || true
-			exit 126
-		fi
-		if ((SECONDS >= deadline)); then
-			say "daemon did not create $sock within ${sock_timeout}s"
-			exit 126
-		fi
-		sleep 0.05
-	done
-	say "daemon up (pid $daemon_pid), socket $sock"
-	# whom it runs as (real uid, gid), for the log
-	daemon_ids=$(awk '/^Uid:/ { u = $2 } /^Gid:/ { g = $2 } END { printf "daemon runs as uid %s, gid %s", u, g }' \
-		"/proc/$daemon_pid/status" 2>/dev/null || true)
-fi
-
 append="console=ttyS0 panic=-1 quiet"
 [[ -n "$guest_args" ]] && append="$append -- $guest_args"
 
@@ -207,29 +175,93 @@ if ((hostroot)); then
 	qemu+=(-virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap)
 fi
 
-# The stack, on stderr and at the head of the console log.
-qver=$("$qemu_bin" --version 2>&1 | head -n 1) || true
-say "$qver; kernel $(basename "$kernel"); -device $fsdev"
-printf 'run-guest: %s\n' "$qver" "kernel $kernel" "-device $fsdev" >>"$log"
-((share_9p)) || printf 'run-guest: %s\n' "$daemon_ids" >>"$log"
-say "booting guest (TCG, bound ${timeout_s}s), console log $log"
-start=$SECONDS
-if ((interactive)); then
-	# --foreground: QEMU keeps the terminal (raw mode, Ctrl-A X works).
-	set +e
-	timeout --foreground -k 5 "$timeout_s" "${qemu[@]}" 2>&1 | tee -a "$log"
-	qst=${PIPESTATUS[0]}
-	set -e
-else
-	timeout -k 5 "$timeout_s" "${qemu[@]}" >>"$log" 2>&1 </dev/null &
-	qemu_pid=$!
-	wait "$qemu_pid" && qst=0 || qst=$?
-	qemu_pid=""
-fi
-say "guest finished after $((SECONDS - start))s (qemu status $qst)"
+# Start the daemon (unless QEMU serves the share itself) and wait for its
+# socket.
+start_daemon() {
+	if ((share_9p)); then
+		say "no daemon: QEMU exports $shared over virtio-9p (tag $tag)"
+	else
+		say "starting daemon: ${daemon_cmd[*]}"
+		# setsid: the daemon (and any children it forks, e.g. a sandbox) gets its
+		# own process group, so cleanup can stop all of it by id.
+		setsid "${daemon_cmd[@]}" >"$daemon_log" 2>&1 </dev/null &
+		daemon_pid=$!
 
-stop_group "$daemon_pid"
-daemon_pid=""
+		# Wait (bounded) for the socket to appear.
+		deadline=$((SECONDS + sock_timeout))
+		until socket_ready "$sock"; do
+			if ! kill -0 "$daemon_pid" 2>/dev/null; then
+				wait "$daemon_pid" && st=0 || st=$?
+				daemon_pid=""
+				say "daemon exited (status $st) before creating $sock; its log:"
+				sed 's/^/  daemon: /' "$daemon_log" >&2 || true
+				exit 126
+			fi
+			if ((SECONDS >= deadline)); then
+				say "daemon did not create $sock within ${sock_timeout}s"
+				exit 126
+			fi
+			sleep 0.05
+		done
+		say "daemon up (pid $daemon_pid), socket $sock"
+		# whom it runs as (real uid, gid), for the log
+		daemon_ids=$(awk '/^Uid:/ { u = $2 } /^Gid:/ { g = $2 } END { printf "daemon runs as uid %s, gid %s", u, g }' \
+			"/proc/$daemon_pid/status" 2>/dev/null || true)
+	fi
+}
+
+# Boot the guest once; sets qst to QEMU's exit status.
+boot_guest() {
+	# The stack, on stderr and at the head of the console log.
+	qver=$("$qemu_bin" --version 2>&1 | head -n 1) || true
+	say "$qver; kernel $(basename "$kernel"); -device $fsdev"
+	printf 'run-guest: %s\n' "$qver" "kernel $kernel" "-device $fsdev" >>"$log"
+	((share_9p)) || printf 'run-guest: %s\n' "$daemon_ids" >>"$log"
+	say "booting guest (TCG, bound ${timeout_s}s), console log $log"
+	start=$SECONDS
+	if ((interactive)); then
+		# --foreground: QEMU keeps the terminal (raw mode, Ctrl-A X works).
+		set +e
+		timeout --foreground -k 5 "$timeout_s" "${qemu[@]}" 2>&1 | tee -a "$log"
+		qst=${PIPESTATUS[0]}
+		set -e
+	else
+		timeout -k 5 "$timeout_s" "${qemu[@]}" >>"$log" 2>&1 </dev/null &
+		qemu_pid=$!
+		wait "$qemu_pid" && qst=0 || qst=$?
+		qemu_pid=""
+	fi
+	say "guest finished after $((SECONDS - start))s (qemu status $qst)"
+}
+
+# QEMU under TCG was once seen (in CI, QEMU 10, -smp 4 on two host CPUs) to
+# abort three seconds into the boot, before the guest driver had started
+# the device: no SET_FEATURES had reached the daemon, and no request. Such
+# a crash says nothing about the daemon, so the boot is tried once more,
+# loudly, with the first console log kept beside the new one. A crash after
+# the guest's init ran (its "kernel ... up" line) is never retried.
+crashed_before_init() {
+	((qst > 128 && qst != 137)) || return 1
+	! grep -q "virtiofs-guest: kernel .* up" "$log"
+}
+
+for attempt in 1 2; do
+	: >"$log"
+	start_daemon
+	boot_guest
+	stop_group "$daemon_pid"
+	daemon_pid=""
+	((qst > 128 && qst != 137)) || break
+	say "QEMU died from signal $((qst - 128)); the last lines it and the guest printed:"
+	tail -n 15 "$log" | sed 's/^/  console: /' >&2 || true
+	if ((attempt == 2)) || ! crashed_before_init; then
+		break
+	fi
+	mv "$log" "$log.crashed"
+	[[ ! -f "$daemon_log" ]] || mv "$daemon_log" "$daemon_log.crashed"
+	say "the guest never reached its init: booting once more (first attempt kept in $log.crashed)"
+done
+
 # The FUSE protocol the daemon agreed on, when its log says (ours does at
 # info level: `fuse: session started, protocol 7.N, ...`), into the
 # console log with the stack.

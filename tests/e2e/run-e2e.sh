@@ -361,8 +361,13 @@ failed=$((failed + g_fail))
 if ((failed == 0 && keep == 0)); then
 	rm -rf "$share"
 	[[ -z "$share_parent" ]] || rmdir "$share_parent"
-elif ((failed > 0)) && [[ -s "$log.daemon" ]]; then
-	echo "==> last lines of the daemon's log ($log.daemon):"
-	tail -n 20 "$log.daemon" | sed 's/^/  daemon: /'
+elif ((failed > 0)); then
+	# CI keeps only what the run prints: both logs' last lines.
+	echo "==> last lines of the console log ($log):"
+	tail -n 20 "$log" | tr -d '\r' | sed 's/^/  console: /'
+	if [[ -s "$log.daemon" ]]; then
+		echo "==> last lines of the daemon's log ($log.daemon):"
+		tail -n 20 "$log.daemon" | sed 's/^/  daemon: /'
+	fi
 fi
 finish
