@@ -26,7 +26,7 @@
 /* The largest reply is a READ of max_read bytes plus its header. */
 #define FUSE_DEV_OUT_SIZE (FUSE_SERVER_MAX_WRITE + 4096u)
 /* After detaching the mount, how long the workers get to see ENODEV
- * before they are cancelled (a busy mount keeps the connection up). */
+ * before they are told to stop (a busy mount keeps the connection up). */
 #define FUSE_DEV_GRACE_MS 2000
 
 struct fuse_dev_worker {
@@ -45,6 +45,7 @@ struct fuse_dev_pool {
 	int wake_fd;            /* eventfd: a worker finished */
 	int error;              /* atomic: first unexpected negative errno */
 	bool ended;             /* atomic: the kernel ended the connection */
+	bool stopping;          /* atomic: workers end at their next read */
 	struct fuse_dev_worker *workers;
 	unsigned count;
 };
@@ -156,11 +157,12 @@ static int worker_serve_one(struct fuse_dev_worker *w)
 	ssize_t n;
 	size_t len;
 
-	/* Only a blocked read may be cancelled: a request being served
-	 * may hold file-system locks. */
-	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	/* Checked only between requests: one being served may hold
+	 * file-system locks. A wake signal that lands after this check and
+	 * before the read blocks is resent by worker_join(). */
+	if (__atomic_load_n(&w->pool->stopping, __ATOMIC_ACQUIRE))
+		return 0;
 	n = read(w->fd, w->in, FUSE_DEV_IN_SIZE);
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	if (n < 0) {
 		/* ENOENT: interrupted before we got it; EINTR/EAGAIN: retry. */
 		if (errno == EINTR || errno == EAGAIN || errno == ENOENT)
@@ -187,12 +189,11 @@ static void *worker_main(void *arg)
 	uint64_t one = 1;
 	int ret;
 
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-	pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, NULL);
 	do {
 		ret = worker_serve_one(w);
 	} while (ret > 0);
-	if (ret == 0 && !fuse_server_destroyed(w->pool->config->server))
+	if (ret == 0 && !fuse_server_destroyed(w->pool->config->server) &&
+	    !__atomic_load_n(&w->pool->stopping, __ATOMIC_ACQUIRE))
 		__atomic_store_n(&w->pool->ended, true, __ATOMIC_RELAXED);
 	if (ret < 0) {
 		log_error("fuse_dev: reading requests failed: %s", strerror(-ret));
@@ -242,15 +243,15 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A worker still serving a request (a lock wait, say) is cancelled at
- * its next read; the wake signal, if any, cuts the wait short. It is
- * resent until the worker is gone, since one sent just before the worker
- * blocks is lost. */
+/* Called with pool->stopping set. The wake signal cuts short a blocked
+ * read (EINTR: the worker then sees the flag) or a lock wait (the request
+ * is answered first). It is resent until the worker is gone, since one
+ * sent between the worker's check of the flag and its read is lost. */
 static void worker_join(struct fuse_dev_worker *w, int wake_signal)
 {
 	struct timespec ts;
 
-	if (__atomic_load_n(&w->done, __ATOMIC_ACQUIRE) || !wake_signal) {
+	if (__atomic_load_n(&w->done, __ATOMIC_ACQUIRE)) {
 		pthread_join(w->thread, NULL);
 		return;
 	}
@@ -268,10 +269,14 @@ static void worker_join(struct fuse_dev_worker *w, int wake_signal)
 }
 
 /* Ends the connection by detaching the mount (reads then fail with
- * ENODEV), gives the workers a moment, cancels the ones still blocked
- * (an open file keeps a detached mount alive), and joins them all. When
- * the kernel already ended it (unmounted from outside), the mount point
- * is left alone: something else may be mounted there by now. */
+ * ENODEV), gives the workers a moment, then tells the ones still there
+ * to stop (an open file keeps a detached mount alive) and joins them all.
+ * A flag and a signal rather than pthread_cancel: a thread cancelled in
+ * read() unwinds through frames, the sanitizers' interceptors among them,
+ * that were not written to be unwound (ASan once reported such an exit).
+ * When the kernel already ended the connection (unmounted from outside),
+ * the mount point is left alone: something else may be mounted there by
+ * now. */
 static void pool_stop(struct fuse_dev_pool *pool, const sigset_t *sigmask)
 {
 	const char *mnt = pool->config->mountpoint;
@@ -285,12 +290,7 @@ static void pool_stop(struct fuse_dev_pool *pool, const sigset_t *sigmask)
 	}
 	while (!pool_all_done(pool) && now_ms() < deadline)
 		pool_wait(pool, (int)(deadline - now_ms()), sigmask);
-	for (unsigned i = 0; i < pool->count; i++) {
-		struct fuse_dev_worker *w = &pool->workers[i];
-
-		if (w->started && !__atomic_load_n(&w->done, __ATOMIC_ACQUIRE))
-			pthread_cancel(w->thread);
-	}
+	__atomic_store_n(&pool->stopping, true, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < pool->count; i++) {
 		struct fuse_dev_worker *w = &pool->workers[i];
 
@@ -366,7 +366,8 @@ int fuse_dev_serve(const struct fuse_dev_serve_config *config)
 	sigset_t stop_signals, caller;
 	int ret;
 
-	if (!config || !config->server || !config->stop || config->fuse_fd < 0)
+	if (!config || !config->server || !config->stop || config->fuse_fd < 0 ||
+	    config->wake_signal <= 0)
 		return -EINVAL;
 	ret = pool_init(&pool, config);
 	if (ret < 0) {

@@ -31,9 +31,10 @@ struct fuse_dev_serve_config {
 	struct fuse_server *server;
 	unsigned threads;             /* workers; 0 is taken as 1 */
 	volatile sig_atomic_t *stop;  /* set by the caller's signal handler */
-	int wake_signal;              /* 0, or a signal with a handler (SIGUSR1)
-				       * that interrupts a worker's lock wait
-				       * at stop */
+	int wake_signal;              /* a signal with a handler and no
+				       * SA_RESTART (SIGUSR1): at stop it
+				       * interrupts a worker's read or lock
+				       * wait */
 };
 
 /* Serves requests until *stop is set (checked on every signal the calling
@@ -42,9 +43,9 @@ struct fuse_dev_serve_config {
  * thread; the workers block SIGINT, SIGTERM, SIGHUP and SIGQUIT so that
  * those reach it. On stop it detaches the mount so the kernel ends the
  * connection (a mount kept busy by an open file gets 2 s, then its
- * readers are cancelled), then joins every worker. Returns 0 on any of
- * those ends, or a negative errno when serving could not start or a
- * worker hit an unexpected error. */
+ * workers are woken with wake_signal to end), then joins every worker.
+ * Returns 0 on any of those ends, or a negative errno when serving could
+ * not start or a worker hit an unexpected error. */
 int fuse_dev_serve(const struct fuse_dev_serve_config *config);
 
 #endif

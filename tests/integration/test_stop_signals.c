@@ -23,6 +23,11 @@
  * Sandbox modes: namespace (the default, most tries), chroot and none
  * (root only), and --fuse-mount (root and /dev/fuse only).
  *
+ * And one stop of the /dev/fuse mode with its mount kept busy by an open
+ * file and a blocked lock request: detaching the mount does not end the
+ * connection then, so the daemon must wake its workers out of their read
+ * and out of the lock wait itself.
+ *
  * Usage: test-stop-signals [TRIES]; or VFS_STOP_TRIES (default 300).
  * VFS_STOP_SEED picks another spread of tries; VFS_TEST_VERBOSE prints
  * each try. */
@@ -31,6 +36,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -42,6 +48,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -70,6 +77,7 @@ struct try {
 	int sig;
 	bool to_group;
 	bool launcher_blocks;	/* execs the daemon with the stop signals blocked */
+	bool remote_locks;	/* -o posix_lock: the daemon takes the locks */
 	unsigned frac_ppm;	/* where in the stage the delay falls */
 };
 
@@ -286,6 +294,8 @@ static void daemon_exec(const struct try *t, int err_fd)
 	if (t->mode == M_FUSE) {
 		snprintf(mntarg, sizeof(mntarg), "--fuse-mount=%s", cfg.mnt);
 		argv[n++] = mntarg;
+		if (t->remote_locks)
+			argv[n++] = "-oposix_lock";
 	} else {
 		snprintf(sockarg, sizeof(sockarg), "--socket-path=%s", cfg.sock);
 		snprintf(sandbox, sizeof(sandbox), "--sandbox=%s", mode_names[t->mode]);
@@ -732,6 +742,135 @@ static void test_stop_at_every_point(void)
 	CHECK(stats.tries >= tries_wanted, "only %u of %u tries ran", stats.tries, tries_wanted);
 }
 
+/* ---- a stop while the mount is busy ---- */
+
+/* Whether /proc/locks shows a lock request blocked on the host file host
+ * (not on the mount's inode: the kernel keeps a caller's locks there when
+ * the daemon does not take them): the daemon's wait for a caller. */
+static bool host_lock_waiting(const struct stat *host)
+{
+	FILE *f = fopen("/proc/locks", "re");
+	char line[512], needle[64];
+	bool found = false;
+
+	snprintf(needle, sizeof(needle), " %02x:%02x:%lu ", major(host->st_dev),
+		 minor(host->st_dev), (unsigned long)host->st_ino);
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, "->") && strstr(line, needle);
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static int ofd_write_lock(int fd, bool wait)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	return fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0 ? -errno : 0;
+}
+
+/* A caller on the mount whose lock request waits in the daemon; its
+ * answer, a negative errno or 0, is the thread's result. */
+static void *lock_waiter(void *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	intptr_t ret = fd < 0 ? -errno : ofd_write_lock(fd, true);
+
+	if (fd >= 0)
+		close(fd);
+	return (void *)ret;
+}
+
+/* Waits, bounded, for the thread; returns false if it is still blocked. */
+static bool thread_join_within(pthread_t thread, int64_t ms, void **result)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return pthread_timedjoin_np(thread, result, &ts) == 0;
+}
+
+/* An open file keeps the detached mount's connection up, so the workers
+ * never read ENODEV: one waits for a request, the other serves a lock
+ * request blocked behind the open file's lock. The daemon must still end
+ * within its 2 s grace plus the usual wait, unmounted, with no sanitizer
+ * report, and the blocked caller must get an error (the kernel restarts
+ * a lock request answered EINTR, so it may be the aborted connection's). */
+static void test_stop_with_mount_busy(void)
+{
+	const struct try t = { .mode = M_FUSE, .trigger = T_READY, .sig = SIGTERM,
+			       .remote_locks = true };
+	char path[400], log[400];
+	struct watch w;
+	struct stat st;
+	pthread_t waiter;
+	bool waiter_started = false;
+	void *waiter_ret = NULL;
+	int status = -1, fd = -1;
+
+	snprintf(path, sizeof(path), "%s/busy", cfg.mnt);
+	CHECK_OK(watch_start(&w, &t));
+	CHECK_OK(watch_until(&w, t.mode, UNTIL_READY, now_us() + 10 * 1000000));
+	if (w.ready) {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		CHECK(fd >= 0, "open %s: %s", path, strerror(errno));
+	}
+	if (fd >= 0) {
+		CHECK_OK(ofd_write_lock(fd, false));
+		CHECK(stat(t_host(cfg.share, "busy"), &st) == 0, "stat: %s", strerror(errno));
+		waiter_started = pthread_create(&waiter, NULL, lock_waiter, path) == 0;
+		CHECK(waiter_started, "pthread_create");
+	}
+	if (waiter_started) {
+		int64_t deadline = now_us() + 10 * 1000000;
+		const struct timespec tick = { 0, 1000 * 1000 };
+
+		while (!host_lock_waiting(&st) && now_us() < deadline)
+			nanosleep(&tick, NULL);
+		CHECK(host_lock_waiting(&st), "no lock request of the daemon's is waiting");
+		w.signalled_us = now_us();
+		CHECK(kill(w.pid, SIGTERM) == 0, "kill: %s", strerror(errno));
+		CHECK_OK(watch_until(&w, t.mode, UNTIL_EXIT,
+				     now_us() + (2000 + cfg.wait_ms) * 1000));
+	}
+	if (!w.exited) {
+		fprintf(stderr, "  the daemon is still running:\n");
+		group_print(w.pid);
+		group_kill(w.pid);
+	}
+	if (waitpid(w.pid, &status, 0) == w.pid)
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "the daemon ended with status %#x", status);
+	CHECK(group_gone(w.pid, now_us() + 2 * 1000000), "members of its group outlived it");
+	if (waiter_started) {
+		bool joined = thread_join_within(waiter, 5000, &waiter_ret);
+
+		CHECK(joined, "the blocked lock request was never answered");
+		if (joined)
+			CHECK((intptr_t)waiter_ret < 0, "the lock was granted past the holder's");
+	}
+	if (fd >= 0)
+		close(fd);
+	CHECK(!mounted(cfg.mnt), "%s is still mounted", cfg.mnt);
+	if (mounted(cfg.mnt))
+		umount2(cfg.mnt, MNT_DETACH);
+	snprintf(log, sizeof(log), "%s/busy-stop.log", t_tmpdir());
+	FILE *f = fopen(log, "we");
+	if (f) {
+		fwrite(w.err, 1, w.err_len, f);
+		fclose(f);
+	}
+	CHECK(!t_sanitizer_report(log), "the daemon's stderr holds a sanitizer report:\n%s", w.err);
+	live_group = 0;
+	watch_close(&w);
+}
+
 int main(int argc, char **argv)
 {
 	const char *seed = getenv("VFS_STOP_SEED");
@@ -752,5 +891,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	t_run("stop_at_every_point", test_stop_at_every_point);
+	if (cfg.available[M_FUSE])
+		t_run("stop_with_mount_busy", test_stop_with_mount_busy);
+	else
+		printf("skip stop_with_mount_busy: needs root and /dev/fuse\n");
 	return t_finish();
 }
